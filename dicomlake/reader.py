@@ -1,0 +1,556 @@
+"""The converter: a DICOM Part 10 byte stream → one row of the BigQuery DICOM schema.
+
+It walks the raw elements itself (explicit/implicit VR, little/big endian, deflated), decodes
+each value once and converts it straight into the row's Python value: no pydicom Dataset is
+built. PixelData and other binary elements are skipped by length, never read into Python
+objects. It is a pure function (bytes in, row out) with no lake, CLI or engine inside.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+import struct
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydicom.charset import decode_bytes, python_encoding
+
+from .dictionary import BINARY_VRS, PIXEL_DATA, entry, private_vr, repeater_id, tag_name
+from .errors import DicomReadError
+from .schema import MAX_SEQUENCE_DEPTH
+from .values import parse_da, parse_dt, parse_float, parse_int, parse_pn, parse_tm
+
+UNDEFINED = 0xFFFFFFFF
+ITEM, ITEM_END, SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
+DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+IMPLICIT_LE, EXPLICIT_BE, DEFLATED = "1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"
+VALID_VRS = frozenset(
+    [
+        "AE",
+        "AS",
+        "AT",
+        "CS",
+        "DA",
+        "DS",
+        "DT",
+        "FD",
+        "FL",
+        "IS",
+        "LO",
+        "LT",
+        "OB",
+        "OD",
+        "OF",
+        "OL",
+        "OV",
+        "OW",
+        "PN",
+        "SH",
+        "SL",
+        "SQ",
+        "SS",
+        "ST",
+        "SV",
+        "TM",
+        "UC",
+        "UI",
+        "UL",
+        "UN",
+        "UR",
+        "US",
+        "UT",
+        "UV",
+    ]
+)
+_VR_OF_BYTES = {vr.encode(): vr for vr in VALID_VRS}
+_LONG_VRS = frozenset(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"])
+_TEXT_MULTI = frozenset(["AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "PN", "SH", "TM", "UC", "UI"])
+_CHARSET_VRS = frozenset(["LO", "LT", "PN", "SH", "ST", "UC", "UT"])
+_NUMERIC = {"FL": "f", "FD": "d", "SS": "h", "US": "H", "SL": "i", "UL": "I", "SV": "q", "UV": "Q", "AT": "H"}
+_NUM_SIZE = {"f": 4, "d": 8, "h": 2, "H": 2, "i": 4, "I": 4, "q": 8, "Q": 8}
+_INT64_MAX = 2**63 - 1
+_TEXT_DELIMS = {0x5C}  # backslash between values
+_PN_DELIMS = {0x5C, 0x5E, 0x3D}  # and ^ = between name components and groups
+Buffer = bytes | bytearray | memoryview | mmap.mmap
+
+
+class Truncated(Exception):
+    """The stream ended inside an element."""
+
+
+@dataclass(slots=True)
+class Converted:
+    """One converted instance: its row and the issues met on the way (severity, path, reason)."""
+
+    row: dict[str, Any]
+    issues: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Ctx:
+    """State of one dataset level: encoding, character set and private creators."""
+
+    implicit: bool
+    little: bool
+    encodings: list[str]
+    creators: dict[int, str] = field(default_factory=dict)
+    pixel_rep: int = 0
+
+
+class _Walker:
+    def __init__(self, buf: Buffer, issues: list[tuple[str, str, str]]) -> None:
+        self.buf = buf
+        self.issues = issues
+        self.dropped: list[str] = []
+        self.empty: list[str] = []
+        self.raw: list[dict[str, str]] = []
+
+    # ---- element headers -------------------------------------------------------------
+    def header(self, pos: int, ctx: _Ctx) -> tuple[int, str | None, int, int]:
+        buf = self.buf
+        if pos + 8 > len(buf):
+            raise Truncated(pos)
+        fmt = "<" if ctx.little else ">"
+        group, elem = struct.unpack_from(fmt + "HH", buf, pos)
+        tag = group << 16 | elem
+        if group == 0xFFFE or ctx.implicit:
+            (length,) = struct.unpack_from(fmt + "I", buf, pos + 4)
+            return tag, None, length, pos + 8
+        vr = _VR_OF_BYTES.get(bytes(buf[pos + 4 : pos + 6]))
+        if vr is None:
+            raise DicomReadError(
+                f"invalid VR {bytes(buf[pos + 4 : pos + 6])!r} in ({group:04X},{elem:04X}) at byte {pos}"
+            )
+        if vr in _LONG_VRS:
+            if pos + 12 > len(buf):
+                raise Truncated(pos)
+            (length,) = struct.unpack_from(fmt + "I", buf, pos + 8)
+            return tag, vr, length, pos + 12
+        (length,) = struct.unpack_from(fmt + "H", buf, pos + 6)
+        return tag, vr, length, pos + 8
+
+    # ---- datasets and sequences ------------------------------------------------------
+    def dataset(self, pos: int, end: int, ctx: _Ctx, path: str, depth: int) -> tuple[dict[str, Any], int]:
+        """Read elements until ``end`` or an item delimiter; returns the row and the new offset."""
+        row: dict[str, Any] = {}
+        try:
+            while pos < end:
+                tag, vr, length, vpos = self.header(pos, ctx)
+                if tag == ITEM_END:
+                    return row, vpos
+                if tag >> 16 == 0xFFFE:
+                    raise DicomReadError(f"unexpected delimiter ({tag >> 16:04X},{tag & 0xFFFF:04X}) at byte {pos}")
+                pos = self.element(row, tag, vr, length, vpos, ctx, path, depth)
+        except Truncated:
+            if depth or "PixelData" not in self.dropped:
+                raise
+            # The header is whole; only what follows the pixels is cut.
+            if not any("truncated" in i[2] for i in self.issues):
+                self.issues.append(("warning", "", "the file ends inside the elements after PixelData (truncated)"))
+            return row, len(self.buf)
+        return row, pos
+
+    def sequence(self, pos: int, length: int, ctx: _Ctx, path: str, depth: int) -> tuple[list[dict[str, Any]], int]:
+        end = len(self.buf) if length == UNDEFINED else pos + length
+        if end > len(self.buf):
+            raise Truncated(pos)
+        items: list[dict[str, Any]] = []
+        while pos < end:
+            tag, _, ilen, vpos = self.header(pos, ctx)
+            if tag == SEQ_END:
+                return items, vpos
+            if tag != ITEM:
+                raise DicomReadError(
+                    f"expected a sequence item in {path} at byte {pos}, found ({tag >> 16:04X},{tag & 0xFFFF:04X})"
+                )
+            item_end = end if ilen == UNDEFINED else vpos + ilen
+            implicit = ctx.implicit
+            if not implicit and vpos + 6 <= len(self.buf) and ilen and not _looks_explicit(self.buf, vpos):
+                implicit = True  # some writers encode items in implicit VR inside explicit files
+                self.issues.append(("warning", path, "sequence item in implicit VR inside an explicit VR dataset"))
+            sub = _Ctx(implicit, ctx.little, ctx.encodings, {}, ctx.pixel_rep)
+            item, pos = self.dataset(vpos, item_end, sub, f"{path}[{len(items)}]", depth)
+            items.append(item)
+        if length == UNDEFINED:
+            raise Truncated(pos)
+        return items, pos
+
+    def skip(self, pos: int, length: int, ctx: _Ctx) -> int:
+        """Skip a value; undefined length means encapsulated fragments up to the delimiter."""
+        if length != UNDEFINED:
+            if pos + length > len(self.buf):
+                raise Truncated(pos)
+            return pos + length
+        while True:
+            tag, _, flen, vpos = self.header(pos, _Ctx(True, ctx.little, ctx.encodings))
+            if tag == SEQ_END:
+                return vpos
+            pos = vpos + (0 if flen == UNDEFINED else flen)
+            if pos > len(self.buf):
+                raise Truncated(pos)
+
+    # ---- one element -----------------------------------------------------------------
+    def element(
+        self, row: dict[str, Any], tag: int, vr: str | None, length: int, pos: int, ctx: _Ctx, path: str, depth: int
+    ) -> int:
+        group, elem = tag >> 16, tag & 0xFFFF
+        if elem == 0 and group != 0xFFFE:  # group length: derived, never kept
+            return self.skip(pos, length, ctx)
+        if group & 1:
+            return self.private(row, tag, vr, length, pos, ctx, path, depth)
+        e = entry(tag)
+        if e is None:
+            return self.unknown(row, tag, vr, length, pos, ctx, path, depth)
+        name = e.keyword
+        here = f"{path}.{name}" if path else name
+        dict_vr = e.vr
+        was_un = vr == "UN"
+        if vr is None or was_un:
+            vr = self.resolve(dict_vr, length, ctx, was_un=was_un)
+        if vr == "SQ" or (vr == "UN" and length == UNDEFINED):
+            return self.sq_column(row, name, here, length, pos, ctx, depth, implicit_un=was_un)
+        if tag == PIXEL_DATA or vr in BINARY_VRS or dict_vr == "SQ":
+            self.dropped.append(here)
+            try:
+                return self.skip(pos, length, ctx)
+            except Truncated:
+                if tag == PIXEL_DATA:
+                    self.issues.append(("warning", here, "PixelData is truncated: the file ends inside it"))
+                    return len(self.buf)
+                raise
+        end = pos + length
+        if end > len(self.buf):
+            raise Truncated(pos)
+        raw = self.buf[pos:end]
+        if e.repeater:
+            value = self.typed(raw, vr, dict_vr, e.multi, ctx, here)
+            row.setdefault(name, []).append({"Id": repeater_id(tag), "Value": value})
+            return end
+        value = self.typed(raw, vr, dict_vr, e.multi, ctx, here)
+        row[name] = value
+        if tag == 0x00080005:
+            self.set_charset(ctx, value, here)
+        elif tag == 0x00280103 and isinstance(value, int):
+            ctx.pixel_rep = value
+        return end
+
+    def resolve(self, dict_vr: str, length: int, ctx: _Ctx, was_un: bool) -> str:
+        if " or " not in dict_vr:
+            return dict_vr
+        if dict_vr == "US or SS":
+            return "SS" if ctx.pixel_rep == 1 else "US"
+        if dict_vr.startswith("US or"):
+            return "US"
+        return "OB" if was_un else dict_vr.split(" or ")[-1]
+
+    def sq_column(
+        self, row: dict[str, Any], name: str, here: str, length: int, pos: int, ctx: _Ctx, depth: int, implicit_un: bool
+    ) -> int:
+        sub = ctx
+        if implicit_un:  # UN-encoded sequences are implicit VR little endian inside
+            sub = _Ctx(True, True, ctx.encodings, {}, ctx.pixel_rep)
+        items, end = self.sequence(pos, length, sub, here, depth + 1)
+        if depth + 1 > MAX_SEQUENCE_DEPTH:
+            self.dropped.append(here)
+        else:
+            row[name] = items
+        return end
+
+    def private(
+        self, row: dict[str, Any], tag: int, vr: str | None, length: int, pos: int, ctx: _Ctx, path: str, depth: int
+    ) -> int:
+        name = tag_name(tag)
+        here = f"{path}.{name}" if path else name
+        elem = tag & 0xFFFF
+        was_un = vr == "UN"
+        if 0x10 <= elem <= 0xFF:
+            vr = "LO"
+        elif vr is None or vr == "UN":
+            creator = ctx.creators.get((tag & 0xFFFF0000) | (elem >> 8))
+            known = private_vr(creator, tag)
+            if known and " or " not in known:
+                vr = known
+            elif length == UNDEFINED:
+                vr = "SQ"
+            elif vr is None:
+                vr = "UN"
+        if vr == "SQ" or (vr == "UN" and length == UNDEFINED):
+            return self.sq_column(row, name, here, length, pos, ctx, depth, implicit_un=was_un)
+        return self.other(row, name, here, tag, vr, length, pos, ctx)
+
+    def unknown(
+        self, row: dict[str, Any], tag: int, vr: str | None, length: int, pos: int, ctx: _Ctx, path: str, depth: int
+    ) -> int:
+        name = tag_name(tag)
+        here = f"{path}.{name}" if path else name
+        if vr == "SQ" or length == UNDEFINED:
+            return self.sq_column(row, name, here, length, pos, ctx, depth, implicit_un=vr != "SQ")
+        return self.other(row, name, here, tag, vr or "UN", length, pos, ctx)
+
+    def other(
+        self, row: dict[str, Any], name: str, here: str, tag: int, vr: str, length: int, pos: int, ctx: _Ctx
+    ) -> int:
+        if vr in BINARY_VRS:
+            self.dropped.append(here)
+            return self.skip(pos, length, ctx)
+        end = pos + length
+        if end > len(self.buf):
+            raise Truncated(pos)
+        data = self.strings(self.buf[pos:end], vr, ctx, here)
+        if 0x10 <= (tag & 0xFFFF) <= 0xFF and tag >> 16 & 1 and data:
+            ctx.creators[(tag & 0xFFFF0000) | (tag & 0xFF)] = data[0]
+        row.setdefault("OtherElements", []).append({"Tag": name, "Data": data})
+        return end
+
+    # ---- values ------------------------------------------------------------------------
+    def text(self, raw: Buffer, vr: str, ctx: _Ctx, here: str) -> str:
+        b = bytes(raw)
+        if vr in _CHARSET_VRS and ctx.encodings != ["iso8859"]:
+            if len(ctx.encodings) == 1:
+                try:
+                    s = b.decode(ctx.encodings[0])
+                except UnicodeDecodeError:
+                    self.issues.append(
+                        ("warning", here, f"text is not valid {ctx.encodings[0]}; undecodable bytes replaced")
+                    )
+                    s = b.decode(ctx.encodings[0], "replace")
+            else:
+                s = decode_bytes(b, ctx.encodings, _PN_DELIMS if vr == "PN" else _TEXT_DELIMS)
+        else:
+            s = b.decode("latin-1")
+        return s.rstrip(" \x00")
+
+    def numbers(self, raw: Buffer, vr: str, ctx: _Ctx, here: str) -> list[int] | list[float] | None:
+        code = _NUMERIC[vr]
+        size = _NUM_SIZE[code]
+        if len(raw) % size:
+            self.issues.append(("warning", here, f"{vr} value of {len(raw)} bytes is not a multiple of {size}"))
+            return None
+        vals = list(struct.unpack(("<" if ctx.little else ">") + code * (len(raw) // size), raw))
+        if vr == "AT":
+            vals = [vals[i] << 16 | vals[i + 1] for i in range(0, len(vals) - 1, 2)]
+        elif vr == "UV" and any(v > _INT64_MAX for v in vals):
+            self.issues.append(("warning", here, "UV value exceeds the 64-bit signed range; kept in dl_raw"))
+            return None
+        return vals
+
+    def strings(self, raw: Buffer, vr: str, ctx: _Ctx, here: str) -> list[str]:
+        """Values of an OtherElements entry: every value as a string."""
+        if vr in _NUMERIC:
+            nums = self.numbers(raw, vr, ctx, here)
+            return [repr(n) if isinstance(n, float) else str(n) for n in nums] if nums is not None else []
+        s = self.text(raw, vr, ctx, here)
+        if not s:
+            return []
+        return s.split("\\") if vr in _TEXT_MULTI else [s]
+
+    def value(self, raw: Buffer, vr: str, multi: bool, ctx: _Ctx, here: str) -> Any:
+        if vr in _NUMERIC:
+            if not raw:
+                return self.empty_value(multi, here, typed=True)
+            nums = self.numbers(raw, vr, ctx, here)
+            if nums is None:
+                self.raw.append({"Path": here, "VR": vr, "Value": bytes(raw).hex()})
+                return None
+            if multi:
+                return nums
+            if len(nums) > 1:
+                self.issues.append(
+                    ("warning", here, f"{len(nums)} values where the dictionary allows 1; first kept, all in dl_raw")
+                )
+                self.raw.append({"Path": here, "VR": vr, "Value": bytes(raw).hex()})
+            return nums[0]
+        s = self.text(raw, vr, ctx, here)
+        if vr in ("DA", "TM", "DT"):
+            return self.typed_text(s, vr, multi, here)
+        if vr == "PN":
+            if multi:
+                return [parse_pn(p) for p in s.split("\\")] if s else []
+            return parse_pn(s)
+        if multi and vr in _TEXT_MULTI:
+            return s.split("\\") if s else []
+        if multi:
+            return [s] if s else []
+        return s
+
+    def typed_text(self, s: str, vr: str, multi: bool, here: str) -> Any:
+        if not s:
+            return self.empty_value(multi, here, typed=True)
+        parse = {"DA": parse_da, "TM": parse_tm, "DT": parse_dt}[vr]
+        parts = s.split("\\")
+        out = []
+        canonical = True
+        for p in parts:
+            v, ok = parse(p)
+            if v is None:
+                self.issues.append(
+                    ("warning", here, f"{vr} value {p!r} does not parse; column is NULL, text kept in dl_raw")
+                )
+            out.append(v)
+            canonical = canonical and ok
+        if not multi and len(parts) > 1:
+            self.issues.append(
+                ("warning", here, f"{len(parts)} values where the dictionary allows 1; first kept, all in dl_raw")
+            )
+            canonical = False
+        if not canonical:
+            self.raw.append({"Path": here, "VR": vr, "Value": s})
+        return out if multi else out[0]
+
+    def empty_value(self, multi: bool, here: str, typed: bool) -> Any:
+        if multi:
+            return []
+        self.empty.append(here)
+        return None
+
+    def typed(self, raw: Buffer, vr: str, dict_vr: str, multi: bool, ctx: _Ctx, here: str) -> Any:
+        """The value in its column's type: the dictionary VR decides, the file's VR only decodes."""
+        want = _KIND.get(dict_vr, "i" if dict_vr.startswith("US or") else "s")
+        if _KIND.get(vr, "s") == want:
+            return self.value(raw, vr, multi, ctx, here)
+        text = "\\".join(self.strings(raw, vr, ctx, here))
+        if want == "s":
+            return (text.split("\\") if text else []) if multi else text
+        if want in ("DA", "TM", "DT"):
+            return self.typed_text(text, want, multi, here)
+        if want == "PN":
+            return [parse_pn(p) for p in text.split("\\")] if multi and text else ([] if multi else parse_pn(text))
+        if not text:
+            return self.empty_value(multi, here, typed=True)
+        parse = parse_float if want == "f" else parse_int
+        vals = [parse(p) for p in text.split("\\")]
+        if any(v is None for v in vals) or (not multi and len(vals) > 1):
+            self.issues.append(
+                ("warning", here, f"value {text!r} (VR {vr}) does not fit the dictionary VR {dict_vr}; kept in dl_raw")
+            )
+            self.raw.append({"Path": here, "VR": vr, "Value": text})
+        return vals if multi else vals[0]
+
+    def set_charset(self, ctx: _Ctx, value: Any, here: str) -> None:
+        terms = [t.strip() for t in (value if isinstance(value, list) else [value])] or [""]
+        encodings = []
+        for i, term in enumerate(terms):
+            norm = _ISO_IR.sub(r"ISO_IR \1", term.upper()) if term else ""
+            enc = "iso8859" if not norm and i == 0 else python_encoding.get(norm)
+            if enc is None:
+                self.issues.append(
+                    ("warning", here, f"unknown SpecificCharacterSet {term!r}; text decoded as ISO 8859-1")
+                )
+                ctx.encodings = ["iso8859"]
+                return
+            encodings.append(enc)
+        ctx.encodings = encodings
+
+
+_ISO_IR = re.compile(r"^ISO[ _-]?IR[ _-]?(\d+)$")
+_KIND = {
+    **{vr: "s" for vr in ["AE", "AS", "CS", "DS", "IS", "LO", "LT", "SH", "ST", "UC", "UI", "UR", "UT"]},
+    "DA": "DA",
+    "TM": "TM",
+    "DT": "DT",
+    "PN": "PN",
+    "FL": "f",
+    "FD": "f",
+    **{vr: "i" for vr in ["AT", "SL", "SS", "UL", "US", "SV", "UV"]},
+}
+
+
+def _looks_explicit(buf: Buffer, pos: int) -> bool:
+    return bytes(buf[pos + 4 : pos + 6]) in _VR_OF_BYTES
+
+
+def _start_without_meta(buf: Buffer) -> tuple[int, bool, bool]:
+    """(offset, implicit, little) of a dataset stored without preamble and file meta."""
+    if len(buf) < 8:
+        raise DicomReadError("not a DICOM file: too short")
+    for little in (True, False):
+        group = struct.unpack_from("<H" if little else ">H", buf, 0)[0]
+        if group in (0x0002, 0x0008) or (little and group in (0x0010, 0x0018, 0x0020, 0x0028)):
+            return 0, not _looks_explicit(buf, 0), little
+    raise DicomReadError("not a DICOM file: no 'DICM' marker at byte 128 and no data element at the start")
+
+
+def convert_bytes(buf: Buffer) -> Converted:
+    """Convert one Part 10 file's bytes (or a bare dataset) into a row. Raises DicomReadError."""
+    issues: list[tuple[str, str, str]] = []
+    w = _Walker(buf, issues)
+    row: dict[str, Any] = {}
+    if len(buf) >= 132 and bytes(buf[128:132]) == b"DICM":
+        pos = 132
+    elif bytes(buf[:4]) == b"DICM":
+        pos = 4
+        issues.append(("warning", "", "no 128-byte preamble before 'DICM'"))
+    else:
+        pos = -1
+    try:
+        if pos >= 0:
+            pos = _file_meta(w, row, pos)
+            ts = row.get("TransferSyntaxUID") or ""
+            implicit, little = ts == IMPLICIT_LE, ts != EXPLICIT_BE
+            if row.get("MediaStorageSOPClassUID") == DICOMDIR_CLASS:
+                raise DicomReadError("DICOMDIR (a media directory index), not an instance: not ingested")
+            if ts == DEFLATED:
+                w.buf = buf = bytes(buf[:pos]) + zlib.decompress(bytes(buf[pos:]), -15)
+        else:
+            pos, implicit, little = _start_without_meta(buf)
+            issues.append(("warning", "", "no file meta information; transfer syntax guessed from the data"))
+        if pos + 6 <= len(buf) and implicit == _looks_explicit(buf, pos):
+            issues.append(
+                (
+                    "warning",
+                    "",
+                    f"transfer syntax {'implicit' if implicit else 'explicit'} VR does not match the data; read as {'explicit' if implicit else 'implicit'}",
+                )
+            )
+            implicit = not implicit
+        ctx = _Ctx(implicit, little, ["iso8859"])
+        body, _ = w.dataset(pos, len(buf), ctx, "", 0)
+    except Truncated as t:
+        raise DicomReadError(f"truncated: the file ends inside an element at byte {t.args[0]}") from None
+    except (struct.error, zlib.error, IndexError) as exc:
+        raise DicomReadError(f"corrupt data: {exc}") from None
+    if not body:
+        raise DicomReadError("no data elements after the file meta information")
+    if "OtherElements" in row and "OtherElements" in body:
+        body["OtherElements"] = row.pop("OtherElements") + body["OtherElements"]
+    row.update(body)
+    row["DroppedTags"] = w.dropped
+    row["dl_empty"] = w.empty or None
+    row["dl_raw"] = w.raw or None
+    return Converted(row, issues)
+
+
+def _file_meta(w: _Walker, row: dict[str, Any], pos: int) -> int:
+    """Read group 0002 (always explicit VR little endian) into ``row``; returns the offset after it."""
+    ctx = _Ctx(False, True, ["iso8859"])
+    buf = w.buf
+    if pos + 6 <= len(buf) and not _looks_explicit(buf, pos):
+        ctx.implicit = True
+        w.issues.append(("warning", "", "file meta information is not explicit VR; read as implicit"))
+    while pos + 8 <= len(buf) and struct.unpack_from("<H", buf, pos)[0] == 0x0002:
+        tag, vr, length, vpos = w.header(pos, ctx)
+        pos = w.element(row, tag, vr, length, vpos, ctx, "", 0)
+    return pos
+
+
+def convert_file(path: str) -> tuple[Converted, int, str]:
+    """Convert one file: (converted row, file size, SHA-256 hex). Raises DicomReadError/OSError."""
+    import hashlib
+
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            raise DicomReadError("empty file")
+        if size < (1 << 20):
+            data: Buffer = f.read()
+        else:
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            digest = hashlib.sha256(data).hexdigest()
+            return convert_bytes(data), size, digest
+        finally:
+            if isinstance(data, mmap.mmap):
+                data.close()
