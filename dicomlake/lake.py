@@ -1,0 +1,276 @@
+"""The lake: a folder with a DuckDB catalog (``catalog.duckdb``) and one Parquet file set per store.
+
+Layout::
+
+    LAKE/catalog.duckdb        stores, their files, ingest issues, operations; a view per store
+    LAKE/stores/NAME/*.parquet immutable data files; all files of a store share one schema
+    LAKE/staging/OP/           files being written by a running operation
+
+Writes go through :func:`commit`: new files are written under ``staging/``, moved beside the
+store, and published in one catalog transaction. A process killed at any moment leaves the
+catalog as it was; files nobody references are removed by the next write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import LakeError, StoreError
+from .schema import base_schema
+
+CATALOG = "catalog.duckdb"
+FORMAT_VERSION = "1"
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+_RESERVED = {"store", "dl_issues", "dl_stores", "dl_operations"}
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS dl_lake (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS dl_stores (
+    name VARCHAR PRIMARY KEY, created_at TIMESTAMP, updated_at TIMESTAMP, row_count BIGINT);
+CREATE TABLE IF NOT EXISTS dl_files (store VARCHAR, path VARCHAR, row_count BIGINT);
+CREATE TABLE IF NOT EXISTS dl_issues (
+    store VARCHAR, operation VARCHAR, recorded_at TIMESTAMP, path VARCHAR, sop_instance_uid VARCHAR,
+    severity VARCHAR, element VARCHAR, reason VARCHAR);
+CREATE TABLE IF NOT EXISTS dl_operations (
+    id VARCHAR PRIMARY KEY, store VARCHAR, kind VARCHAR, started_at TIMESTAMP,
+    finished_at TIMESTAMP, summary JSON);
+"""
+
+ISSUE_COLUMNS = ("path", "sop_instance_uid", "severity", "element", "reason")
+
+
+def quote_ident(name: str) -> str:
+    """The one identifier-quoting helper: a double-quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def check_store_name(name: str) -> str:
+    if not _NAME.match(name) or name.lower() in _RESERVED or name.lower().startswith("dl_"):
+        raise StoreError(
+            f"invalid store name {name!r}: use a letter then letters, digits or '_' (at most 63), "
+            f"not starting with 'dl_' and not one of {sorted(_RESERVED)}"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    name: str
+    row_count: int
+    files: tuple[str, ...]  # absolute paths
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class Catalog:
+    """Short-lived access to the catalog file; never held open between operations."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = root / CATALOG
+
+    @classmethod
+    def create_or_open(cls, root: str | os.PathLike[str]) -> Catalog:
+        path = Path(root).absolute()
+        if path.exists() and not path.is_dir():
+            raise LakeError(f"{path} is a file, not a lake folder: pass a folder path with --lake")
+        if path.exists() and any(path.iterdir()) and not (path / CATALOG).exists():
+            raise LakeError(
+                f"{path} is not a dicomlake lake (no {CATALOG}) and not empty: choose an empty or new folder for --lake"
+            )
+        path.mkdir(parents=True, exist_ok=True)
+        cat = cls(path)
+        with cat.connect() as con:
+            con.execute(_DDL)
+            con.execute("INSERT INTO dl_lake VALUES ('format', $v) ON CONFLICT DO NOTHING", {"v": FORMAT_VERSION})
+        return cat
+
+    @classmethod
+    def open(cls, root: str | os.PathLike[str]) -> Catalog:
+        path = Path(root).absolute()
+        if not (path / CATALOG).is_file():
+            raise LakeError(
+                f"{path} is not a dicomlake lake (no {CATALOG}): create one with "
+                f"'dicomlake ingest SOURCE --lake {root} --store NAME'"
+            )
+        return cls(path)
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise LakeError(f"cannot open the catalog {self.path}: {exc}") from None
+                time.sleep(0.05)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Serialise writers (ingest, export, de-identify) on one lake."""
+        with open(self.root / ".lock", "w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LakeError(f"another dicomlake process is writing to {self.root}: wait for it to finish") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    # ---- reading -------------------------------------------------------------------
+    def stores(self) -> dict[str, StoreInfo]:
+        with self.connect(read_only=True) as con:
+            rows = con.execute(
+                "SELECT s.name, s.row_count, s.created_at, s.updated_at, "
+                "list(f.path ORDER BY f.path) FILTER (WHERE f.path IS NOT NULL) "
+                "FROM dl_stores s LEFT JOIN dl_files f ON f.store = s.name "
+                "GROUP BY ALL ORDER BY s.name"
+            ).fetchall()
+        return {r[0]: StoreInfo(r[0], r[1], tuple(str(self.root / p) for p in (r[4] or [])), r[2], r[3]) for r in rows}
+
+    def store(self, name: str) -> StoreInfo:
+        stores = self.stores()
+        if name not in stores:
+            known = ", ".join(stores) or "none yet"
+            raise StoreError(
+                f"no store {name!r} in lake {self.root} (stores: {known}); create it with "
+                f"'dicomlake ingest SOURCE --lake {self.root} --store {name}' or 'dicomlake store create'"
+            )
+        return stores[name]
+
+    # ---- writing -------------------------------------------------------------------
+    def staging(self) -> Path:
+        op = uuid.uuid4().hex[:12]
+        path = self.root / "staging" / op
+        path.mkdir(parents=True)
+        return path
+
+    def create_store(self, name: str, schema: pa.Schema | None = None) -> None:
+        check_store_name(name)
+        if name in self.stores():
+            raise StoreError(f"store {name!r} already exists in {self.root}")
+        stage = self.staging()
+        empty = (schema or base_schema()).empty_table()
+        pq.write_table(empty, stage / "empty.parquet")
+        self.commit(name, [(stage / "empty.parquet", 0)], keep=[], issues=[], operation=None)
+
+    def drop_store(self, name: str) -> None:
+        self.store(name)
+        with self.connect() as con:
+            con.execute("BEGIN")
+            con.execute("DELETE FROM dl_files WHERE store = $s", {"s": name})
+            con.execute("DELETE FROM dl_stores WHERE name = $s", {"s": name})
+            con.execute(f"DROP VIEW IF EXISTS {quote_ident(name)}")
+            con.execute("COMMIT")
+        self.collect_garbage()
+
+    def commit(
+        self,
+        name: str,
+        new_files: Sequence[tuple[Path, int]],
+        keep: Sequence[str],
+        issues: Sequence[dict[str, Any]],
+        operation: dict[str, Any] | None,
+    ) -> None:
+        """Publish a store version: ``keep`` (absolute paths of existing files) plus ``new_files``.
+
+        New files are moved from staging into ``stores/NAME/`` first; the catalog transaction
+        that follows is the single step that makes them visible.
+        """
+        dest = self.root / "stores" / name
+        dest.mkdir(parents=True, exist_ok=True)
+        published: list[tuple[str, int]] = []
+        for src, rows in new_files:
+            target = dest / f"{uuid.uuid4().hex}.parquet"
+            os.replace(src, target)
+            published.append((str(target.relative_to(self.root)), rows))
+        kept = [str(Path(p).relative_to(self.root)) for p in keep]
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        with self.connect() as con:
+            con.execute("BEGIN")
+            old_counts = dict(
+                con.execute("SELECT path, row_count FROM dl_files WHERE store = $s", {"s": name}).fetchall()
+            )
+            con.execute("DELETE FROM dl_files WHERE store = $s", {"s": name})
+            files = [(p, old_counts.get(p, 0)) for p in kept] + published
+            if files:
+                con.executemany("INSERT INTO dl_files VALUES (?, ?, ?)", [(name, p, r) for p, r in files])
+            total = sum(r for _, r in files)
+            con.execute(
+                "INSERT INTO dl_stores VALUES ($n, $t, $t, $c) ON CONFLICT (name) DO UPDATE "
+                "SET updated_at = excluded.updated_at, row_count = excluded.row_count",
+                {"n": name, "t": now, "c": total},
+            )
+            if issues:
+                op_id = operation["id"] if operation else None
+                con.executemany(
+                    "INSERT INTO dl_issues VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(name, op_id, now, *(i.get(c) for c in ISSUE_COLUMNS)) for i in issues],
+                )
+            if operation:
+                con.execute(
+                    "INSERT INTO dl_operations VALUES ($id, $s, $k, $b, $e, $j)",
+                    {
+                        "id": operation["id"],
+                        "s": name,
+                        "k": operation["kind"],
+                        "b": operation["started_at"],
+                        "e": now,
+                        "j": json.dumps(operation.get("summary", {}), default=str),
+                    },
+                )
+            self._create_view(con, name, [self.root / p for p, _ in files])
+            con.execute("COMMIT")
+        self.collect_garbage()
+
+    def _create_view(self, con: duckdb.DuckDBPyConnection, name: str, files: Sequence[Path]) -> None:
+        paths = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
+        con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM read_parquet([{paths}])")
+
+    def collect_garbage(self) -> None:
+        """Remove staging folders and store files the catalog does not reference."""
+        try:
+            with self.connect(read_only=True) as con:
+                live = {self.root / p for (p,) in con.execute("SELECT path FROM dl_files").fetchall()}
+        except LakeError:
+            return
+        shutil.rmtree(self.root / "staging", ignore_errors=True)
+        stores_dir = self.root / "stores"
+        if not stores_dir.is_dir():
+            return
+        for f in stores_dir.glob("*/*.parquet"):
+            if f not in live:
+                f.unlink(missing_ok=True)
+        for d in stores_dir.iterdir():
+            if d.is_dir() and not any(d.iterdir()):
+                d.rmdir()
+
+
+def store_schema(info: StoreInfo) -> pa.Schema:
+    """The schema every file of the store shares."""
+    if not info.files:
+        return base_schema()
+    return pq.read_schema(info.files[0])
