@@ -1,0 +1,213 @@
+"""The Python API: ``lake = dicomlake.open(DIR)``; queries return DuckDB relations.
+
+A :class:`Lake` keeps an in-memory DuckDB connection with a view per store over its Parquet
+files, so it never holds the catalog open: other processes can ingest meanwhile, and the views
+follow their commits.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from .dictionary import keyword_entry
+from .errors import QueryError, StoreError
+from .ingest import IngestSummary
+from .ingest import ingest as _ingest
+from .lake import Catalog, StoreInfo, quote_ident
+from .query import NamedQuery, get_named, named_queries, parse_sql_file
+from .schema import entry_type
+
+#: Keywords the ``store`` view always has (NULL where the store has none), so named queries
+#: run on any store.
+CORE_KEYWORDS = (
+    "PatientID",
+    "PatientName",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyDate",
+    "StudyTime",
+    "StudyDescription",
+    "AccessionNumber",
+    "SeriesDate",
+    "SeriesTime",
+    "SeriesDescription",
+    "SeriesNumber",
+    "Modality",
+    "BodyPartExamined",
+    "SOPClassUID",
+    "InstanceNumber",
+)
+_DUCK_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.date32(): "DATE",
+    pa.time64("us"): "TIME",
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.timestamp("us"): "TIMESTAMP",
+}
+
+
+class Lake:
+    """An open lake. ``sql``/``query``/``table`` return lazy DuckDB relations."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.catalog = Catalog.open(root)
+        self.root = self.catalog.root
+        self.con = duckdb.connect()
+        self._stamp: float | None = None
+        self._stores: dict[str, StoreInfo] = {}
+        self.refresh()
+
+    def __repr__(self) -> str:
+        return f"Lake({str(self.root)!r}, stores={list(self._stores)})"
+
+    # ---- catalog → views ---------------------------------------------------------------
+    def refresh(self, force: bool = False) -> None:
+        """Re-read the catalog if another process committed since the last look."""
+        stamp = os.stat(self.catalog.path).st_mtime_ns
+        wal = self.catalog.path.with_name(self.catalog.path.name + ".wal")
+        if wal.exists():
+            stamp += os.stat(wal).st_mtime_ns
+        if stamp == self._stamp and not force:
+            return
+        self._stores = self.catalog.stores()
+        for name, info in self._stores.items():
+            files = ", ".join("'" + f.replace("'", "''") + "'" for f in info.files)
+            self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM read_parquet([{files}])")
+        with self.catalog.connect(read_only=True) as cat:
+            for table in ("dl_issues", "dl_stores", "dl_operations"):
+                arrow = cat.sql(f"SELECT * FROM {table}").to_arrow_table()
+                self.con.register(f"_{table}_arrow", arrow)
+                self.con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _{table}_arrow")
+                self.con.unregister(f"_{table}_arrow")
+        self._stamp = stamp
+
+    @property
+    def stores(self) -> list[str]:
+        self.refresh()
+        return list(self._stores)
+
+    def store_info(self, name: str) -> StoreInfo:
+        self.refresh()
+        if name not in self._stores:
+            return self.catalog.store(name)  # raises the helpful error
+        return self._stores[name]
+
+    def _select_store(self, store: str | None) -> str | None:
+        if store is not None:
+            self.store_info(store)
+            return store
+        return next(iter(self._stores)) if len(self._stores) == 1 else None
+
+    def _alias(self, store: str | None, required: bool) -> None:
+        chosen = self._select_store(store)
+        if chosen is None:
+            if required:
+                names = ", ".join(self._stores) or "none"
+                raise QueryError(f"this query reads the table 'store': pass --store NAME (stores: {names})")
+            return
+        have = {c.lower() for c in self.con.table(chosen).columns}
+        extra = []
+        for kw in CORE_KEYWORDS:
+            if kw.lower() not in have:
+                e = keyword_entry(kw)
+                t = entry_type(e) if e else None
+                duck = _DUCK_TYPES.get(t, "VARCHAR") if t is not None and not pa.types.is_struct(t) else None
+                if duck:
+                    extra.append(f"NULL::{duck} AS {quote_ident(kw)}")
+        cols = ", ".join(["*", *extra])
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW store AS SELECT {cols} FROM {quote_ident(chosen)}")
+
+    # ---- queries ---------------------------------------------------------------------
+    def table(self, store: str) -> duckdb.DuckDBPyRelation:
+        """The store's table as a relation."""
+        self.store_info(store)
+        return self.con.table(store)
+
+    def sql(
+        self, query: str, params: dict[str, Any] | None = None, *, store: str | None = None, source: str = "SQL"
+    ) -> duckdb.DuckDBPyRelation:
+        """Run SQL over the lake's stores (and ``store``, the chosen or only store)."""
+        self.refresh()
+        needs_store = _mentions_store(query) and "store" not in {s.lower() for s in self._stores}
+        self._alias(store, required=needs_store)
+        try:
+            return self.con.sql(query, params=params or None)
+        except duckdb.Error as exc:
+            raise QueryError(f"{source}: {str(exc).splitlines()[0]}") from None
+
+    def query(
+        self, name_or_query: str | NamedQuery, store: str | None = None, **params: Any
+    ) -> duckdb.DuckDBPyRelation:
+        """Run a named query from ``sql/`` (``lake.query("latest_studies")``)."""
+        q = name_or_query if isinstance(name_or_query, NamedQuery) else get_named(name_or_query)
+        return self.sql(q.sql, q.bind(params), store=store, source=str(q.path))
+
+    def query_file(
+        self, path: str | os.PathLike[str], store: str | None = None, **params: Any
+    ) -> duckdb.DuckDBPyRelation:
+        """Run a ``.sql`` file (with or without a header)."""
+        from pathlib import Path
+
+        p = Path(path)
+        if not p.is_file():
+            raise QueryError(f"SQL file {path} does not exist")
+        q = parse_sql_file(p)
+        bound = q.bind(params) if q.params else (params or None)
+        return self.sql(q.sql, bound, store=store, source=str(p))
+
+    @staticmethod
+    def named_queries() -> dict[str, NamedQuery]:
+        return named_queries()
+
+    def issues(self, store: str | None = None) -> duckdb.DuckDBPyRelation:
+        """Ingest issues (all stores, or one)."""
+        self.refresh()
+        rel = self.con.table("dl_issues")
+        return rel.filter(f"store = {duckdb.ConstantExpression(store)}") if store else rel
+
+    # ---- writes ------------------------------------------------------------------------
+    def ingest(self, source: str | os.PathLike[str] | Sequence[str], store: str, **kwargs: Any) -> IngestSummary:
+        """Same as ``dicomlake ingest``: see :func:`dicomlake.ingest.ingest`."""
+        summary = _ingest(self.root, source, store, **kwargs)
+        self.refresh(force=True)
+        return summary
+
+    def create_store(self, name: str) -> None:
+        with self.catalog.write_lock():
+            self.catalog.create_store(name)
+        self.refresh(force=True)
+
+    def drop_store(self, name: str) -> None:
+        with self.catalog.write_lock():
+            self.catalog.drop_store(name)
+        self.con.execute(f"DROP VIEW IF EXISTS {quote_ident(name)}")
+        self.refresh(force=True)
+
+
+def _mentions_store(query: str) -> bool:
+    import re
+
+    return re.search(r"\bstore\b", query, re.IGNORECASE) is not None
+
+
+def ingest(
+    lake: str | os.PathLike[str], source: str | os.PathLike[str] | Sequence[str], store: str, **kwargs: Any
+) -> IngestSummary:
+    """Ingest into ``store`` of ``lake``, creating the lake folder if needed."""
+    return _ingest(lake, source, store, **kwargs)
+
+
+def open(root: str | os.PathLike[str], *, create: bool = False) -> Lake:
+    """Open a lake folder (``create=True`` makes an empty lake if there is none)."""
+    if create:
+        Catalog.create_or_open(root)
+    return Lake(root)
+
+
+__all__ = ["Lake", "StoreError", "open"]

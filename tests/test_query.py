@@ -1,0 +1,121 @@
+"""Queries: named queries from sql/, the export seed's queries verbatim, nested UNNEST, errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydicom.sequence import Sequence
+
+import dicomlake
+from dicomlake.errors import QueryError
+from dicomlake.query import named_queries, parse_sql_file, sql_dir
+
+from .conftest import item, write_instance
+
+
+@pytest.fixture(scope="module")
+def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> dicomlake.Lake:
+    from dicomlake.sample import make_sample
+
+    root = tmp_path_factory.mktemp("q")
+    make_sample(root / "files", 120, seed=3)
+    dicomlake.ingest(root / "lake", root / "files", "sample", progress=False)
+    return dicomlake.open(root / "lake")
+
+
+def test_every_sql_file_has_a_complete_header() -> None:
+    files = sorted(sql_dir().glob("*.sql"))
+    assert {"latest_studies", "instances_by_patient", "series_summary", "modality_counts"} <= set(named_queries())
+    for f in files:
+        q = parse_sql_file(f)
+        assert q.name == f.stem and q.description and q.columns, f
+
+
+def test_every_named_query_runs_and_documents_its_columns(sample_lake: dicomlake.Lake) -> None:
+    for q in named_queries().values():
+        params = {p.name: "x" for p in q.params if p.default is None}
+        rel = sample_lake.query(q.name, **params)
+        assert [c for c, _ in q.columns] == rel.columns, q.name
+
+
+def test_latest_studies_has_the_seed_shape(sample_lake: dicomlake.Lake) -> None:
+    rows = sample_lake.query("latest_studies").to_arrow_table().to_pylist()
+    assert 0 < len(rows) <= 20
+    assert list(rows[0]) == ["StudyDateTime", "PatientID", "StudyInstanceUID", "InstanceCount"]
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?", r["StudyDateTime"]) for r in rows)
+    assert [r["StudyDateTime"] for r in rows] == sorted((r["StudyDateTime"] for r in rows), reverse=True)
+    assert len(sample_lake.query("latest_studies", limit=3).fetchall()) == 3
+
+
+def test_instances_by_patient_paths(sample_lake: dicomlake.Lake) -> None:
+    pid = sample_lake.sql("SELECT PatientID FROM sample LIMIT 1").fetchall()[0][0]
+    paths = [r[0] for r in sample_lake.query("instances_by_patient", PatientID=pid).fetchall()]
+    n = sample_lake.sql("SELECT count(*) FROM sample WHERE PatientID = $p", {"p": pid}).fetchall()[0][0]
+    assert len(paths) == n > 0
+    assert all(re.fullmatch(r"/dicomWeb/studies/[\d.]+/series/[\d.]+/instances/[\d.]+", p) for p in paths)
+
+
+def test_export_seed_queries_run_verbatim(sample_lake: dicomlake.Lake) -> None:
+    seed_filter = (
+        "SELECT CONCAT ('/studies/', StudyInstanceUID, '/series/', SeriesInstanceUID, "
+        "'/instances/', SOPInstanceUID) FROM sample"
+    )
+    assert len(sample_lake.sql(seed_filter).fetchall()) == 120
+    seed_patient = (
+        "SELECT CONCAT('/dicomWeb/studies/', StudyInstanceUID, '/series/', SeriesInstanceUID, "
+        "'/instances/', SOPInstanceUID) as DICOMwebPath FROM sample WHERE PatientID = '19045';"
+    )
+    assert sample_lake.sql(seed_patient).columns == ["DICOMwebPath"]
+    seed_latest = (
+        "SELECT MIN(CONCAT(StudyDate, ' ', StudyTime)) as StudyDateTime, MIN(PatientID) as PatientID, "
+        "StudyInstanceUID, COUNT(*) as InstanceCount FROM sample GROUP BY StudyInstanceUID "
+        "ORDER BY StudyDateTime DESC LIMIT 20;"
+    )
+    assert sample_lake.sql(seed_latest).fetchall() == sample_lake.query("latest_studies").fetchall()
+
+
+def test_unnest_two_levels(tmp_path: Path) -> None:
+    code = item(CodeValue="C1", CodingSchemeDesignator="DCM")
+    write_instance(
+        tmp_path / "f" / "a.dcm",
+        RequestAttributesSequence=Sequence([item(ScheduledProtocolCodeSequence=Sequence([code]))]),
+    )
+    dicomlake.ingest(tmp_path / "lake", tmp_path / "f", "s", progress=False)
+    got = (
+        dicomlake.open(tmp_path / "lake")
+        .sql(
+            "SELECT c.CodeValue, c.CodingSchemeDesignator FROM s, UNNEST(RequestAttributesSequence) AS r(ra), "
+            "UNNEST(ra.ScheduledProtocolCodeSequence) AS p(c)"
+        )
+        .fetchall()
+    )
+    assert got == [("C1", "DCM")]
+
+
+def test_relations_convert_to_polars_arrow_pandas(sample_lake: dicomlake.Lake) -> None:
+    rel = sample_lake.query("modality_counts")
+    assert rel.pl().height == rel.to_arrow_table().num_rows == len(rel.df()) > 0
+
+
+def test_query_errors(sample_lake: dicomlake.Lake, tmp_path: Path) -> None:
+    with pytest.raises(QueryError, match="no named query"):
+        sample_lake.query("nope")
+    with pytest.raises(QueryError, match="needs parameter PatientID"):
+        sample_lake.query("instances_by_patient")
+    with pytest.raises(QueryError, match="has no parameter"):
+        sample_lake.query("latest_studies", bogus=1)
+    bad = tmp_path / "bad.sql"
+    bad.write_text("SELECT nope FROM sample")
+    with pytest.raises(QueryError, match=r"bad\.sql"):
+        sample_lake.query_file(bad)
+
+
+def test_store_alias_needs_a_choice_with_two_stores(sample_lake: dicomlake.Lake, tmp_path: Path) -> None:
+    lake = dicomlake.open(tmp_path / "two", create=True)
+    lake.ingest(write_instance(tmp_path / "a.dcm"), "one", progress=False)
+    lake.ingest(write_instance(tmp_path / "b.dcm"), "two", progress=False)
+    with pytest.raises(QueryError, match="--store"):
+        lake.query("modality_counts")
+    assert lake.query("modality_counts", store="two").fetchall()[0][-1] == 1
