@@ -97,9 +97,15 @@ def private_vr(creator: str | None, tag: int) -> str | None:
     return vr
 
 
+_TAG_NAMES: dict[int, str] = {}
+
+
 def tag_name(tag: int) -> str:
     """``Tag_GGGGEEEE``: the column or OtherElements name of a private or unknown element."""
-    return f"Tag_{tag:08X}"
+    name = _TAG_NAMES.get(tag)
+    if name is None:
+        name = _TAG_NAMES[tag] = f"Tag_{tag:08X}"
+    return name
 
 
 def repeater_id(tag: int) -> str:

@@ -13,7 +13,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,7 +161,9 @@ def _run_tasks(
             parts.append(_task(c, str(stage), i, ingested_at, keep))
             progress(len(c))
         return parts
-    # fork: workers inherit the loaded modules, and scripts need no __main__ guard
+    # fork: workers inherit the loaded modules, and scripts need no __main__ guard. Arrow's
+    # first Python conversion costs ~0.2 s (it probes for pandas): pay it once, before forking.
+    pa.Table.from_pylist([{"a": "x", "d": dt.date(2000, 1, 1)}])
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futures = [pool.submit(_task, c, str(stage), i, ingested_at, keep) for i, c in enumerate(chunks)]
@@ -199,65 +201,98 @@ def _rewrite(src: Path, dest: Path, schema: pa.Schema, drop: pa.Array | None) ->
     return table.num_rows
 
 
-def _assemble(
-    cat: Catalog, existing: StoreInfo | None, parts: list[_Part], disposition: str, stage: Path, summary: IngestSummary
-) -> tuple[list[tuple[Path, int]], list[str]]:
-    """The files of the new store version: rewritten where schema, duplicates or replacements ask."""
-    parts = [p for p in parts if p.path is not None]
-    old = list(existing.files) if existing is not None and disposition == "WRITE_APPEND" else []
-    schemas = [p.schema for p in parts if p.schema is not None]
-    if existing is not None and disposition == "WRITE_APPEND":
-        schemas.insert(0, store_schema(existing))
-    target = unify([base_schema(), *schemas])
+_Rewrite = tuple[Path, Path, "pa.Array | None"]  # source, destination, rows to drop
+
+
+def _new_parts(
+    parts: list[_Part], target: pa.Schema, stage: Path, summary: IngestSummary, jobs: list[_Rewrite]
+) -> list[tuple[Path, int]]:
+    """This ingest's parts: duplicates within it dropped (the later file wins), schema conformed."""
     last = _last_positions(parts)
-    kept_from = {u: parts[pi].sources[ri] for u, (pi, ri) in last.items()}
-    new_files: list[tuple[Path, int]] = []
+    out: list[tuple[Path, int]] = []
     for pi, p in enumerate(parts):
         assert p.path is not None and p.schema is not None
         stale = [u is not None and last[u] != (pi, ri) for ri, u in enumerate(p.uids)]
-        n_stale = sum(stale)
-        summary.duplicates += n_stale
         for ri in (i for i, st in enumerate(stale) if st):
             u = p.uids[ri]
             assert u is not None
+            kept = parts[last[u][0]].sources[last[u][1]]
+            summary.duplicates += 1
             summary.issues.append(
                 {
                     "path": p.sources[ri],
                     "sop_instance_uid": u,
                     "severity": "info",
                     "element": None,
-                    "reason": f"duplicate SOPInstanceUID: the same instance is in {kept_from[u]}, which is kept",
+                    "reason": f"duplicate SOPInstanceUID: the same instance is in {kept}, which is kept",
                 }
             )
-        if n_stale or not p.schema.equals(target):
+        if any(stale) or not p.schema.equals(target):
             dest = stage / f"{p.path.stem}-c.parquet"
-            rows = _rewrite(p.path, dest, target, pa.array(stale) if n_stale else None)
-            new_files.append((dest, rows))
+            jobs.append((p.path, dest, pa.array(stale) if any(stale) else None))
+            out.append((dest, -1))
         else:
-            new_files.append((p.path, p.rows))
-    summary.ingested = sum(r for _, r in new_files)
+            out.append((p.path, p.rows))
+    return out
+
+
+def _old_files(
+    old: list[str],
+    new_uids: pa.Array,
+    schema_differs: bool,
+    target: pa.Schema,
+    stage: Path,
+    summary: IngestSummary,
+    jobs: list[_Rewrite],
+) -> tuple[list[tuple[Path, int]], list[str]]:
+    """The store's files on append: kept as they are, or rewritten without replaced instances."""
+    rewritten: list[tuple[Path, int]] = []
     keep: list[str] = []
-    new_uids = pa.array(list(last), pa.string())
-    old_schema_differs = bool(old) and not store_schema(existing).equals(target)  # type: ignore[arg-type]
     for i, f in enumerate(old):
         uids = pq.read_table(f, columns=["SOPInstanceUID"]).column(0)
+        if len(uids) == 0:
+            continue  # the empty file of a new store
         hit = pc.fill_null(pc.is_in(uids, value_set=new_uids), False)
         n_hit = pc.sum(hit).as_py() or 0
-        if len(uids) == 0 and new_files:
-            continue
-        if n_hit or old_schema_differs:
+        if n_hit or schema_differs:
             summary.replaced += n_hit
             dest = stage / f"old-{i:06d}.parquet"
-            rows = _rewrite(Path(f), dest, target, hit.combine_chunks() if n_hit else None)
-            if rows:
-                new_files.append((dest, rows))
+            jobs.append((Path(f), dest, hit.combine_chunks() if n_hit else None))
+            rewritten.append((dest, -1))
         else:
             keep.append(f)
-    if not new_files and not keep:
+    return rewritten, keep
+
+
+def _assemble(
+    cat: Catalog, existing: StoreInfo | None, parts: list[_Part], disposition: str, stage: Path, summary: IngestSummary
+) -> tuple[list[tuple[Path, int]], list[str]]:
+    """The files of the new store version: rewritten where schema, duplicates or replacements ask."""
+    parts = [p for p in parts if p.path is not None]
+    appending = existing is not None and disposition == "WRITE_APPEND"
+    schemas = [p.schema for p in parts if p.schema is not None]
+    old_schema = store_schema(existing) if appending and existing is not None else None
+    target = unify([base_schema(), *([old_schema] if old_schema else []), *schemas])
+    jobs: list[_Rewrite] = []
+    new_files = _new_parts(parts, target, stage, summary, jobs)
+    new_uids = pa.array(list(_last_positions(parts)), pa.string())
+    old_files: list[tuple[Path, int]] = []
+    keep: list[str] = []
+    if appending and existing is not None:
+        differs = old_schema is not None and not old_schema.equals(target)
+        old_files, keep = _old_files(list(existing.files), new_uids, differs, target, stage, summary, jobs)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # Arrow releases the GIL
+        counts = dict(
+            zip([j[1] for j in jobs], pool.map(lambda j: _rewrite(j[0], j[1], target, j[2]), jobs), strict=True)
+        )
+    files = [(f, counts.get(f, n)) for f, n in new_files + old_files]
+    summary.ingested = sum(n for f, n in files if not f.name.startswith("old-"))
+    files = [(f, n) for f, n in files if n > 0]
+    if not files and not keep:
         empty = stage / "empty.parquet"
         pq.write_table(target.empty_table(), empty)
-        new_files.append((empty, 0))
-    return new_files, keep
+        files.append((empty, 0))
+    return files, keep
 
 
 def _progress(total: int, enabled: bool | None) -> tuple[Callable[[int], None], Callable[[], None]]:

@@ -69,12 +69,22 @@ _VR_OF_BYTES = {vr.encode(): vr for vr in VALID_VRS}
 _LONG_VRS = frozenset(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"])
 _TEXT_MULTI = frozenset(["AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "PN", "SH", "TM", "UC", "UI"])
 _CHARSET_VRS = frozenset(["LO", "LT", "PN", "SH", "ST", "UC", "UT"])
+_DEFAULT_ENCODING = ["iso8859"]
+_SLOW_PRIVATE_VRS = frozenset(
+    ["UN", "SQ", "OB", "OD", "OF", "OL", "OV", "OW", "LO", "LT", "PN", "SH", "ST", "UC", "UT"]
+)
+_CHARSET_TEXT = frozenset(["LO", "LT", "SH", "ST", "UC", "UT"])
+_PLAIN_TEXT = frozenset(["AE", "AS", "CS", "DS", "IS", "UI", "UR"])  # text whose character set is always ASCII
 _NUMERIC = {"FL": "f", "FD": "d", "SS": "h", "US": "H", "SL": "i", "UL": "I", "SV": "q", "UV": "Q", "AT": "H"}
 _NUM_SIZE = {"f": 4, "d": 8, "h": 2, "H": 2, "i": 4, "I": 4, "q": 8, "Q": 8}
 _INT64_MAX = 2**63 - 1
+_IMPL_LE, _IMPL_BE = struct.Struct("<HHI"), struct.Struct(">HHI")
+_EXPL_LE, _EXPL_BE = struct.Struct("<HH2sH"), struct.Struct(">HH2sH")
+_U32_LE, _U32_BE = struct.Struct("<I"), struct.Struct(">I")
+_NUM_STRUCTS: dict[tuple[str, int, bool], struct.Struct] = {}
 _TEXT_DELIMS = {0x5C}  # backslash between values
 _PN_DELIMS = {0x5C, 0x5E, 0x3D}  # and ^ = between name components and groups
-Buffer = bytes | bytearray | memoryview | mmap.mmap
+Buffer = bytes | mmap.mmap
 
 
 class Truncated(Exception):
@@ -113,24 +123,22 @@ class _Walker:
         buf = self.buf
         if pos + 8 > len(buf):
             raise Truncated(pos)
-        fmt = "<" if ctx.little else ">"
-        group, elem = struct.unpack_from(fmt + "HH", buf, pos)
-        tag = group << 16 | elem
-        if group == 0xFFFE or ctx.implicit:
-            (length,) = struct.unpack_from(fmt + "I", buf, pos + 4)
-            return tag, None, length, pos + 8
-        vr = _VR_OF_BYTES.get(bytes(buf[pos + 4 : pos + 6]))
+        if ctx.implicit:
+            group, elem, length = (_IMPL_LE if ctx.little else _IMPL_BE).unpack_from(buf, pos)
+            return group << 16 | elem, None, length, pos + 8
+        group, elem, vrb, length = (_EXPL_LE if ctx.little else _EXPL_BE).unpack_from(buf, pos)
+        if group == 0xFFFE:
+            (length,) = (_U32_LE if ctx.little else _U32_BE).unpack_from(buf, pos + 4)
+            return group << 16 | elem, None, length, pos + 8
+        vr = _VR_OF_BYTES.get(vrb)
         if vr is None:
-            raise DicomReadError(
-                f"invalid VR {bytes(buf[pos + 4 : pos + 6])!r} in ({group:04X},{elem:04X}) at byte {pos}"
-            )
+            raise DicomReadError(f"invalid VR {vrb!r} in ({group:04X},{elem:04X}) at byte {pos}")
         if vr in _LONG_VRS:
             if pos + 12 > len(buf):
                 raise Truncated(pos)
-            (length,) = struct.unpack_from(fmt + "I", buf, pos + 8)
-            return tag, vr, length, pos + 12
-        (length,) = struct.unpack_from(fmt + "H", buf, pos + 6)
-        return tag, vr, length, pos + 8
+            (length,) = (_U32_LE if ctx.little else _U32_BE).unpack_from(buf, pos + 8)
+            return group << 16 | elem, vr, length, pos + 12
+        return group << 16 | elem, vr, length, pos + 8
 
     # ---- datasets and sequences ------------------------------------------------------
     def dataset(self, pos: int, end: int, ctx: _Ctx, path: str, depth: int) -> tuple[dict[str, Any], int]:
@@ -205,6 +213,32 @@ class _Walker:
         if e is None:
             return self.unknown(row, tag, vr, length, pos, ctx, path, depth)
         name = e.keyword
+        if (
+            vr is not None
+            and vr == e.vr
+            and (vr in _PLAIN_TEXT or (vr in _CHARSET_TEXT and ctx.encodings == _DEFAULT_ENCODING))
+            and not e.repeater
+            and tag != 0x00080005
+        ):
+            end = pos + length  # fast path: text in its own VR, no charset (the common case)
+            if end > len(self.buf):
+                raise Truncated(pos)
+            text = self.buf[pos:end].decode("latin-1").rstrip(" \x00")
+            if e.multi:
+                row[name] = text.split("\\") if text else []
+            else:
+                row[name] = text
+            return end
+        if vr is not None and vr == e.vr and vr in _NUMERIC and length and not e.repeater and vr != "AT":
+            end = pos + length  # fast path: binary numbers in their own VR
+            if end > len(self.buf):
+                raise Truncated(pos)
+            nums = self.numbers(self.buf[pos:end], vr, ctx, name)
+            if nums is not None and (e.multi or len(nums) == 1):
+                row[name] = nums if e.multi else nums[0]
+                if tag == 0x00280103:
+                    ctx.pixel_rep = int(nums[0])
+                return end
         here = f"{path}.{name}" if path else name
         dict_vr = e.vr
         was_un = vr == "UN"
@@ -262,9 +296,25 @@ class _Walker:
     def private(
         self, row: dict[str, Any], tag: int, vr: str | None, length: int, pos: int, ctx: _Ctx, path: str, depth: int
     ) -> int:
+        elem = tag & 0xFFFF
+        if (
+            vr is not None
+            and elem > 0xFF
+            and length != UNDEFINED
+            and (vr not in _SLOW_PRIVATE_VRS or (vr in _CHARSET_VRS and ctx.encodings == _DEFAULT_ENCODING))
+        ):
+            end = pos + length  # fast path: an explicit-VR private text or number value
+            if end > len(self.buf):
+                raise Truncated(pos)
+            if vr in _NUMERIC:
+                data = self.strings(self.buf[pos:end], vr, ctx, tag_name(tag))
+            else:
+                text = self.buf[pos:end].decode("latin-1").rstrip(" \x00")
+                data = (text.split("\\") if vr in _TEXT_MULTI else [text]) if text else []
+            row.setdefault("OtherElements", []).append({"Tag": tag_name(tag), "Data": data})
+            return end
         name = tag_name(tag)
         here = f"{path}.{name}" if path else name
-        elem = tag & 0xFFFF
         was_un = vr == "UN"
         if 0x10 <= elem <= 0xFF:
             vr = "LO"
@@ -299,7 +349,11 @@ class _Walker:
         end = pos + length
         if end > len(self.buf):
             raise Truncated(pos)
-        data = self.strings(self.buf[pos:end], vr, ctx, here)
+        if vr in _PLAIN_TEXT or (vr in _CHARSET_VRS and ctx.encodings == _DEFAULT_ENCODING):
+            text = self.buf[pos:end].decode("latin-1").rstrip(" \x00")
+            data = (text.split("\\") if vr in _TEXT_MULTI else [text]) if text else []
+        else:
+            data = self.strings(self.buf[pos:end], vr, ctx, here)
         if 0x10 <= (tag & 0xFFFF) <= 0xFF and tag >> 16 & 1 and data:
             ctx.creators[(tag & 0xFFFF0000) | (tag & 0xFF)] = data[0]
         row.setdefault("OtherElements", []).append({"Tag": name, "Data": data})
@@ -308,7 +362,7 @@ class _Walker:
     # ---- values ------------------------------------------------------------------------
     def text(self, raw: Buffer, vr: str, ctx: _Ctx, here: str) -> str:
         b = bytes(raw)
-        if vr in _CHARSET_VRS and ctx.encodings != ["iso8859"]:
+        if vr in _CHARSET_VRS and ctx.encodings != _DEFAULT_ENCODING:
             if len(ctx.encodings) == 1:
                 try:
                     s = b.decode(ctx.encodings[0])
@@ -329,7 +383,11 @@ class _Walker:
         if len(raw) % size:
             self.issues.append(("warning", here, f"{vr} value of {len(raw)} bytes is not a multiple of {size}"))
             return None
-        vals = list(struct.unpack(("<" if ctx.little else ">") + code * (len(raw) // size), raw))
+        key = (code, len(raw) // size, ctx.little)
+        st = _NUM_STRUCTS.get(key)
+        if st is None:
+            st = _NUM_STRUCTS[key] = struct.Struct(("<" if ctx.little else ">") + code * key[1])
+        vals = list(st.unpack(raw))
         if vr == "AT":
             vals = [vals[i] << 16 | vals[i + 1] for i in range(0, len(vals) - 1, 2)]
         elif vr == "UV" and any(v > _INT64_MAX for v in vals):
@@ -341,7 +399,9 @@ class _Walker:
         """Values of an OtherElements entry: every value as a string."""
         if vr in _NUMERIC:
             nums = self.numbers(raw, vr, ctx, here)
-            return [repr(n) if isinstance(n, float) else str(n) for n in nums] if nums is not None else []
+            if nums is None:
+                return []
+            return [repr(n) for n in nums] if vr in ("FL", "FD") else list(map(str, nums))
         s = self.text(raw, vr, ctx, here)
         if not s:
             return []
@@ -442,7 +502,8 @@ class _Walker:
                 ctx.encodings = ["iso8859"]
                 return
             encodings.append(enc)
-        ctx.encodings = encodings
+        # ISO 8859-1 is what the default path decodes with: keep the fast paths for it
+        ctx.encodings = _DEFAULT_ENCODING if encodings in (["latin_1"], ["iso8859"]) else encodings
 
 
 _ISO_IR = re.compile(r"^ISO[ _-]?IR[ _-]?(\d+)$")
