@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -16,9 +17,10 @@ import pyarrow as pa
 
 from .dictionary import keyword_entry
 from .errors import QueryError, StoreError
+from .filterfile import FilterSpec, paths_from_table, selection_sql, unmatched_sql
 from .ingest import IngestSummary
 from .ingest import ingest as _ingest
-from .lake import Catalog, StoreInfo, quote_ident
+from .lake import Catalog, StoreInfo, quote_ident, quote_literal
 from .query import NamedQuery, get_named, named_queries, parse_sql_file
 from .schema import entry_type
 
@@ -52,6 +54,29 @@ _DUCK_TYPES = {
 }
 
 
+@dataclass(frozen=True)
+class FilterCheck:
+    """What a filter file selects in a store."""
+
+    source: str
+    lines: int
+    studies: int
+    series: int
+    instances: int
+    unmatched: list[tuple[int, str]]  # (line number, path) of lines that match nothing
+
+    def summary(self, limit: int = 10) -> str:
+        text = (
+            f"{self.source}: {self.lines} lines select {self.studies} studies, {self.series} series, "
+            f"{self.instances} instances"
+        )
+        if self.unmatched:
+            shown = "; ".join(f"line {n}: {p}" for n, p in self.unmatched[:limit])
+            more = f" (and {len(self.unmatched) - limit} more)" if len(self.unmatched) > limit else ""
+            text += f"\n{len(self.unmatched)} lines match nothing in the store: {shown}{more}"
+        return text
+
+
 class Lake:
     """An open lake. ``sql``/``query``/``table`` return lazy DuckDB relations."""
 
@@ -77,7 +102,7 @@ class Lake:
             return
         self._stores = self.catalog.stores()
         for name, info in self._stores.items():
-            files = ", ".join("'" + f.replace("'", "''") + "'" for f in info.files)
+            files = ", ".join(quote_literal(f) for f in info.files)
             self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM read_parquet([{files}])")
         with self.catalog.connect(read_only=True) as cat:
             for table in ("dl_issues", "dl_stores", "dl_operations"):
@@ -170,6 +195,31 @@ class Lake:
         self.refresh()
         rel = self.con.table("dl_issues")
         return rel.filter(f"store = {duckdb.ConstantExpression(store)}") if store else rel
+
+    # ---- filters -----------------------------------------------------------------------
+    def select(self, store: str, spec: FilterSpec | None = None) -> duckdb.DuckDBPyRelation:
+        """The store's rows, or those the filter selects (a join against the filter's table)."""
+        rel = self.table(store)
+        if spec is None:
+            return rel
+        self.con.register("dl_filter", spec.table())
+        return self.con.sql(selection_sql(quote_ident(store), "dl_filter"))
+
+    def check_filter(self, spec: FilterSpec, store: str) -> FilterCheck:
+        """How many studies, series and instances ``spec`` selects in ``store``; lines matching nothing."""
+        selected = self.select(store, spec)
+        counts = selected.aggregate(
+            "count(DISTINCT StudyInstanceUID), count(DISTINCT SeriesInstanceUID), count(*)"
+        ).fetchall()[0]
+        self.con.register("dl_filter", spec.table())
+        unmatched = self.con.sql(unmatched_sql(quote_ident(store), "dl_filter")).fetchall()
+        return FilterCheck(
+            spec.source, len(spec.lines), counts[0], counts[1], counts[2], [(int(n), str(p)) for n, p in unmatched]
+        )
+
+    def filter_paths(self, rel: duckdb.DuckDBPyRelation) -> list[str]:
+        """Resource paths from a query result (one path column, or the UID columns)."""
+        return paths_from_table(rel.to_arrow_table())
 
     # ---- writes ------------------------------------------------------------------------
     def ingest(self, source: str | os.PathLike[str] | Sequence[str], store: str, **kwargs: Any) -> IngestSummary:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
@@ -14,9 +15,10 @@ from typing import Annotated, Any, Optional, TypeVar
 import typer
 
 from . import api
-from .errors import DicomlakeError, IngestIssuesError, QueryError
-from .ingest import DISPOSITIONS, IngestSummary
+from .errors import DicomlakeError, IngestIssuesError, QueryError, StoreError
+from .ingest import IngestSummary
 from .output import FORMATS, write_result
+from .publish import DISPOSITIONS
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -143,20 +145,109 @@ def query(
             signature = ", ".join(p.name + ("" if p.default is None else f"={p.default}") for p in q.params)
             typer.echo(f"{q.name}({signature})\n    {q.description}")
         return
+    if lake is None:
+        raise QueryError("--lake DIR is required")
+    rel = _relation(api.open(lake), name, sql_file, expr, _params(param), store)
+    write_result(rel, fmt, str(output) if output else None)
+
+
+def _relation(
+    the_lake: api.Lake,
+    name: str | None,
+    sql_file: Path | None,
+    expr: str | None,
+    params: dict[str, str],
+    store: str | None,
+) -> Any:
     chosen = [x for x in (name, sql_file, expr) if x is not None]
     if len(chosen) != 1:
         raise QueryError("give exactly one of: a query NAME, --sql FILE, -e \"SQL\" (see 'dicomlake query --list')")
-    if lake is None:
-        raise QueryError("--lake DIR is required")
-    the_lake = api.open(lake)
-    params = _params(param)
     if name is not None:
-        rel = the_lake.query(name, store=store, **params)
-    elif sql_file is not None:
-        rel = the_lake.query_file(sql_file, store=store, **params)
+        return the_lake.query(name, store=store, **params)
+    if sql_file is not None:
+        return the_lake.query_file(sql_file, store=store, **params)
+    return the_lake.sql(expr or "", params or None, store=store, source="-e SQL")
+
+
+@app.command("filter")
+@handled
+def filter_(
+    name: Annotated[Optional[str], typer.Argument(help="A named query giving paths or UID columns.")] = None,
+    lake: LakeOpt = Path("."),
+    sql_file: Annotated[Optional[Path], typer.Option("--sql", help="Run the SQL in this file.")] = None,
+    expr: Annotated[Optional[str], typer.Option("-e", "--execute", help="Run this SQL.")] = None,
+    param: ParamOpt = None,
+    store: StoreOpt = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write the filter file here, not stdout.")
+    ] = None,
+    check: Annotated[
+        Optional[Path], typer.Option("--check", help="Report what this filter file selects in --store.")
+    ] = None,
+) -> None:
+    """Write a filter file (/studies/UID[/series/UID[/instances/UID]] per line) from a query, or --check one."""
+    from .filterfile import read_filter, write_filter
+
+    the_lake = api.open(lake)
+    if check is not None:
+        spec = read_filter(check)
+        chosen = store or (the_lake.stores[0] if len(the_lake.stores) == 1 else None)
+        if chosen is None:
+            raise QueryError(f"--check needs --store NAME (stores: {', '.join(the_lake.stores)})")
+        typer.echo(the_lake.check_filter(spec, chosen).summary())
+        return
+    paths = the_lake.filter_paths(_relation(the_lake, name, sql_file, expr, _params(param), store))
+    if output is not None:
+        with open(output, "w", encoding="utf-8", newline="\n") as fh:
+            write_filter(paths, fh)
+        typer.echo(f"wrote {len(paths)} resource paths to {output}", err=True)
     else:
-        rel = the_lake.sql(expr or "", params or None, store=store, source="-e SQL")
-    write_result(rel, fmt, str(output) if output else None)
+        write_filter(paths, sys.stdout)
+
+
+@app.command()
+@handled
+def export(
+    lake: LakeOpt,
+    store: Annotated[str, typer.Option("--store", help="The store to export.")],
+    to: Annotated[str, typer.Option("--to", help="lake:DIR/STORE, parquet:PATH, ndjson:PATH, csv:PATH or dicom:DIR.")],
+    filter_file: Annotated[
+        Optional[Path], typer.Option("--filter", help="Export only what this filter file selects.")
+    ] = None,
+    write_disposition: Annotated[
+        Optional[str], typer.Option("--write-disposition", help=f"{' | '.join(DISPOSITIONS)} (default WRITE_EMPTY).")
+    ] = None,
+    force: Annotated[
+        Optional[bool],
+        typer.Option("--force/--no-force", help="Legacy: overwrite an existing destination (--no-force: refuse any)."),
+    ] = None,
+) -> None:
+    """Export a store's metadata (another store, Parquet, NDJSON for bq load, CSV) or its DICOM files."""
+    from .export import export as run_export
+    from .filterfile import read_filter
+
+    spec = read_filter(filter_file) if filter_file is not None else None
+    the_lake = api.open(lake)
+    s = run_export(
+        the_lake,
+        store,
+        to,
+        spec=spec,
+        write_disposition=write_disposition.upper() if write_disposition else None,
+        force=force,
+    )
+    verb = {"create": "created", "truncate": "wrote", "append": "appended to"}.get(s.action, "wrote")
+    typer.echo(
+        f"exported {s.written} of {s.selected} selected instances: {verb} {to}"
+        + (f" (replaced {s.replaced})" if s.replaced else "")
+    )
+    if s.unmatched:
+        shown = "; ".join(f"line {n}: {p}" for n, p in s.unmatched[:5])
+        typer.echo(f"{len(s.unmatched)} filter lines match nothing in store '{store}': {shown}", err=True)
+    for f in s.failures[:20]:
+        typer.echo(f"failed: {f['sop_instance_uid']} ({f['path']}): {f['reason']}", err=True)
+    if s.failures:
+        raise StoreError(f"{len(s.failures)} of {s.selected} instances could not be exported (listed above)")
 
 
 @store_app.command("list")

@@ -60,6 +60,11 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def quote_literal(text: str) -> str:
+    """A SQL string literal, for the few places SQL takes no parameter (file paths in COPY, views)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def check_store_name(name: str) -> str:
     if not _NAME.match(name) or name.lower() in _RESERVED or name.lower().startswith("dl_"):
         raise StoreError(
@@ -247,7 +252,7 @@ class Catalog:
         self.collect_garbage()
 
     def _create_view(self, con: duckdb.DuckDBPyConnection, name: str, files: Sequence[Path]) -> None:
-        paths = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
+        paths = ", ".join(quote_literal(str(p)) for p in files)
         con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM read_parquet([{paths}])")
 
     def collect_garbage(self) -> None:

@@ -1,0 +1,285 @@
+"""Export: a store (or what a filter file selects) to another store, Parquet, NDJSON, CSV or DICOM files.
+
+Table destinations follow the API's rules: a missing destination is created whatever the
+flags; ``WRITE_EMPTY`` (default) fails on a destination with rows and succeeds on an empty
+one; ``WRITE_TRUNCATE`` replaces; ``WRITE_APPEND`` appends, widening the schema; the legacy
+``force`` overwrites when true and refuses any existing destination when false; ``force``
+together with a write disposition is an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .api import Lake
+from .errors import StoreError
+from .filterfile import FilterSpec
+from .lake import Catalog, check_store_name, quote_literal
+from .publish import DISPOSITIONS, assemble, part_of
+from .schema import PN_TYPE, conform, unify
+from .values import format_pn
+
+KINDS = ("lake", "parquet", "ndjson", "csv", "dicom")
+_SUFFIX_KIND = {".parquet": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "ndjson", ".csv": "csv"}
+
+
+@dataclass(frozen=True)
+class Destination:
+    kind: str
+    path: Path
+    store: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Destination:
+        kind, sep, rest = text.partition(":")
+        if sep and kind in KINDS and rest:
+            if kind == "lake":
+                p = Path(rest)
+                if not p.name or p.parent == Path(""):
+                    raise StoreError(f"--to {text}: write lake:LAKE_DIR/STORE, e.g. lake:out-lake/ct")
+                return cls("lake", p.parent, check_store_name(p.name))
+            return cls(kind, Path(rest))
+        kind = _SUFFIX_KIND.get(Path(text).suffix.lower(), "")
+        if kind:
+            return cls(kind, Path(text))
+        raise StoreError(
+            f"--to {text}: say what to write: lake:DIR/STORE, parquet:PATH, ndjson:PATH, csv:PATH or dicom:DIR "
+            "(or a path ending in .parquet, .ndjson, .jsonl or .csv)"
+        )
+
+
+@dataclass
+class ExportSummary:
+    destination: str
+    selected: int = 0
+    written: int = 0
+    replaced: int = 0
+    ingested: int = 0
+    duplicates: int = 0
+    action: str = ""
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    unmatched: list[tuple[int, str]] = field(default_factory=list)
+
+
+def decide(exists: bool, rows: int, disposition: str | None, force: bool | None, where: str) -> str:
+    """'create', 'truncate' or 'append' for a table destination, or the API's error."""
+    if disposition is not None and force is not None:
+        raise StoreError("--force and --write-disposition cannot be used together (as in the API): use one")
+    if disposition is not None and disposition not in DISPOSITIONS:
+        raise StoreError(f"unknown write disposition {disposition!r}: use one of {', '.join(DISPOSITIONS)}")
+    if not exists:
+        return "create"
+    if force is not None:
+        if force:
+            return "truncate"
+        raise StoreError(f"{where} already exists: pass --force to overwrite it, or use --write-disposition")
+    disposition = disposition or "WRITE_EMPTY"
+    if disposition == "WRITE_EMPTY":
+        if rows:
+            raise StoreError(
+                f"{where} already has {rows} rows and the write disposition is WRITE_EMPTY: "
+                "use --write-disposition WRITE_APPEND or WRITE_TRUNCATE"
+            )
+        return "truncate"
+    return "append" if disposition == "WRITE_APPEND" else "truncate"
+
+
+def export(
+    lake: Lake,
+    store: str,
+    to: str,
+    *,
+    spec: FilterSpec | None = None,
+    write_disposition: str | None = None,
+    force: bool | None = None,
+) -> ExportSummary:
+    """Export ``store`` (or the part ``spec`` selects) to ``to``."""
+    dest = Destination.parse(to)
+    rel = lake.select(store, spec)
+    summary = ExportSummary(str(to))
+    if spec is not None:
+        summary.unmatched = lake.check_filter(spec, store).unmatched
+    if dest.kind == "dicom":
+        if write_disposition is not None or force is not None:
+            raise StoreError("--write-disposition and --force apply to table destinations, not dicom:")
+        _export_dicom(rel, dest.path, summary)
+        return summary
+    table = rel.to_arrow_table()
+    summary.selected = table.num_rows
+    writer = {"lake": _to_lake, "parquet": _to_parquet, "ndjson": _to_ndjson, "csv": _to_csv}[dest.kind]
+    writer(lake, table, dest, write_disposition, force, summary)
+    return summary
+
+
+# ---- table destinations ----------------------------------------------------------------------
+def _to_lake(
+    lake: Lake, table: pa.Table, dest: Destination, disp: str | None, force: bool | None, summary: ExportSummary
+) -> None:
+    assert dest.store is not None
+    cat = Catalog.create_or_open(dest.path)
+    with cat.write_lock():
+        existing = cat.stores().get(dest.store)
+        where = f"store '{dest.store}' of lake {dest.path}"
+        summary.action = decide(existing is not None, existing.row_count if existing else 0, disp, force, where)
+        stage = cat.staging()
+        part = stage / "export.parquet"
+        pq.write_table(table, part, compression="zstd")
+        disposition = "WRITE_APPEND" if summary.action == "append" else "WRITE_TRUNCATE"
+        files, keep = assemble(existing, [part_of(part, table)], disposition, stage, summary)
+        op = {
+            "id": stage.name,
+            "kind": "export",
+            "started_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            "summary": {"selected": summary.selected, "action": summary.action},
+        }
+        cat.commit(dest.store, files, keep, summary.issues, op)
+    summary.written = summary.ingested
+
+
+def _atomic_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def _to_parquet(
+    lake: Lake, table: pa.Table, dest: Destination, disp: str | None, force: bool | None, summary: ExportSummary
+) -> None:
+    path = dest.path
+    folder = path.suffix.lower() != ".parquet"
+    files = sorted(path.glob("*.parquet")) if folder and path.is_dir() else ([path] if path.is_file() else [])
+    exists = path.exists()
+    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    summary.action = decide(exists, rows, disp, force, f"Parquet destination {path}")
+    old = [pq.read_table(f) for f in files] if summary.action == "append" else []
+    schema = unify([t.schema for t in old] + [table.schema])
+    merged = pa.concat_tables([conform(t, schema) for t in [*old, table]])
+    if folder:
+        tmp = _atomic_path(path)
+        tmp.mkdir(parents=True)
+        pq.write_table(merged, tmp / "part-0.parquet", compression="zstd")
+        _swap_folder(tmp, path)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _atomic_path(path)
+        pq.write_table(merged, tmp, compression="zstd")
+        os.replace(tmp, path)
+    summary.written = table.num_rows
+
+
+def _swap_folder(new: Path, path: Path) -> None:
+    old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
+    if path.exists():
+        os.replace(path, old)
+    os.replace(new, path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def _to_ndjson(
+    lake: Lake, table: pa.Table, dest: Destination, disp: str | None, force: bool | None, summary: ExportSummary
+) -> None:
+    """Newline-delimited JSON as BigQuery loads it (DATE 'YYYY-MM-DD', TIME 'HH:MM:SS', nested objects)."""
+    path = dest.path
+    exists = path.is_file()
+    summary.action = decide(exists, _count_lines(path) if exists else 0, disp, force, f"NDJSON destination {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _atomic_path(path)
+    con = duckdb.connect()
+    con.register("export_rows", table)
+    con.execute(f"COPY export_rows TO {quote_literal(str(tmp))} (FORMAT json)")
+    con.close()
+    if summary.action == "append":
+        with open(path, "ab") as out, open(tmp, "rb") as src:
+            shutil.copyfileobj(src, out)
+        tmp.unlink()
+    else:
+        os.replace(tmp, path)
+    summary.written = table.num_rows
+
+
+def flat_columns(table: pa.Table) -> pa.Table:
+    """The columns CSV can hold: scalars, PN as DICOM text, lists of scalars joined with '\\'."""
+    cols: dict[str, pa.Array] = {}
+    for f in table.schema:
+        col = table.column(f.name)
+        if f.type.equals(PN_TYPE):
+            cols[f.name] = pa.array([format_pn(v) if v is not None else None for v in col.to_pylist()], pa.string())
+        elif pa.types.is_list(f.type) and not pa.types.is_nested(f.type.value_type):
+            cols[f.name] = pc.binary_join(col.cast(pa.list_(pa.string())), "\\")
+        elif not pa.types.is_nested(f.type):
+            cols[f.name] = col
+    return pa.table(cols)
+
+
+def _to_csv(
+    lake: Lake, table: pa.Table, dest: Destination, disp: str | None, force: bool | None, summary: ExportSummary
+) -> None:
+    path = dest.path
+    exists = path.is_file()
+    rows = max(0, _count_lines(path) - 1) if exists else 0
+    summary.action = decide(exists, rows, disp, force, f"CSV destination {path}")
+    flat = flat_columns(table)
+    if summary.action == "append":
+        old = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+        schema = unify([old.schema, flat.schema])
+        flat = pa.concat_tables([conform(old, schema), conform(flat, schema)], promote_options="permissive")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _atomic_path(path)
+    pacsv.write_csv(flat, tmp)
+    os.replace(tmp, path)
+    summary.written = table.num_rows
+
+
+# ---- DICOM files -----------------------------------------------------------------------------
+def _export_dicom(rel: duckdb.DuckDBPyRelation, folder: Path, summary: ExportSummary) -> None:
+    """Copy the selected instances' source files to ``folder/study/series/instance.dcm``, byte-identical."""
+    cols = rel.select("StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID, dl_source, dl_source_sha256")
+    rows = cols.to_arrow_table().to_pylist()
+    summary.selected = len(rows)
+    folder.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
+        results = list(pool.map(lambda r: _copy_one(r, folder), rows))
+    summary.failures = [f for f in results if f is not None]
+    summary.written = len(rows) - len(summary.failures)
+
+
+def _copy_one(row: dict[str, Any], folder: Path) -> dict[str, Any] | None:
+    src, uid = row["dl_source"], row["SOPInstanceUID"]
+    fail = {"sop_instance_uid": uid, "path": src}
+    if not src or "://" in src:
+        return {**fail, "reason": "the source is not a local file"}
+    try:
+        data = Path(src).read_bytes()
+    except FileNotFoundError:
+        return {**fail, "reason": "source file vanished since ingest; re-ingest or restore it"}
+    except OSError as exc:
+        return {**fail, "reason": f"cannot read the source file: {exc.strerror or exc}"}
+    if row["dl_source_sha256"] and hashlib.sha256(data).hexdigest() != row["dl_source_sha256"]:
+        return {**fail, "reason": "source file changed since ingest (SHA-256 differs); re-ingest it"}
+    parts = [row["StudyInstanceUID"], row["SeriesInstanceUID"], uid]
+    if not all(parts):
+        return {**fail, "reason": "instance lacks a Study/Series/SOP Instance UID for the study/series/instance layout"}
+    target = folder.joinpath(*parts[:2], f"{uid}.dcm")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _atomic_path(target)
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+    return None
