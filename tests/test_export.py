@@ -1,0 +1,240 @@
+"""Export: filter → DICOM files, the writeDisposition/force matrix per cell, NDJSON round trip."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from pydicom.sequence import Sequence
+
+import dicomlake
+from dicomlake.errors import StoreError
+from dicomlake.export import export
+from dicomlake.filterfile import parse_filter
+
+from .conftest import item, write_instance
+
+SEED_FILTER = (
+    "SELECT CONCAT ('/studies/', StudyInstanceUID, '/series/', SeriesInstanceUID, '/instances/', SOPInstanceUID) "
+    "FROM sample"
+)
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> dicomlake.Lake:
+    from dicomlake.sample import make_sample
+
+    root = tmp_path_factory.mktemp("export")
+    make_sample(root / "files", 90, seed=5)
+    dicomlake.ingest(root / "lake", root / "files", "sample", progress=False)
+    return dicomlake.open(root / "lake")
+
+
+def test_seed_filter_mixing_levels_exports_exactly_those_instances(lake: dicomlake.Lake, tmp_path: Path) -> None:
+    instance_paths = lake.filter_paths(lake.sql(SEED_FILTER + " ORDER BY SOPInstanceUID LIMIT 3"))
+    study, series = lake.sql(
+        "SELECT StudyInstanceUID, SeriesInstanceUID FROM sample ORDER BY StudyInstanceUID DESC LIMIT 1"
+    ).fetchall()[0]
+    other_study = lake.sql(
+        "SELECT StudyInstanceUID FROM sample WHERE StudyInstanceUID <> $s ORDER BY 1 LIMIT 1", {"s": study}
+    ).fetchall()[0][0]
+    lines = [*instance_paths, f"/studies/{study}/series/{series}", f"/studies/{other_study}"]
+    want = {
+        r[0]
+        for r in lake.sql(
+            "SELECT SOPInstanceUID FROM sample WHERE StudyInstanceUID = $o OR SeriesInstanceUID = $se "
+            "OR SOPInstanceUID IN (SELECT unnest($i))",
+            {"o": other_study, "se": series, "i": [p.rsplit("/", 1)[1] for p in instance_paths]},
+        ).fetchall()
+    }
+    s = export(lake, "sample", f"dicom:{tmp_path / 'out'}", spec=parse_filter(lines, "mixed.txt"))
+    got = {p.stem for p in (tmp_path / "out").rglob("*.dcm")}
+    assert got == want and s.written == len(want) and not s.failures
+    src = dict(lake.sql("SELECT SOPInstanceUID, dl_source FROM sample").fetchall())
+    for p in (tmp_path / "out").rglob("*.dcm"):
+        assert p.read_bytes() == Path(src[p.stem]).read_bytes()  # byte-identical
+        assert p.parent.parent.parent == tmp_path / "out"  # study/series/instance.dcm
+
+
+def test_missing_resources_are_reported(lake: dicomlake.Lake, tmp_path: Path) -> None:
+    spec = parse_filter(["/studies/1.2.3", "/studies/1.2.3/series/4", "/studies/1/series/2/instances/3"], "f.txt")
+    s = export(lake, "sample", f"dicom:{tmp_path / 'o'}", spec=spec)
+    assert s.selected == 0 and [n for n, _ in s.unmatched] == [1, 2, 3]
+    check = lake.check_filter(spec, "sample")
+    assert "3 lines match nothing" in check.summary()
+
+
+def test_dicom_export_reports_vanished_and_changed_sources(tmp_path: Path) -> None:
+    a = write_instance(tmp_path / "src" / "a.dcm")
+    b = write_instance(tmp_path / "src" / "b.dcm")
+    c = write_instance(tmp_path / "src" / "c.dcm")
+    lk = dicomlake.open(tmp_path / "lake", create=True)
+    lk.ingest(tmp_path / "src", "s", progress=False)
+    a.unlink()
+    b.write_bytes(b.read_bytes() + b"\0\0")
+    s = export(lk, "s", f"dicom:{tmp_path / 'out'}")
+    reasons = sorted(f["reason"].split(";")[0] for f in s.failures)
+    assert reasons == ["source file changed since ingest (SHA-256 differs)", "source file vanished since ingest"]
+    assert s.written == 1 and (tmp_path / "out").rglob(f"*{c.name}") is not None
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from dicomlake.cli import main; main()",
+            "export",
+            "--lake",
+            str(tmp_path / "lake"),
+            "--store",
+            "s",
+            "--to",
+            f"dicom:{tmp_path / 'out2'}",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 1 and "2 of 3 instances could not be exported" in p.stderr
+
+
+# ---- the writeDisposition / force matrix, one test per cell ---------------------------------
+STATES = ("missing", "empty", "rows")
+MODES = {
+    "unset": (None, None),
+    "force": (None, True),
+    "no-force": (None, False),
+    "WRITE_EMPTY": ("WRITE_EMPTY", None),
+    "WRITE_TRUNCATE": ("WRITE_TRUNCATE", None),
+    "WRITE_APPEND": ("WRITE_APPEND", None),
+}
+# expected rows in the destination afterwards (source has 1 new instance, destination 1 old), or the error
+EXPECT = {
+    ("missing", "unset"): 1,
+    ("missing", "force"): 1,
+    ("missing", "no-force"): 1,
+    ("missing", "WRITE_EMPTY"): 1,
+    ("missing", "WRITE_TRUNCATE"): 1,
+    ("missing", "WRITE_APPEND"): 1,
+    ("empty", "unset"): 1,
+    ("empty", "force"): 1,
+    ("empty", "no-force"): "pass --force",
+    ("empty", "WRITE_EMPTY"): 1,
+    ("empty", "WRITE_TRUNCATE"): 1,
+    ("empty", "WRITE_APPEND"): 1,
+    ("rows", "unset"): "WRITE_EMPTY",
+    ("rows", "force"): 1,
+    ("rows", "no-force"): "pass --force",
+    ("rows", "WRITE_EMPTY"): "WRITE_EMPTY",
+    ("rows", "WRITE_TRUNCATE"): 1,
+    ("rows", "WRITE_APPEND"): 2,
+}
+
+
+def _source(tmp_path: Path) -> dicomlake.Lake:
+    lk = dicomlake.open(tmp_path / "src-lake", create=True)
+    lk.ingest(write_instance(tmp_path / "new.dcm"), "s", progress=False)
+    return lk
+
+
+def _prepare(kind: str, state: str, tmp_path: Path) -> str:
+    if kind == "lake":
+        dest = dicomlake.open(tmp_path / "dest-lake", create=True)
+        if state == "empty":
+            dest.create_store("d")
+        elif state == "rows":
+            dest.ingest(write_instance(tmp_path / "old.dcm"), "d", progress=False)
+        return f"lake:{tmp_path / 'dest-lake'}/d"
+    path = tmp_path / f"dest.{kind}"
+    if state == "empty":
+        path.write_text("" if kind == "ndjson" else "")
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            from dicomlake.schema import base_schema
+
+            pq.write_table(base_schema().empty_table(), path)
+    elif state == "rows":
+        old = dicomlake.open(tmp_path / "old-lake", create=True)
+        old.ingest(write_instance(tmp_path / "old.dcm"), "o", progress=False)
+        export(old, "o", f"{kind}:{path}")
+    return f"{kind}:{path}"
+
+
+def _rows_in(to: str) -> int:
+    kind, _, path = to.partition(":")
+    if kind == "lake":
+        lake_dir, store = path.rsplit("/", 1)
+        return dicomlake.open(lake_dir).store_info(store).row_count
+    reader = {"parquet": "read_parquet", "ndjson": "read_json_auto", "csv": "read_csv_auto"}[kind]
+    return duckdb.sql(f"SELECT count(*) FROM {reader}('{path}')").fetchall()[0][0]
+
+
+@pytest.mark.parametrize(("state", "mode"), list(EXPECT))
+def test_matrix_lake_destination(tmp_path: Path, state: str, mode: str) -> None:
+    _check_cell("lake", state, mode, tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["parquet", "ndjson", "csv"])
+@pytest.mark.parametrize(
+    ("state", "mode"),
+    [
+        ("rows", "unset"),
+        ("rows", "WRITE_APPEND"),
+        ("rows", "force"),
+        ("missing", "no-force"),
+        ("rows", "WRITE_TRUNCATE"),
+    ],
+)
+def test_matrix_file_destinations(tmp_path: Path, kind: str, state: str, mode: str) -> None:
+    _check_cell(kind, state, mode, tmp_path)
+
+
+def _check_cell(kind: str, state: str, mode: str, tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    to = _prepare(kind, state, tmp_path)
+    disp, force = MODES[mode]
+    want = EXPECT[(state, mode)]
+    if isinstance(want, str):
+        before = _rows_in(to)
+        with pytest.raises(StoreError, match=want):
+            export(src, "s", to, write_disposition=disp, force=force)
+        assert _rows_in(to) == before  # nothing written
+    else:
+        export(src, "s", to, write_disposition=disp, force=force)
+        assert _rows_in(to) == want
+
+
+def test_force_with_write_disposition_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="cannot be used together"):
+        export(_source(tmp_path), "s", f"lake:{tmp_path}/l/d", write_disposition="WRITE_APPEND", force=True)
+
+
+def test_ndjson_round_trips_nested_values_through_duckdb(tmp_path: Path) -> None:
+    code = item(CodeValue="C1", CodingSchemeDesignator="DCM", CodeMeaning="Meaning")
+    write_instance(
+        tmp_path / "f" / "a.dcm",
+        StudyTime="075911",
+        RequestAttributesSequence=Sequence(
+            [item(RequestedProcedureID="R1", ScheduledProtocolCodeSequence=Sequence([code]))]
+        ),
+    )
+    lk = dicomlake.open(tmp_path / "lake", create=True)
+    lk.ingest(tmp_path / "f", "s", progress=False)
+    export(lk, "s", f"ndjson:{tmp_path / 'out.ndjson'}")
+    back = duckdb.sql(f"SELECT * FROM read_json('{tmp_path / 'out.ndjson'}', format='newline_delimited')")
+    nested = "RequestAttributesSequence[1].ScheduledProtocolCodeSequence[1]"
+    got = duckdb.sql(
+        f"SELECT {nested}.CodeValue, {nested}.CodeMeaning, PatientName.Alphabetic.FamilyName, "
+        f"StudyDate::VARCHAR, StudyTime::VARCHAR FROM back"
+    ).fetchall()
+    want = lk.sql(
+        f"SELECT {nested}.CodeValue, {nested}.CodeMeaning, PatientName.Alphabetic.FamilyName, "
+        f"StudyDate::VARCHAR, StudyTime::VARCHAR FROM s"
+    ).fetchall()
+    assert got == want == [("C1", "Meaning", "Doe", "2020-01-02", "07:59:11")]
+    # every column, as JSON text, is the same value after the round trip
+    for col in lk.table("s").columns:
+        a = lk.sql(f'SELECT to_json("{col}")::VARCHAR FROM s').fetchall()
+        b = duckdb.sql(f'SELECT to_json("{col}")::VARCHAR FROM back').fetchall()
+        assert a == b, col
