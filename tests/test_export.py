@@ -147,7 +147,7 @@ def _prepare(kind: str, state: str, tmp_path: Path) -> str:
         return f"lake:{tmp_path / 'dest-lake'}/d"
     path = tmp_path / f"dest.{kind}"
     if state == "empty":
-        path.write_text("" if kind == "ndjson" else "")
+        path.write_text("")
         if kind == "parquet":
             import pyarrow.parquet as pq
 
@@ -222,7 +222,7 @@ def test_ndjson_round_trips_nested_values_through_duckdb(tmp_path: Path) -> None
     lk = dicomlake.open(tmp_path / "lake", create=True)
     lk.ingest(tmp_path / "f", "s", progress=False)
     export(lk, "s", f"ndjson:{tmp_path / 'out.ndjson'}")
-    back = duckdb.sql(f"SELECT * FROM read_json('{tmp_path / 'out.ndjson'}', format='newline_delimited')")
+    back = duckdb.sql(f"SELECT * FROM read_json('{tmp_path / 'out.ndjson'}', format='newline_delimited')")  # noqa: F841 (read by name below)
     nested = "RequestAttributesSequence[1].ScheduledProtocolCodeSequence[1]"
     got = duckdb.sql(
         f"SELECT {nested}.CodeValue, {nested}.CodeMeaning, PatientName.Alphabetic.FamilyName, "
