@@ -250,6 +250,87 @@ def export(
         raise StoreError(f"{len(s.failures)} of {s.selected} instances could not be exported (listed above)")
 
 
+@app.command()
+@handled
+def deidentify(
+    lake: LakeOpt,
+    config: Annotated[Path, typer.Option("--config", help="The API's request JSON (whole body or just its config).")],
+    store: Annotated[Optional[str], typer.Option("--store", help="Store level: the source store.")] = None,
+    dest_lake: Annotated[
+        Optional[Path], typer.Option("--dest-lake", help="Destination lake (dataset level: must not exist).")
+    ] = None,
+    dest_store: Annotated[
+        Optional[str], typer.Option("--dest-store", help="Store level: the destination store (must exist).")
+    ] = None,
+    filter_file: Annotated[
+        Optional[Path], typer.Option("--filter", help="Store level: only what this filter file selects.")
+    ] = None,
+    key_file: Annotated[
+        Optional[Path], typer.Option("--key-file", help="Secret for UIDs, date shifts, hashes (dicomlake keygen).")
+    ] = None,
+    crosswalk: Annotated[
+        Optional[Path],
+        typer.Option("--crosswalk", help="Write original → new values here (outside the destination lake)."),
+    ] = None,
+    uid_root: Annotated[str, typer.Option("--uid-root", help="Root of regenerated UIDs.")] = "2.25",
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Processes (default: all cores).")] = None,
+    explain_: Annotated[
+        bool, typer.Option("--explain", help="Print the element-level plan and the SQL; run nothing.")
+    ] = False,
+    fmt: FormatOpt = "table",
+) -> None:
+    """De-identify a lake (dataset level) or one store (store level) with the API's DeidentifyConfig."""
+    from .deid.config import load_config
+    from .deid.run import deidentify as run_deid
+    from .deid.run import explain
+    from .filterfile import read_filter
+
+    request = load_config(config)
+    spec = read_filter(filter_file) if filter_file is not None else None
+    for note in request.notes:
+        typer.echo(f"note: {note}", err=True)
+    if explain_:
+        from .deid.report import print_explain
+
+        print_explain(explain(lake, request, store, spec), fmt)
+        return
+    if store is None and (dest_store is not None or spec is not None):
+        raise StoreError("--dest-store and --filter are for store-level de-identification: add --store NAME")
+    summary = run_deid(
+        lake,
+        request,
+        store=store,
+        dest_lake=dest_lake,
+        dest_store=dest_store,
+        key_file=str(key_file) if key_file else None,
+        spec=spec,
+        workers=workers,
+        uid_root=uid_root,
+        crosswalk=str(crosswalk) if crosswalk else None,
+    )
+    for note in summary.notes[len(request.notes) :]:
+        typer.echo(f"warning: {note}", err=True)
+    for r in summary.stores:
+        typer.echo(
+            f"store '{r.source}' → '{r.destination}': success {r.success}, failure {len(r.failures)}, "
+            f"replaced {r.replaced} (of {r.selected} selected)"
+        )
+        for f in r.failures[:20]:
+            typer.echo(f"failed: {f['sop_instance_uid']} ({f['path']}): {f['reason']}", err=True)
+    if summary.failed:
+        raise StoreError(f"{summary.failed} instances failed (listed above; also in dl_issues of the destination lake)")
+
+
+@app.command()
+@handled
+def keygen() -> None:
+    """Print a new random key (base64) for --key-file."""
+    import base64
+    import secrets
+
+    typer.echo(base64.b64encode(secrets.token_bytes(32)).decode())
+
+
 @store_app.command("list")
 @handled
 def store_list(lake: LakeOpt, fmt: FormatOpt = "table") -> None:

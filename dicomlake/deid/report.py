@@ -1,0 +1,27 @@
+"""Printing a de-identification plan (``--explain``): the element-level plan, then the SQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import duckdb
+import pyarrow as pa
+
+from ..output import write_result
+from .run import DeidSummary
+
+
+def plan_table(summary: DeidSummary) -> pa.Table:
+    rows = [{"store": store, **dataclasses.asdict(step)} for store, steps in summary.plan.items() for step in steps]
+    return pa.Table.from_pylist(
+        rows, schema=pa.schema([(n, pa.string()) for n in ("store", "path", "keyword", "tag", "vr", "action", "why")])
+    )
+
+
+def print_explain(summary: DeidSummary, fmt: str) -> None:
+    rel = duckdb.connect().from_arrow(plan_table(summary))
+    write_result(rel, fmt)
+    if fmt == "table":
+        for store, sql in summary.sql.items():
+            sys.stdout.write(f"\n-- SQL of the transform of store '{store}'\n{sql};\n")

@@ -1,0 +1,169 @@
+"""Rematerialize: rows of a (transformed) store → DICOM Part 10 files.
+
+Every element the table carries is written from the row (typed values back to DICOM text or
+binary, nested sequences item by item). What the table cannot carry comes from the source
+file, and only where the row says it stays: binary elements and pixel data named in the row's
+``DroppedTags``, private and unknown elements named in its ``OtherElements``. Writing is strict:
+the file meta is rebuilt (MediaStorageSOPInstanceUID = SOPInstanceUID) and the result is written
+with ``enforce_file_format``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pydicom
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence as DicomSequence
+from pydicom.tag import Tag
+from pydicom.uid import UID
+
+from .dictionary import keyword_entry
+from .reader import IMPLICIT_LE
+from .schema import PLACEHOLDER as ITEM_PLACEHOLDER
+from .values import format_da, format_dt, format_pn, format_tm, parse_da, parse_dt, parse_tm
+
+SKIP = frozenset(["DroppedTags", "OtherElements", ITEM_PLACEHOLDER])
+_PARSE = {"DA": parse_da, "TM": parse_tm, "DT": parse_dt}
+
+
+def _text(value: Any, vr: str) -> Any:
+    """A typed row value as pydicom wants it for ``vr``."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [_text(v, vr) for v in value]
+    if isinstance(value, dict):
+        return format_pn(value)
+    if isinstance(value, dt.datetime):
+        return format_dt(value)
+    if isinstance(value, dt.date):
+        return format_da(value)
+    if isinstance(value, dt.time):
+        return format_tm(value)
+    return value
+
+
+class _Builder:
+    """Builds one output dataset from a row and its source dataset."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.empty = set(row.get("dl_empty") or [])
+        self.raw = {r["Path"]: r for r in row.get("dl_raw") or []}
+        self.dropped = set(row.get("DroppedTags") or [])
+
+    def dataset(self, row: dict[str, Any], src: Dataset | None, path: str) -> Dataset:
+        out = Dataset()
+        for name, value in row.items():
+            if name in SKIP or name.startswith("dl_"):
+                continue
+            self.element(out, name, value, src, f"{path}.{name}" if path else name)
+        for empty_path in self.empty:  # typed elements present with an empty value
+            prefix, _, leaf = empty_path.rpartition(".")
+            e = keyword_entry(leaf) if prefix == path else None
+            if e is not None and e.tag not in out:
+                out.add(DataElement(e.tag, _vr(e.vr, src, e.tag), None))
+        self.from_source(out, row, src, path)
+        return out
+
+    def element(self, out: Dataset, name: str, value: Any, src: Dataset | None, path: str) -> None:
+        if name.startswith("Tag_"):
+            tag = int(name[4:], 16)
+            src_items = src[tag].value if src is not None and tag in src else []
+            out.add(DataElement(tag, "SQ", self.items(value or [], src_items, path)))
+            return
+        e = keyword_entry(name)
+        if e is None:
+            return
+        if e.repeater:
+            for rv in value or []:
+                tag = int(rv["Id"], 16) << 16 | (e.tag & 0xFFFF)
+                out.add(DataElement(tag, _vr(e.vr, src, tag), _text(rv["Value"], e.vr)))
+            return
+        raw = self.raw.get(path)
+        if value is None and raw is None:
+            return
+        vr = _vr(e.vr, src, e.tag)
+        if vr == "SQ":
+            src_items = src[e.tag].value if src is not None and e.tag in src else []
+            out.add(DataElement(e.tag, "SQ", self.items(value or [], src_items, path)))
+            return
+        if raw is not None and (value is None or _PARSE.get(raw["VR"], lambda s: (None, 0))(raw["Value"])[0] == value):
+            out.add(DataElement(e.tag, vr, raw["Value"] if raw["VR"] in _PARSE else value))
+            return
+        if vr == "AT":
+            value = [Tag(v) for v in value] if isinstance(value, list) else Tag(value)
+        out.add(DataElement(e.tag, vr, _text(value, vr)))
+
+    def items(self, rows: list[dict[str, Any]], src_items: Sequence[Dataset], path: str) -> DicomSequence:
+        return DicomSequence(
+            [
+                self.dataset(item, src_items[i] if i < len(src_items) else None, f"{path}[{i}]")
+                for i, item in enumerate(rows)
+            ]
+        )
+
+    def from_source(self, out: Dataset, row: dict[str, Any], src: Dataset | None, path: str) -> None:
+        """Binary, pixel and private elements the row says stay, copied from the source as they are."""
+        if src is None:
+            return
+        kept_other = {e["Tag"] for e in row.get("OtherElements") or []}
+        for el in src:
+            if el.tag in out or el.tag.element == 0:
+                continue
+            name = f"Tag_{int(el.tag):08X}"
+            if (el.tag.is_private or keyword_entry(el.keyword or "_") is None) and el.VR != "SQ":
+                if name in kept_other:
+                    out.add(el)
+                continue
+            here = f"{path}.{el.keyword or name}" if path else (el.keyword or name)
+            if here in self.dropped:
+                out.add(el)
+
+
+def _vr(dict_vr: str, src: Dataset | None, tag: int) -> str:
+    if src is not None and tag in src:
+        return str(src[tag].VR)
+    if " or " in dict_vr:
+        return "US" if dict_vr.startswith("US") else "OB"
+    return dict_vr
+
+
+def build_file(row: dict[str, Any], source: str | None, dest: Path) -> tuple[int, str]:
+    """Write ``row`` as a Part 10 file at ``dest``; returns (size, sha256)."""
+    src = pydicom.dcmread(source, force=True) if source else None
+    b = _Builder(row)
+    body = {k: v for k, v in row.items() if not k.startswith("Media") and k not in _META_KEYWORDS}
+    ds = b.dataset(body, src, "")
+    meta = FileMetaDataset()
+    for k in _META_KEYWORDS:
+        if row.get(k) is not None:
+            setattr(meta, k, row[k])
+    meta.MediaStorageSOPClassUID = UID(row.get("SOPClassUID") or row.get("MediaStorageSOPClassUID") or "")
+    meta.MediaStorageSOPInstanceUID = UID(row.get("SOPInstanceUID") or "")
+    ts = src.file_meta.get("TransferSyntaxUID") if src is not None and hasattr(src, "file_meta") else None
+    meta.TransferSyntaxUID = UID(ts or row.get("TransferSyntaxUID") or IMPLICIT_LE)
+    ds.file_meta = meta
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".tmp")
+    ds.save_as(tmp, enforce_file_format=True)
+    data = tmp.read_bytes()
+    os.replace(tmp, dest)
+    return len(data), hashlib.sha256(data).hexdigest()
+
+
+_META_KEYWORDS = (
+    "TransferSyntaxUID",
+    "ImplementationClassUID",
+    "ImplementationVersionName",
+    "SourceApplicationEntityTitle",
+    "SendingApplicationEntityTitle",
+    "ReceivingApplicationEntityTitle",
+    "PrivateInformationCreatorUID",
+)
