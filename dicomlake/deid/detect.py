@@ -49,30 +49,19 @@ from importlib.resources import files
 __all__ = ["DEFAULT_INFO_TYPES", "PRIORITY", "Context", "Finding", "WrittenDate", "detect", "parse_date"]
 __all__ += ["variants_of_date", "variants_of_name"]
 
-DEFAULT_INFO_TYPES = frozenset(
-    [
-        "PERSON_NAME",
-        "DATE",
-        "AGE",
-        "PHONE_NUMBER",
-        "EMAIL_ADDRESS",
-        "US_SOCIAL_SECURITY_NUMBER",
-        "MEDICAL_RECORD_NUMBER",
-    ]
-)
 #: Tie-break for findings with the same span (earlier wins).
-PRIORITY = tuple(
-    [
-        "MEDICAL_RECORD_NUMBER",
-        "US_SOCIAL_SECURITY_NUMBER",
-        "EMAIL_ADDRESS",
-        "PHONE_NUMBER",
-        "PERSON_NAME",
-        "DATE",
-        "AGE",
-        "CTX",
-    ]
+PRIORITY = (
+    "MEDICAL_RECORD_NUMBER",
+    "US_SOCIAL_SECURITY_NUMBER",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "PERSON_NAME",
+    "DATE",
+    "AGE",
+    "CTX",
 )
+#: Every infoType but CTX (documented above).
+DEFAULT_INFO_TYPES = frozenset(PRIORITY) - {"CTX"}
 _RANK = {t: i for i, t in enumerate(PRIORITY)}
 #: Context identifiers and CTX phrases shorter than this are not searched for.
 MIN_CONTEXT_LEN = 3
@@ -80,8 +69,7 @@ MIN_NAME_PART = 3  # a family/given name alone is a variant only from this lengt
 
 MONTHS = tuple(calendar.month_name)[1:]
 MONTH_ABBR = tuple(calendar.month_abbr)[1:]
-_MONTH_NUM = {m.lower(): i + 1 for i, m in enumerate(MONTHS)} | {m.lower(): i + 1 for i, m in enumerate(MONTH_ABBR)}
-_MONTH_NUM["sept"] = 9
+_MONTH_NUM = {m.lower(): i % 12 + 1 for i, m in enumerate(MONTHS + MONTH_ABBR)} | {"sept": 9}
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,13 +216,13 @@ _DATE_PATTERNS = [
     rf"(?<!\w){_D}(?:st|nd|rd|th)?(?:\s+|-){_MONTH}(?:,?\s+|-){_Y}(?!\w)",
     rf"(?<!\w)(?:January|February|March|April|June|July|August|September|October|November|December)\s+{_Y}(?!\w)",
 ]
-_DATE_RE = re.compile("|".join(f"(?:{p})" for p in _DATE_PATTERNS), re.IGNORECASE)
+_NUM_DATE_RE = re.compile("|".join(f"(?:{p})" for p in _DATE_PATTERNS[:5]))
+_NAMED_DATE_RE = re.compile("|".join(f"(?:{p})" for p in _DATE_PATTERNS[5:]), re.IGNORECASE)
+_MONTH_HINT = re.compile(r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec", re.IGNORECASE)
 _AGE_RE = re.compile(
-    r"(?<![\w.])\d{1,3}\s*-?\s*(?:years?|yrs?)\s*-?\s*(?:old|of\s+age)(?!\w)"
-    r"|(?<![\w.])\d{1,3}\s*(?:yo|y\.o\.|y/o)(?![\w/])"
-    r"|(?<![\w.])(?-i:\d{3}[DWMY]|\d{1,2}Y)(?!\w)"
-    r"|(?<=\bage\s)\d{1,3}(?![\w.])|(?<=\bage:\s)\d{1,3}(?![\w.])|(?<=\baged\s)\d{1,3}(?![\w.])",
-    re.IGNORECASE,
+    r"(?<![\w.])\d{1,3}(?:\s*-?\s*(?i:years?|yrs?)\s*-?\s*(?i:old|of\s+age)(?!\w)|\s*(?i:yo|y\.o\.|y/o)(?![\w/])"
+    r"|(?<=\d{3})[DWM](?!\w)|Y(?!\w))"  # DICOM AS: 045Y, 45Y, 003M
+    r"|(?i:(?<=\bage\s)|(?<=\bage:\s)|(?<=\baged\s))\d{1,3}(?![\w.])"
 )
 _PHONE_RE = re.compile(
     r"(?<![\w.+-])(?:"
@@ -332,20 +320,28 @@ def _context_patterns(ctx: Context) -> tuple[tuple[str, re.Pattern[str]], ...]:
 
 # --- detection -------------------------------------------------------------------
 
-_Rule = tuple[str, re.Pattern[str], Callable[[re.Match[str]], bool] | None]
+
+def _date_ok(m: re.Match[str]) -> bool:
+    return parse_date(m.group()) is not None  # a valid day of its month
+
+
+# (info type, pattern, check of a match or None, gate on (text, number of digits) that skips the pattern)
+_Rule = tuple[str, re.Pattern[str], Callable[[re.Match[str]], bool] | None, Callable[[str, int], bool]]
 _RULES: tuple[_Rule, ...] = (
-    ("DATE", _DATE_RE, lambda m: parse_date(m.group()) is not None),  # a valid day of its month
-    ("AGE", _AGE_RE, None),
-    ("PHONE_NUMBER", _PHONE_RE, lambda m: sum(c.isdigit() for c in m.group()) >= 7),
-    ("EMAIL_ADDRESS", _EMAIL_RE, None),
-    ("US_SOCIAL_SECURITY_NUMBER", _SSN_RE, None),
-    ("PERSON_NAME", _PN_RE, _pn_ok),
+    ("DATE", _NUM_DATE_RE, _date_ok, lambda t, n: n >= 4),
+    ("DATE", _NAMED_DATE_RE, _date_ok, lambda t, n: n >= 4 and _MONTH_HINT.search(t) is not None),
+    ("AGE", _AGE_RE, None, lambda t, n: n >= 1),
+    ("PHONE_NUMBER", _PHONE_RE, lambda m: sum(c.isdigit() for c in m.group()) >= 7, lambda t, n: n >= 7),
+    ("EMAIL_ADDRESS", _EMAIL_RE, None, lambda t, n: "@" in t),
+    ("US_SOCIAL_SECURITY_NUMBER", _SSN_RE, None, lambda t, n: n >= 9),
+    ("PERSON_NAME", _PN_RE, _pn_ok, lambda t, n: "^" in t),
 )
 
 
 def _candidates(text: str, ctx: Context | None, wanted: frozenset[str]) -> Iterator[tuple[int, int, str]]:
-    for info_type, rx, ok in _RULES:
-        if info_type in wanted:
+    digits = sum(map(str.isdigit, text))
+    for info_type, rx, ok, gate in _RULES:
+        if info_type in wanted and gate(text, digits):
             for m in rx.finditer(text):
                 if ok is None or ok(m):
                     yield m.start(), m.end(), info_type

@@ -179,12 +179,13 @@ def _decode_key(value: str, where: str) -> bytes:
 
 
 def transform(text: str, findings: list[Finding], rule: TextRule, *, key: bytes, shift_days: int) -> str:
-    """``text`` with each finding replaced as ``rule`` says (findings must not overlap)."""
+    """``text`` with each finding replaced as ``rule`` says (as :func:`detect` returns them:
+    disjoint; a finding that overlaps an earlier one is skipped)."""
     out: list[str] = []
     pos = 0
     for f in sorted(findings, key=lambda f: f.start):
         t = rule.choose(f.info_type)
-        if t is None:
+        if t is None or f.start < pos:
             continue
         out.append(text[pos : f.start])
         out.append(_apply(t, f, key, shift_days))
