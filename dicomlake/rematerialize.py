@@ -24,7 +24,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import Tag
 from pydicom.uid import UID
 
-from .dictionary import keyword_entry
+from .dictionary import entry, keyword_entry
 from .reader import IMPLICIT_LE
 from .schema import PLACEHOLDER as ITEM_PLACEHOLDER
 from .values import format_da, format_dt, format_pn, format_tm, parse_da, parse_dt, parse_tm
@@ -74,6 +74,8 @@ class _Builder:
 
     def element(self, out: Dataset, name: str, value: Any, src: Dataset | None, path: str) -> None:
         if name.startswith("Tag_"):
+            if value is None:
+                return
             tag = int(name[4:], 16)
             src_items = src[tag].value if src is not None and tag in src else []
             out.add(DataElement(tag, "SQ", self.items(value or [], src_items, path)))
@@ -118,11 +120,12 @@ class _Builder:
             if el.tag in out or el.tag.element == 0:
                 continue
             name = f"Tag_{int(el.tag):08X}"
-            if (el.tag.is_private or keyword_entry(el.keyword or "_") is None) and el.VR != "SQ":
-                if name in kept_other:
+            e = None if el.tag.is_private else entry(int(el.tag))
+            here = f"{path}.{e.keyword if e else name}" if path else (e.keyword if e else name)
+            if e is None and el.VR != "SQ":
+                if name in kept_other or here in self.dropped:
                     out.add(el)
                 continue
-            here = f"{path}.{el.keyword or name}" if path else (el.keyword or name)
             if here in self.dropped:
                 out.add(el)
 
@@ -137,6 +140,9 @@ def _vr(dict_vr: str, src: Dataset | None, tag: int) -> str:
 
 def build_file(row: dict[str, Any], source: str | None, dest: Path) -> tuple[int, str]:
     """Write ``row`` as a Part 10 file at ``dest``; returns (size, sha256)."""
+    missing = [k for k in ("SOPClassUID", "SOPInstanceUID") if not row.get(k)]
+    if missing:
+        raise ValueError(f"the instance has no {' or '.join(missing)}, which a valid Part 10 file needs")
     src = pydicom.dcmread(source, force=True) if source else None
     b = _Builder(row)
     body = {k: v for k, v in row.items() if not k.startswith("Media") and k not in _META_KEYWORDS}

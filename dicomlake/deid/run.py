@@ -145,8 +145,7 @@ def transform_store(
     maps.register(lake.con)
     lake.con.register("dl_deid_source", rel.to_arrow_table())
     method, codes = _method(planner)
-    changes = any(s.action not in ("keep", "recurse") for s in steps) or "OtherElements" not in schema.names
-    markers = marker_columns(method, codes) if changes or codes else {}
+    markers = marker_columns(method, codes) if any(s.action not in ("keep", "recurse") for s in steps) else {}
     if not codes:
         markers.pop("DeidentificationMethodCodeSequence", None)
     sql = transform_sql(schema, "dl_deid_source", _ctx(planner, maps), markers, _phrases(planner, schema))
