@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS dl_files (store VARCHAR, path VARCHAR, row_count BIGI
 CREATE TABLE IF NOT EXISTS dl_issues (
     store VARCHAR, operation VARCHAR, recorded_at TIMESTAMP, path VARCHAR, sop_instance_uid VARCHAR,
     severity VARCHAR, element VARCHAR, reason VARCHAR);
+CREATE TABLE IF NOT EXISTS dl_file_sets (store VARCHAR, path VARCHAR);
 CREATE TABLE IF NOT EXISTS dl_operations (
     id VARCHAR PRIMARY KEY, store VARCHAR, kind VARCHAR, started_at TIMESTAMP,
     finished_at TIMESTAMP, summary JSON);
@@ -188,6 +189,7 @@ class Catalog:
             con.execute("BEGIN")
             con.execute("DELETE FROM dl_files WHERE store = $s", {"s": name})
             con.execute("DELETE FROM dl_stores WHERE name = $s", {"s": name})
+            con.execute("DELETE FROM dl_file_sets WHERE store = $s", {"s": name})
             con.execute(f"DROP VIEW IF EXISTS {quote_ident(name)}")
             con.execute("COMMIT")
         self.collect_garbage()
@@ -199,8 +201,12 @@ class Catalog:
         keep: Sequence[str],
         issues: Sequence[dict[str, Any]],
         operation: dict[str, Any] | None,
+        file_set: Path | None = None,
     ) -> None:
         """Publish a store version: ``keep`` (absolute paths of existing files) plus ``new_files``.
+
+        ``file_set`` is a folder of DICOM files the new rows point at (de-identify's output); it
+        is registered with the store so that the garbage collector keeps it.
 
         New files are moved from staging into ``stores/NAME/`` first; the catalog transaction
         that follows is the single step that makes them visible.
@@ -247,6 +253,10 @@ class Catalog:
                         "j": json.dumps(operation.get("summary", {}), default=str),
                     },
                 )
+            if file_set is not None:
+                con.execute(
+                    "INSERT INTO dl_file_sets VALUES ($s, $p)", {"s": name, "p": str(file_set.relative_to(self.root))}
+                )
             self._create_view(con, name, [self.root / p for p, _ in files])
             con.execute("COMMIT")
         self.collect_garbage()
@@ -256,22 +266,35 @@ class Catalog:
         con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM read_parquet([{paths}])")
 
     def collect_garbage(self) -> None:
-        """Remove staging folders and store files the catalog does not reference."""
+        """Remove staging folders, and store files and DICOM file sets the catalog does not reference."""
         try:
             with self.connect(read_only=True) as con:
                 live = {self.root / p for (p,) in con.execute("SELECT path FROM dl_files").fetchall()}
+                sets = {self.root / p for (p,) in con.execute("SELECT path FROM dl_file_sets").fetchall()}
         except LakeError:
             return
         shutil.rmtree(self.root / "staging", ignore_errors=True)
-        stores_dir = self.root / "stores"
-        if not stores_dir.is_dir():
-            return
-        for f in stores_dir.glob("*/*.parquet"):
+        for f in self.root.glob("stores/*/*.parquet"):
             if f not in live:
                 f.unlink(missing_ok=True)
-        for d in stores_dir.iterdir():
+        for d in self.root.glob("files/*/*"):
+            if d.is_dir() and d not in sets:
+                shutil.rmtree(d, ignore_errors=True)
+        for d in [*self.root.glob("stores/*"), *self.root.glob("files/*")]:
             if d.is_dir() and not any(d.iterdir()):
                 d.rmdir()
+
+    def refresh_views(self) -> None:
+        """Recreate the catalog's views (their paths are absolute: after the lake folder moved)."""
+        with self.connect() as con:
+            for (name,) in con.execute("SELECT name FROM dl_stores").fetchall():
+                files = [
+                    self.root / p
+                    for (p,) in con.execute(
+                        "SELECT path FROM dl_files WHERE store = $s ORDER BY path", {"s": name}
+                    ).fetchall()
+                ]
+                self._create_view(con, name, files)
 
 
 def store_schema(info: StoreInfo) -> pa.Schema:

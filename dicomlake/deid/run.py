@@ -229,14 +229,15 @@ def _publish(
     pq.write_table(table, part, compression="zstd")
     new_files, keep = assemble(existing, [part_of(part, table)], disposition, stage, result)
     files_dir.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(stage / "files", files_dir)
+    if (stage / "files").exists():
+        os.replace(stage / "files", files_dir)
     op = {
         "id": stage.name,
         "kind": "deidentify",
         "started_at": started,
         "summary": {"source": result.source, "success": result.success, "failure": len(result.failures)},
     }
-    dest.commit(name, new_files, keep, result.failures + result.issues, op)
+    dest.commit(name, new_files, keep, result.failures + result.issues, op, file_set=files_dir)
 
 
 def deidentify_store(
@@ -252,6 +253,7 @@ def deidentify_store(
     uid_root: str,
     maps_out: list[ValueMaps],
     disposition: str,
+    final_root: Path | None = None,
 ) -> tuple[StoreResult, list[Step], str]:
     planner = Planner(request.config)
     maps = ValueMaps(key, planner, text_rule(request.config.text), uid_root)
@@ -261,7 +263,8 @@ def deidentify_store(
     with dest.write_lock():
         stage = dest.staging()
         files_dir = dest.root / "files" / dest_store / stage.name
-        out, result.failures = rematerialize_table(table, stage / "files", files_dir, workers)
+        final_dir = (final_root or dest.root) / "files" / dest_store / stage.name
+        out, result.failures = rematerialize_table(table, stage / "files", final_dir, workers)
         result.success = out.num_rows
         _publish(dest, dest_store, out, stage, files_dir, result, started, disposition)
     maps_out.append(maps)
@@ -304,7 +307,12 @@ def deidentify(
     if store is not None:
         _require_store(dest_root, dest_store or "")
     key = load_key(key_file, summary.notes)
-    dest = Catalog.create_or_open(dest_root)
+    # Dataset level builds the new lake beside its final name and renames it at the end, so a run
+    # killed midway leaves no destination behind.
+    build = dest_root
+    if store is None:
+        build = dest_root.with_name(f".{dest_root.name}.partial-{secrets.token_hex(4)}")
+    dest = Catalog.create_or_open(build)
     maps: list[ValueMaps] = []
     for s, d in pairs:
         disposition = "WRITE_APPEND" if store is not None else "WRITE_TRUNCATE"
@@ -320,9 +328,13 @@ def deidentify(
             uid_root=uid_root,
             maps_out=maps,
             disposition=disposition,
+            final_root=dest_root.absolute(),
         )
         summary.stores.append(r)
         summary.plan[s], summary.sql[s] = steps, sql
+    if build != dest_root:
+        os.rename(build, dest_root)
+        Catalog.open(dest_root).refresh_views()
     if crosswalk:
         write_crosswalk(maps, crosswalk)
     return summary
