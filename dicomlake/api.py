@@ -86,6 +86,7 @@ class Lake:
         self.con = duckdb.connect()
         self._stamp: float | None = None
         self._stores: dict[str, StoreInfo] = {}
+        self._damaged: dict[str, list[str]] = {}
         self.refresh()
 
     def __repr__(self) -> str:
@@ -101,7 +102,13 @@ class Lake:
         if stamp == self._stamp and not force:
             return
         self._stores = self.catalog.stores()
+        self._damaged = {}
         for name, info in self._stores.items():
+            missing = [f for f in info.files if not os.path.exists(f)]
+            if missing:  # a damaged store must not take the whole lake down
+                self.con.execute(f"DROP VIEW IF EXISTS {quote_ident(name)}")
+                self._damaged[name] = missing
+                continue
             files = ", ".join(quote_literal(f) for f in info.files)
             self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM read_parquet([{files}])")
         with self.catalog.connect(read_only=True) as cat:
@@ -119,6 +126,12 @@ class Lake:
 
     def store_info(self, name: str) -> StoreInfo:
         self.refresh()
+        if name in self._damaged:
+            missing = self._damaged[name]
+            raise StoreError(
+                f"store {name!r} is damaged: {len(missing)} of its data files are missing (e.g. {missing[0]}); "
+                f"re-ingest it with --write-disposition WRITE_TRUNCATE, or 'dicomlake store drop {name}'"
+            )
         if name not in self._stores:
             return self.catalog.store(name)  # raises the helpful error
         return self._stores[name]
@@ -243,7 +256,7 @@ class Lake:
 def _mentions_store(query: str) -> bool:
     import re
 
-    return re.search(r"\bstore\b", query, re.IGNORECASE) is not None
+    return re.search(r"\b(from|join)\s+store\b", query, re.IGNORECASE) is not None
 
 
 def ingest(

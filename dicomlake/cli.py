@@ -24,14 +24,20 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts show [/series/UID] and the like verbatim
     help="Index DICOM stores into a local SQL lake, query them, cut cohorts, de-identify.",
 )
-store_app = typer.Typer(no_args_is_help=True, help="Create, list and drop stores.")
+store_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Create, list and drop stores.")
 app.add_typer(store_app, name="store")
 
 LakeOpt = Annotated[Path, typer.Option("--lake", help="The lake folder.", show_default=False)]
 StoreOpt = Annotated[Optional[str], typer.Option("--store", help="The store (default: the lake's only store).")]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")]
+FormatOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--format", "-f", help=f"Output format: {', '.join(FORMATS)} (default: from --output's suffix, else table)."
+    ),
+]
 ParamOpt = Annotated[
     Optional[list[str]], typer.Option("--param", "-p", help="Query parameter NAME=VALUE (repeatable).")
 ]
@@ -49,6 +55,10 @@ def handled(fn: F) -> F:
             return fn(*args, **kwargs)
         except DicomlakeError as exc:
             typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        except OSError as exc:  # a path the user gave cannot be read or written
+            where = f" {exc.filename}" if exc.filename else ""
+            typer.echo(f"Error: cannot use{where}: {exc.strerror or exc}; check the path", err=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -68,7 +78,8 @@ def _print_summary(s: IngestSummary, lake: Path) -> None:
     echo = typer.echo
     echo(
         f"ingested {s.ingested} instances from {s.files} files into store '{s.store}' "
-        f"(replaced {s.replaced}, duplicates {s.duplicates}, excluded by filter {s.excluded_by_filter})"
+        f"(replaced {s.replaced}, duplicates {s.duplicates}"
+        + (f", excluded by filter {s.excluded_by_filter})" if s.excluded_by_filter else ")")
     )
     if s.skipped_reasons:
         reasons = ", ".join(f"{k} {n}" for k, n in s.skipped_reasons.most_common())
@@ -76,7 +87,7 @@ def _print_summary(s: IngestSummary, lake: Path) -> None:
     if s.warnings:
         echo(f"warnings: {s.warnings}")
     if s.issues:
-        echo(f"details: dicomlake query ingest_issues --lake {lake}")
+        echo(f"details: dicomlake query -e \"SELECT * FROM dl_issues WHERE store = '{s.store}'\" --lake {lake}")
     echo(f"store '{s.store}' now has {s.rows_in_store} rows")
 
 
@@ -110,18 +121,29 @@ def ingest(
         from .filterfile import read_filter
 
         spec = read_filter(filter_file)
-    summary = api.ingest(
-        lake, source, store, write_disposition=write_disposition.upper(), workers=workers, filter_spec=spec
-    )
+    try:
+        summary = api.ingest(
+            lake,
+            source,
+            store,
+            write_disposition=write_disposition.upper(),
+            workers=workers,
+            filter_spec=spec,
+            strict=strict,
+        )
+    except IngestIssuesError as exc:
+        if isinstance(exc.summary, IngestSummary):
+            _print_issues(exc.summary)
+        raise
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
     else:
         _print_summary(summary, lake)
-    if strict and (summary.skipped or summary.warnings):
-        raise IngestIssuesError(
-            f"--strict: {summary.skipped} files skipped and {summary.warnings} warnings; "
-            f"see 'dicomlake query ingest_issues --lake {lake}'"
-        )
+
+
+def _print_issues(s: IngestSummary, limit: int = 20) -> None:
+    for i in [i for i in s.issues if i["severity"] in ("error", "warning")][:limit]:
+        typer.echo(f"{i['severity']}: {i['path']}: {i['reason']}", err=True)
 
 
 @app.command()
@@ -133,7 +155,7 @@ def query(
     expr: Annotated[Optional[str], typer.Option("-e", "--execute", help="Run this SQL.")] = None,
     param: ParamOpt = None,
     store: StoreOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = None,
     output: Annotated[
         Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")
     ] = None,
@@ -277,7 +299,7 @@ def deidentify(
     explain_: Annotated[
         bool, typer.Option("--explain", help="Print the element-level plan and the SQL; run nothing.")
     ] = False,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = None,
 ) -> None:
     """De-identify a lake (dataset level) or one store (store level) with the API's DeidentifyConfig."""
     from .deid.config import load_config
@@ -292,7 +314,7 @@ def deidentify(
     if explain_:
         from .deid.report import print_explain
 
-        print_explain(explain(lake, request, store, spec), fmt)
+        print_explain(explain(lake, request, store, spec), fmt or "table")
         return
     if store is None and (dest_store is not None or spec is not None):
         raise StoreError("--dest-store and --filter are for store-level de-identification: add --store NAME")
@@ -323,6 +345,35 @@ def deidentify(
 
 @app.command()
 @handled
+def verify(
+    lake: LakeOpt,
+    against: Annotated[
+        str, typer.Option("--against", help="The source it was made from: LAKE:STORE (LAKE alone: its only store).")
+    ],
+    store: StoreOpt = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Processes (default: all cores).")] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Search every file of a de-identified store for the source store's identifying values; exit 1 on any."""
+    from .verify import FORMATS as VERIFY_FORMATS
+    from .verify import VerifyError, parse_against
+    from .verify import verify as run_verify
+
+    if fmt not in VERIFY_FORMATS:
+        raise VerifyError(f"unknown format {fmt!r}: use one of {', '.join(VERIFY_FORMATS)}")
+    src_lake, src_store = parse_against(against)
+    report = run_verify(lake, store, src_lake, src_store, workers=workers)
+    for problem in report.problems[:20]:
+        typer.echo(f"warning: {problem}", err=True)
+    if len(report.problems) > 20:
+        typer.echo(f"warning: and {len(report.problems) - 20} more", err=True)
+    if report.hits or fmt != "table":
+        write_result(report.relation(), fmt)
+    typer.echo(report.check(f"{lake}:{report.store}", f"{src_lake}:{report.against}"), err=fmt != "table")
+
+
+@app.command()
+@handled
 def keygen() -> None:
     """Print a new random key (base64) for --key-file."""
     import base64
@@ -333,7 +384,7 @@ def keygen() -> None:
 
 @store_app.command("list")
 @handled
-def store_list(lake: LakeOpt, fmt: FormatOpt = "table") -> None:
+def store_list(lake: LakeOpt, fmt: FormatOpt = None) -> None:
     """List the stores of a lake with their row counts."""
     the_lake = api.open(lake)
     write_result(the_lake.sql("SELECT name, row_count, created_at, updated_at FROM dl_stores ORDER BY name"), fmt)

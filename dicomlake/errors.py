@@ -36,4 +36,8 @@ class DicomReadError(DicomlakeError):
 
 
 class IngestIssuesError(DicomlakeError):
-    """``--strict`` was given and the ingest recorded issues."""
+    """``--strict`` was given and the ingest met issues: nothing was published."""
+
+    def __init__(self, message: str, summary: object = None) -> None:
+        super().__init__(message)
+        self.summary = summary

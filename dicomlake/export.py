@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import shutil
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,7 @@ from .schema import PN_TYPE, conform, unify
 from .values import format_pn
 
 KINDS = ("lake", "parquet", "ndjson", "csv", "dicom")
+_UID_PART = re.compile(r"[0-9]+(\.[0-9]+)*")
 _SUFFIX_KIND = {".parquet": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "ndjson", ".csv": "csv"}
 
 
@@ -110,6 +112,7 @@ def export(
 ) -> ExportSummary:
     """Export ``store`` (or the part ``spec`` selects) to ``to``."""
     dest = Destination.parse(to)
+    _refuse_inside_lake(dest)
     rel = lake.select(store, spec)
     summary = ExportSummary(str(to))
     if spec is not None:
@@ -124,6 +127,18 @@ def export(
     writer = {"lake": _to_lake, "parquet": _to_parquet, "ndjson": _to_ndjson, "csv": _to_csv}[dest.kind]
     writer(lake, table, dest, write_disposition, force, summary)
     return summary
+
+
+def _refuse_inside_lake(dest: Destination) -> None:
+    """Files inside a lake belong to it: write a store with lake:DIR/STORE instead."""
+    if dest.kind == "lake":
+        return
+    for parent in [dest.path.absolute(), *dest.path.absolute().parents]:
+        if (parent / "catalog.duckdb").is_file():
+            raise StoreError(
+                f"--to {dest.kind}:{dest.path} is inside the lake {parent}; write outside it, "
+                f"or use lake:{parent}/STORE to write a store"
+            )
 
 
 # ---- table destinations ----------------------------------------------------------------------
@@ -167,25 +182,19 @@ def _to_parquet(
     old = [pq.read_table(f) for f in files] if summary.action == "append" else []
     schema = unify([t.schema for t in old] + [table.schema])
     merged = pa.concat_tables([conform(t, schema) for t in [*old, table]])
-    if folder:
-        tmp = _atomic_path(path)
-        tmp.mkdir(parents=True)
-        pq.write_table(merged, tmp / "part-0.parquet", compression="zstd")
-        _swap_folder(tmp, path)
+    if folder:  # only the folder's Parquet files are ours to replace; anything else in it stays
+        path.mkdir(parents=True, exist_ok=True)
+        tmp = _atomic_path(path / "part-0.parquet")
+        pq.write_table(merged, tmp, compression="zstd")
+        for f in files:
+            f.unlink()
+        os.replace(tmp, path / "part-0.parquet")
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = _atomic_path(path)
         pq.write_table(merged, tmp, compression="zstd")
         os.replace(tmp, path)
     summary.written = table.num_rows
-
-
-def _swap_folder(new: Path, path: Path) -> None:
-    old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
-    if path.exists():
-        os.replace(path, old)
-    os.replace(new, path)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _count_lines(path: Path) -> int:
@@ -277,6 +286,11 @@ def _copy_one(row: dict[str, Any], folder: Path) -> dict[str, Any] | None:
     parts = [row["StudyInstanceUID"], row["SeriesInstanceUID"], uid]
     if not all(parts):
         return {**fail, "reason": "instance lacks a Study/Series/SOP Instance UID for the study/series/instance layout"}
+    if not all(_UID_PART.fullmatch(p) for p in parts):
+        return {
+            **fail,
+            "reason": "a Study/Series/SOP Instance UID is not a valid UID (digits and dots); not used as a file name",
+        }
     target = folder.joinpath(*parts[:2], f"{uid}.dcm")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _atomic_path(target)

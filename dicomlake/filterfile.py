@@ -111,7 +111,7 @@ def read_filter(path: str | os.PathLike[str]) -> FilterSpec:
     except OSError as exc:
         raise FilterFileError(f"cannot read filter file {p}: {exc.strerror or exc}") from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise FilterFileError(f"{p} is not a text file: a filter file lists {GRAMMAR}, one per line") from None
     return parse_filter(text.split("\n"), str(p))
@@ -135,8 +135,12 @@ def paths_from_table(table: pa.Table) -> list[str]:
             raise FilterFileError(_shape_error(names))
         cols = [table.column(c).to_pylist() for c in uid_cols]
         paths = [format_path(*vals) for vals in zip(*cols, strict=True) if vals[0] is not None]
-    elif len(names) == 1:
-        paths = [p for p in table.column(0).to_pylist() if p is not None]
+    elif len(names) == 1:  # a DICOMweb path (the seed's /dicomWeb/studies/…) names the same resource
+        paths = [
+            p.removeprefix("/dicomWeb") if isinstance(p, str) else p
+            for p in table.column(0).to_pylist()
+            if p is not None
+        ]
     else:
         raise FilterFileError(_shape_error(names))
     for i, p in enumerate(paths):

@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import DicomReadError
+from .errors import DicomReadError, IngestIssuesError, SourceError
 from .lake import Catalog, check_store_name
 from .publish import Part, assemble, check_disposition
 from .reader import convert_file
@@ -183,15 +183,23 @@ def ingest(
     workers: int | None = None,
     filter_spec: Any = None,
     progress: bool | None = None,
+    strict: bool = False,
 ) -> IngestSummary:
-    """Ingest DICOM files into ``store`` of ``lake`` (created if needed)."""
+    """Ingest DICOM files into ``store`` of ``lake`` (created if needed).
+
+    ``strict``: if any file is skipped or read with warnings, publish nothing and raise
+    :class:`IngestIssuesError` (the summary is on the exception).
+    """
     check_store_name(store)
+    if workers is not None and workers < 1:
+        raise SourceError(f"--workers {workers}: give at least 1")
     paths = [str(p) for p in source] if isinstance(source, (list, tuple)) else list_sources(source)  # type: ignore[arg-type]
     workers = workers or os.cpu_count() or 1
     cat = Catalog.create_or_open(lake)
     summary = IngestSummary(store=store, files=len(paths))
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with cat.write_lock():
+        cat.check_new_name(store)
         existing = cat.stores().get(store)
         check_disposition(existing, write_disposition, store)
         stage = cat.staging()
@@ -212,6 +220,12 @@ def ingest(
                 summary.warnings += 1
             elif i["severity"] == "info":
                 summary.skipped_reasons[_reason_kind(i["reason"])] += 1
+        if strict and (summary.skipped or summary.warnings):
+            raise IngestIssuesError(
+                f"--strict: {summary.skipped} files would be skipped and {summary.warnings} read with warnings, "
+                "so nothing was written; run without --strict to see them in 'dicomlake query ingest_issues'",
+                summary,
+            )
         summary.rows_in_store = sum(r for _, r in new_files) + sum(pq.ParquetFile(f).metadata.num_rows for f in keep)
         operation = {
             "id": stage.name,

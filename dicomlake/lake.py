@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import json
 import os
 import re
@@ -66,12 +67,23 @@ def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+@functools.cache
+def _sql_keywords() -> frozenset[str]:
+    con = duckdb.connect()
+    rows = con.execute("SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category = 'reserved'").fetchall()
+    con.close()
+    return frozenset(r[0].lower() for r in rows)
+
+
 def check_store_name(name: str) -> str:
+    """A store name is a SQL table name: letters, digits, '_'; no reserved or SQL words."""
     if not _NAME.match(name) or name.lower() in _RESERVED or name.lower().startswith("dl_"):
         raise StoreError(
             f"invalid store name {name!r}: use a letter then letters, digits or '_' (at most 63), "
             f"not starting with 'dl_' and not one of {sorted(_RESERVED)}"
         )
+    if name.lower() in _sql_keywords():
+        raise StoreError(f"invalid store name {name!r}: it is a reserved SQL word; pick another name")
     return name
 
 
@@ -174,8 +186,18 @@ class Catalog:
         path.mkdir(parents=True)
         return path
 
-    def create_store(self, name: str, schema: pa.Schema | None = None) -> None:
+    def check_new_name(self, name: str) -> None:
+        """SQL names ignore case: a store may not differ from another only in case."""
         check_store_name(name)
+        clash = [s for s in self.stores() if s.lower() == name.lower() and s != name]
+        if clash:
+            raise StoreError(
+                f"store name {name!r} clashes with existing store {clash[0]!r} "
+                "(SQL names ignore case): use that name or another one"
+            )
+
+    def create_store(self, name: str, schema: pa.Schema | None = None) -> None:
+        self.check_new_name(name)
         if name in self.stores():
             raise StoreError(f"store {name!r} already exists in {self.root}")
         stage = self.staging()
@@ -294,7 +316,8 @@ class Catalog:
                         "SELECT path FROM dl_files WHERE store = $s ORDER BY path", {"s": name}
                     ).fetchall()
                 ]
-                self._create_view(con, name, files)
+                if all(f.exists() for f in files):
+                    self._create_view(con, name, files)
 
 
 def store_schema(info: StoreInfo) -> pa.Schema:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import duckdb
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -32,8 +33,33 @@ def rows_as_dicts(rel: duckdb.DuckDBPyRelation) -> list[dict[str, Any]]:
     return rel.to_arrow_table().to_pylist()
 
 
-def write_result(rel: duckdb.DuckDBPyRelation, fmt: str, output: str | None = None, out: IO[str] | None = None) -> None:
-    """Write ``rel`` in ``fmt`` to ``output`` (a path) or to ``out`` (default stdout)."""
+_SUFFIX = {".csv": "csv", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".parquet": "parquet"}
+
+
+def _json_text(col: pa.ChunkedArray) -> pa.Array:
+    import json as _json
+
+    return pa.array(
+        [None if v is None else _json.dumps(v, default=_jsonable, ensure_ascii=False) for v in col.to_pylist()],
+        pa.string(),
+    )
+
+
+def csv_table(table: pa.Table) -> pa.Table:
+    """CSV cannot hold lists and structs: those columns become JSON text."""
+    cols = [
+        _json_text(table.column(i)) if pa.types.is_nested(f.type) else table.column(i)
+        for i, f in enumerate(table.schema)
+    ]
+    return pa.table(cols, names=table.column_names)
+
+
+def write_result(
+    rel: duckdb.DuckDBPyRelation, fmt: str | None, output: str | None = None, out: IO[str] | None = None
+) -> None:
+    """Write ``rel`` in ``fmt`` (default: from the output's suffix, else a table) to ``output`` or ``out``."""
+    if fmt is None:
+        fmt = _SUFFIX.get(Path(output).suffix.lower(), "table") if output else "table"
     if fmt not in FORMATS:
         raise QueryError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     out = out or sys.stdout
@@ -44,6 +70,7 @@ def write_result(rel: duckdb.DuckDBPyRelation, fmt: str, output: str | None = No
         pq.write_table(table, output)
         return
     if fmt == "csv":
+        table = csv_table(table)
         if output:
             pacsv.write_csv(table, output)
         else:

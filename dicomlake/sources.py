@@ -9,32 +9,46 @@ from .errors import SourceError
 
 
 def _is_path_list(path: Path) -> bool:
+    """A text file (not DICOM) whose lines look like file paths."""
     with open(path, "rb") as fh:
-        head = fh.read(4096)
-    if len(head) >= 132 and head[128:132] == b"DICM":
-        return False
-    if b"\0" in head:
+        head = fh.read(8192)
+    if (len(head) >= 132 and head[128:132] == b"DICM") or b"\0" in head:
         return False
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    return bool(first) and (Path(first).exists() or (path.parent / first).exists())
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    return bool(lines) and all(
+        "/" in ln or ln.lower().endswith((".dcm", ".dicom")) or (path.parent / ln).exists() for ln in lines[:20]
+    )
+
+
+def _walk(root: Path) -> list[str]:
+    """Every file below ``root``, following links to folders once (no cycles), in a stable order."""
+    out: list[str] = []
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        st = os.stat(dirpath)
+        if (st.st_dev, st.st_ino) in seen:
+            dirnames[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirnames.sort()
+        out.extend(os.path.abspath(os.path.join(dirpath, f)) for f in sorted(filenames))
+    return out
 
 
 def list_sources(source: str | os.PathLike[str]) -> list[str]:
     """Absolute paths of the files to ingest, in a stable order."""
+    if not str(source):
+        raise SourceError("the ingest source is empty: pass a folder, a DICOM file or a text file of paths")
     path = Path(source).expanduser()
     if path.is_dir():
-        out: list[str] = []
-        for dirpath, dirnames, filenames in os.walk(path, onerror=None, followlinks=False):
-            dirnames.sort()
-            out.extend(str(Path(dirpath, f).absolute()) for f in sorted(filenames) if not f.startswith("."))
-        return out
+        return _walk(path)
     if path.is_file():
         if _is_path_list(path):
-            lines = path.read_text(encoding="utf-8").splitlines()
-            return [str((path.parent / ln.strip()).absolute()) for ln in lines if ln.strip() and not ln.startswith("#")]
-        return [str(path.absolute())]
+            lines = path.read_text(encoding="utf-8-sig").splitlines()
+            return [os.path.abspath(path.parent / ln.strip()) for ln in lines if ln.strip() and not ln.startswith("#")]
+        return [os.path.abspath(path)]
     raise SourceError(f"ingest source {source} does not exist: pass a folder, a DICOM file or a text file of paths")

@@ -66,15 +66,56 @@ def test_handled_errors(lake: Path, tmp_path: Path) -> None:
     )
 
 
-def test_strict_exits_1_on_issues(tmp_path: Path) -> None:
+def test_strict_publishes_nothing_on_issues(tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     write_instance(tmp_path / "src" / "ok.dcm")
     (tmp_path / "src" / "junk.txt").write_text("not dicom")
     p = run("ingest", str(tmp_path / "src"), "--lake", str(tmp_path / "lake"), "--store", "s", "--strict")
-    assert p.returncode == 1 and "--strict" in p.stderr
+    assert p.returncode == 1
+    assert "junk.txt: not a DICOM file" in p.stderr and p.stderr.strip().splitlines()[-1].startswith("Error: --strict")
+    assert "nothing was written" in p.stderr
+    assert_error(run("query", "-e", "SELECT * FROM s", "--lake", str(tmp_path / "lake")), "s")
+    p = run("ingest", str(tmp_path / "src"), "--lake", str(tmp_path / "lake"), "--store", "s")
     assert "not a DICOM file 1" in p.stdout
     p = run("query", "ingest_issues", "--lake", str(tmp_path / "lake"), "-f", "json")
     assert json.loads(p.stdout)[0]["path"].endswith("junk.txt")
+
+
+def test_help_screens(tmp_path: Path) -> None:
+    for args in (
+        [],
+        ["--help"],
+        ["filter", "--help"],
+        ["export", "--help"],
+        ["deidentify", "--help"],
+        ["ingest", "--help"],
+        ["query", "--help"],
+        ["store", "--help"],
+    ):
+        p = run(*args)
+        assert "Usage" in p.stdout + p.stderr and "Traceback" not in p.stderr, (args, p.stderr)
+
+
+def test_bad_output_paths_are_errors(lake: Path, tmp_path: Path) -> None:
+    assert_error(
+        run("query", "modality_counts", "--lake", str(lake), "-o", str(tmp_path / "no" / "x.json")), "check the path"
+    )
+    (tmp_path / "afile").write_text("x")
+    assert_error(run("ingest", str(tmp_path), "--lake", str(tmp_path / "afile" / "sub"), "--store", "s"))
+    out = tmp_path / "o.csv"
+    assert (
+        run(
+            "query", "-e", "SELECT ImageType, PatientName FROM sample LIMIT 2", "--lake", str(lake), "-o", str(out)
+        ).returncode
+        == 0
+    )
+    assert out.read_text().splitlines()[0] == '"ImageType","PatientName"'  # format from the suffix, JSON cells
+
+
+def test_store_names_ignore_case(lake: Path, tmp_path: Path) -> None:
+    src = write_instance(tmp_path / "a.dcm")
+    assert_error(run("ingest", str(src), "--lake", str(lake), "--store", "Sample"), "clashes", "'sample'")
+    assert_error(run("ingest", str(src), "--lake", str(lake), "--store", "select"), "reserved SQL word")
 
 
 def test_store_commands(tmp_path: Path) -> None:

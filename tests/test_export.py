@@ -238,3 +238,24 @@ def test_ndjson_round_trips_nested_values_through_duckdb(tmp_path: Path) -> None
         a = lk.sql(f'SELECT to_json("{col}")::VARCHAR FROM s').fetchall()
         b = duckdb.sql(f'SELECT to_json("{col}")::VARCHAR FROM back').fetchall()
         assert a == b, col
+
+
+def test_hostile_uids_never_become_paths(tmp_path: Path) -> None:
+    write_instance(tmp_path / "src" / "a.dcm", StudyInstanceUID="1.2.3/../..", SOPInstanceUID="../../../escape")
+    lk = dicomlake.open(tmp_path / "lake", create=True)
+    lk.ingest(tmp_path / "src", "s", progress=False)
+    s = export(lk, "s", f"dicom:{tmp_path / 'out' / 'x'}")
+    assert s.written == 0 and "not a valid UID" in s.failures[0]["reason"]
+    assert not list(tmp_path.rglob("escape*"))
+
+
+def test_parquet_folder_keeps_other_files_and_lakes_are_protected(lake: dicomlake.Lake, tmp_path: Path) -> None:
+    folder = tmp_path / "mydir"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("important")
+    export(lake, "sample", f"parquet:{folder}", force=True)
+    export(lake, "sample", f"parquet:{folder}", write_disposition="WRITE_TRUNCATE")
+    assert (folder / "notes.txt").read_text() == "important"
+    assert [p.name for p in folder.glob("*.parquet")] == ["part-0.parquet"]
+    with pytest.raises(StoreError, match="inside the lake"):
+        export(lake, "sample", f"parquet:{lake.root / 'stores' / 'sample'}", force=True)

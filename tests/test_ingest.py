@@ -158,3 +158,23 @@ def test_killed_ingest_leaves_lake_as_before(tmp_path: Path, delay: float) -> No
     assert not (lake / "staging").exists()
     live = set(dicomlake.open(lake).store_info("s").files)
     assert {str(p) for p in (lake / "stores").rglob("*.parquet")} == live
+
+
+def test_symlinked_folders_hidden_files_and_damaged_stores(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    write_instance(real / "a.dcm")
+    write_instance(real / ".hidden.dcm")
+    (tmp_path / "links").mkdir()
+    (tmp_path / "links" / "to-real").symlink_to(real)
+    (tmp_path / "links" / "loop").symlink_to(tmp_path / "links")
+    s = ingest(tmp_path / "lake", tmp_path / "links", "s", progress=False)
+    assert s.ingested == 2
+    lake = dicomlake.open(tmp_path / "lake")
+    ingest(tmp_path / "lake", write_instance(tmp_path / "b.dcm"), "other", progress=False)
+    Path(lake.store_info("s").files[0]).unlink()
+    lake = dicomlake.open(tmp_path / "lake")  # a damaged store does not take the lake down
+    assert lake.sql("SELECT count(*) FROM other").fetchall() == [(1,)]
+    with pytest.raises(StoreError, match="damaged.*store drop"):
+        lake.table("s")
+    lake.drop_store("s")
+    assert lake.stores == ["other"]

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import multiprocessing
 import os
+import re
 import secrets
 import shutil
 from concurrent.futures import ProcessPoolExecutor
@@ -153,6 +155,14 @@ def transform_store(
 
 
 _JOB: dict[str, Any] = {}
+_UID_PART = re.compile(r"[0-9]+(\.[0-9]+)*")
+
+
+def _part(uid: str | None, fallback: object = "unknown") -> str:
+    """A UID as a file or folder name; anything else (a hostile value) is replaced by its hash."""
+    if uid and _UID_PART.fullmatch(uid):
+        return uid
+    return f"x{hashlib.sha256(str(uid or fallback).encode()).hexdigest()[:32]}"
 
 
 def _write_chunk(bounds: tuple[int, int]) -> list[tuple[int, int, str, str | None]]:
@@ -174,7 +184,7 @@ def rematerialize_table(
     """Write every row as a file; returns the table with dl_source & co. set, and the failures."""
     uids = table.select(["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"]).to_pylist()
     rel = [
-        Path(u["StudyInstanceUID"] or "unknown", u["SeriesInstanceUID"] or "unknown", f"{u['SOPInstanceUID'] or i}.dcm")
+        Path(_part(u["StudyInstanceUID"]), _part(u["SeriesInstanceUID"]), f"{_part(u['SOPInstanceUID'], i)}.dcm")
         for i, u in enumerate(uids)
     ]
     _JOB.update(table=table.drop_columns(["dl_row"]), paths=[str(stage_files / r) for r in rel])
