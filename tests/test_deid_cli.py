@@ -35,29 +35,52 @@ def config(tmp_path: Path, body: dict) -> str:
     ("body", "words"),
     [
         ({"dicom": {}, "dicomTagConfig": {}}, ["dicom", "dicomTagConfig"]),
-        ({"dicomTagConfig": {"actions": [{"queries": ["PatientName"], "keepTag": {}, "deleteTag": {}}]}},
-         ["actions[0]"]),
-        ({"dicomTagConfig": {"actions": [{"queries": ["PatientName"], "regenUidTag": {}}]}},
-         ["actions[0]", "regenUidTag", "PatientName"]),
-        ({"dicomTagConfig": {"actions": [{"queries": ["PatientNam"], "keepTag": {}}]}},
-         ["actions[0].queries[0]", "PatientName"]),
+        (
+            {"dicomTagConfig": {"actions": [{"queries": ["PatientName"], "keepTag": {}, "deleteTag": {}}]}},
+            ["actions[0]"],
+        ),
+        (
+            {"dicomTagConfig": {"actions": [{"queries": ["PatientName"], "regenUidTag": {}}]}},
+            ["actions[0]", "regenUidTag", "PatientName"],
+        ),
+        (
+            {"dicomTagConfig": {"actions": [{"queries": ["PatientNam"], "keepTag": {}}]}},
+            ["actions[0].queries[0]", "PatientName"],
+        ),
     ],
 )
 def test_config_errors_write_nothing(lake: Path, tmp_path: Path, body: dict, words: list[str]) -> None:
     dest = tmp_path / "dest"
-    assert_error(run("deidentify", "--lake", str(lake), "--config", config(tmp_path, body), "--dest-lake", str(dest)),
-                 *words)
+    assert_error(
+        run("deidentify", "--lake", str(lake), "--config", config(tmp_path, body), "--dest-lake", str(dest)), *words
+    )
     assert not dest.exists()
 
 
 def test_existing_dataset_destination_and_missing_store(lake: Path, tmp_path: Path) -> None:
     cfg = config(tmp_path, {"dicomTagConfig": {}})
     (tmp_path / "exists").mkdir()
-    assert_error(run("deidentify", "--lake", str(lake), "--config", cfg, "--dest-lake", str(tmp_path / "exists")),
-                 "already exists")
+    assert_error(
+        run("deidentify", "--lake", str(lake), "--config", cfg, "--dest-lake", str(tmp_path / "exists")),
+        "already exists",
+    )
     assert list((tmp_path / "exists").iterdir()) == []
-    assert_error(run("deidentify", "--lake", str(lake), "--config", cfg, "--store", "s", "--dest-lake",
-                     str(tmp_path / "d2"), "--dest-store", "out"), "dicomlake store create out")
+    assert_error(
+        run(
+            "deidentify",
+            "--lake",
+            str(lake),
+            "--config",
+            cfg,
+            "--store",
+            "s",
+            "--dest-lake",
+            str(tmp_path / "d2"),
+            "--dest-store",
+            "out",
+        ),
+        "dicomlake store create out",
+    )
     assert not (tmp_path / "d2").exists()
 
 
@@ -69,8 +92,23 @@ def test_store_level_into_existing_store_with_filter(lake: Path, tmp_path: Path)
     (tmp_path / "f.txt").write_text(f"/studies/{study}\n")
     key = tmp_path / "key"
     key.write_text(run("keygen").stdout)
-    args = ["deidentify", "--lake", str(lake), "--config", cfg, "--store", "s", "--dest-lake", str(dest),
-            "--dest-store", "out", "--filter", str(tmp_path / "f.txt"), "--key-file", str(key)]
+    args = [
+        "deidentify",
+        "--lake",
+        str(lake),
+        "--config",
+        cfg,
+        "--store",
+        "s",
+        "--dest-lake",
+        str(dest),
+        "--dest-store",
+        "out",
+        "--filter",
+        str(tmp_path / "f.txt"),
+        "--key-file",
+        str(key),
+    ]
     p = run(*args)
     assert p.returncode == 0, p.stderr
     n = dicomlake.open(lake).sql("SELECT count(*) FROM s WHERE StudyInstanceUID = $s", {"s": study}).fetchall()[0][0]
@@ -82,8 +120,18 @@ def test_store_level_into_existing_store_with_filter(lake: Path, tmp_path: Path)
 
 def test_explain_prints_plan_and_sql_and_runs_nothing(lake: Path, tmp_path: Path) -> None:
     cfg = config(tmp_path, {"dicomTagConfig": {"actions": [{"queries": ["PatientName"], "keepTag": {}}]}})
-    p = run("deidentify", "--lake", str(lake), "--config", cfg, "--dest-lake", str(tmp_path / "d"), "--explain",
-            "--format", "json")
+    p = run(
+        "deidentify",
+        "--lake",
+        str(lake),
+        "--config",
+        cfg,
+        "--dest-lake",
+        str(tmp_path / "d"),
+        "--explain",
+        "--format",
+        "json",
+    )
     assert p.returncode == 0, p.stderr
     plan = {r["path"]: r for r in json.loads(p.stdout)}
     assert plan["PatientName"]["action"] == "keep" and "actions[0]" in plan["PatientName"]["why"]
@@ -104,9 +152,22 @@ def test_killed_dataset_run_leaves_no_destination(lake: Path, tmp_path: Path) ->
     assert run("ingest", str(tmp_path / "many"), "--lake", str(tmp_path / "big"), "--store", "s").returncode == 0
     cfg = config(tmp_path, {"dicomTagConfig": {}})
     dest = tmp_path / "dest"
-    proc = subprocess.Popen([sys.executable, "-c", "from dicomlake.cli import main; main()", "deidentify", "--lake",
-                             str(tmp_path / "big"), "--config", cfg, "--dest-lake", str(dest)],
-                            start_new_session=True, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from dicomlake.cli import main; main()",
+            "deidentify",
+            "--lake",
+            str(tmp_path / "big"),
+            "--config",
+            cfg,
+            "--dest-lake",
+            str(dest),
+        ],
+        start_new_session=True,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(2.0)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()

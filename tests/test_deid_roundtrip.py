@@ -90,12 +90,11 @@ def test_same_key_same_output_other_key_other_uids(tmp_path: Path) -> None:
     k1.write_text("c2VjcmV0LWtleS1vbmUtMDEyMzQ1Njc4OWFiY2RlZg==")
     k2.write_text("YW5vdGhlci1rZXktMDEyMzQ1Njc4OWFiY2RlZmdoaWo=")
     a, b, c = _run(tmp_path, "a", k1), _run(tmp_path, "b", k1), _run(tmp_path, "c", k2)
-    files = (
-        lambda lk: {  # noqa: E731
-            Path(p).relative_to(lk.root / "files" / "s").parts[1:]: Path(p).read_bytes()
-            for (p,) in lk.sql("SELECT dl_source FROM s").fetchall()
-        }
-    )
+
+    def files(lk: dicomlake.Lake) -> dict[tuple[str, ...], bytes]:
+        out = lk.sql("SELECT dl_source FROM s").fetchall()
+        return {Path(p).relative_to(lk.root / "files" / "s").parts[1:]: Path(p).read_bytes() for (p,) in out}
+
     fa, fb = files(a), files(b)
     assert fa == fb  # identical files, byte for byte
     ua = {r[0] for r in a.sql("SELECT SOPInstanceUID FROM s").fetchall()}

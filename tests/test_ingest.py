@@ -174,7 +174,7 @@ def test_symlinked_folders_hidden_files_and_damaged_stores(tmp_path: Path) -> No
     Path(lake.store_info("s").files[0]).unlink()
     lake = dicomlake.open(tmp_path / "lake")  # a damaged store does not take the lake down
     assert lake.sql("SELECT count(*) FROM other").fetchall() == [(1,)]
-    with pytest.raises(StoreError, match="damaged.*store drop"):
+    with pytest.raises(StoreError, match=r"damaged.*store drop"):
         lake.table("s")
     lake.drop_store("s")
     assert lake.stores == ["other"]
