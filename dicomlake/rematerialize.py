@@ -116,23 +116,25 @@ class _Builder:
         if src is None:
             return
         kept_other = {e["Tag"] for e in row.get("OtherElements") or []}
-        for el in src:
-            if el.tag in out or el.tag.element == 0:
+        for tag in list(src.keys()):  # raw elements: copied as read, never decoded
+            if tag in out or tag.element == 0:
                 continue
-            name = f"Tag_{int(el.tag):08X}"
-            e = None if el.tag.is_private else entry(int(el.tag))
+            raw = src.get_item(tag)
+            name = f"Tag_{int(tag):08X}"
+            e = None if tag.is_private else entry(int(tag))
             here = f"{path}.{e.keyword if e else name}" if path else (e.keyword if e else name)
-            if e is None and el.VR != "SQ":
+            if e is None and getattr(raw, "VR", None) != "SQ":
                 if name in kept_other or here in self.dropped:
-                    out.add(el)
+                    out[tag] = raw
                 continue
             if here in self.dropped:
-                out.add(el)
+                out[tag] = raw
 
 
 def _vr(dict_vr: str, src: Dataset | None, tag: int) -> str:
-    if src is not None and tag in src:
-        return str(src[tag].VR)
+    raw = src.get_item(tag) if src is not None and tag in src else None
+    if raw is not None and raw.VR and raw.VR != "UN":
+        return str(raw.VR)
     if " or " in dict_vr:
         return "US" if dict_vr.startswith("US") else "OB"
     return dict_vr

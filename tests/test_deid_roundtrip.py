@@ -113,3 +113,17 @@ def test_same_key_same_output_other_key_other_uids(tmp_path: Path) -> None:
     assert series_in_one_study == 0
     src_studies = dicomlake.open(tmp_path / "lake").sql("SELECT count(DISTINCT StudyInstanceUID) FROM s").fetchall()
     assert a.sql("SELECT count(DISTINCT StudyInstanceUID) FROM s").fetchall() == src_studies
+
+
+def test_dataset_level_deidentifies_every_store(tmp_path: Path) -> None:
+    from .conftest import write_instance
+
+    lake = dicomlake.open(tmp_path / "lake", create=True)
+    lake.ingest(write_instance(tmp_path / "a.dcm", PatientName="Doe^Ann"), "one", progress=False)
+    lake.ingest(write_instance(tmp_path / "b.dcm", PatientName="Roe^Bob"), "two", progress=False)
+    deidentify(tmp_path / "lake", load_config({"dicomTagConfig": {}}), dest_lake=tmp_path / "dest", workers=1)
+    dest = dicomlake.open(tmp_path / "dest")
+    assert dest.stores == ["one", "two"]
+    for store in ("one", "two"):
+        (name,) = dest.sql(f"SELECT PatientName.Alphabetic.FamilyName FROM {store}").fetchall()[0]
+        assert name is None

@@ -30,6 +30,7 @@ from .transform_text import InfoTypeTransformation, TextRule, date_shift_days, t
 WELL_KNOWN_UID = "1.2.840.10008."
 VR_MAX_LEN = {"AE": 16, "AS": 4, "CS": 16, "DS": 16, "IS": 12, "LO": 64, "SH": 16, "PN": 64, "UI": 64}
 _INDEX = re.compile(r"\[\d+\]")
+FUNCTIONS = ("dl_uid", "dl_shift_date", "dl_shift_ts", "dl_clean", "dl_keep_path", "dl_keep_private")
 
 
 def text_rule(tc: TextConfig | None) -> TextRule:
@@ -137,6 +138,12 @@ class ValueMaps:
 
     # ---- vectorized wrappers ---------------------------------------------------------
     def register(self, con: duckdb.DuckDBPyConnection) -> None:
+        """(Re)define the dl_ functions on ``con`` for this run (a connection may serve several runs)."""
+        for name in FUNCTIONS:
+            try:
+                con.remove_function(name)
+            except duckdb.InvalidInputException:
+                pass
         fn: Any = con.create_function
         fn("dl_uid", self._uid_batch, ["VARCHAR"], "VARCHAR", type="arrow")
         fn("dl_shift_date", self._shift_date_batch, ["DATE", "VARCHAR"], "DATE", type="arrow")
