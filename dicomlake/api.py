@@ -67,14 +67,18 @@ class FilterCheck:
 
     def summary(self, limit: int = 10) -> str:
         text = (
-            f"{self.source}: {self.lines} lines select {self.studies} studies, {self.series} series, "
-            f"{self.instances} instances"
+            f"{self.source}: {_n(self.lines, 'line')} select {_n(self.studies, 'study', 'studies')}, "
+            f"{_n(self.series, 'series', 'series')}, {_n(self.instances, 'instance')}"
         )
         if self.unmatched:
             shown = "; ".join(f"line {n}: {p}" for n, p in self.unmatched[:limit])
             more = f" (and {len(self.unmatched) - limit} more)" if len(self.unmatched) > limit else ""
             text += f"\n{len(self.unmatched)} lines match nothing in the store: {shown}{more}"
         return text
+
+
+def _n(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 class Lake:

@@ -44,6 +44,19 @@ class FilterSpec:
             or (series is not None and sop is not None and (study, series, sop) in self.instances)
         )
 
+    def unmatched(self, keys: Iterable[tuple[str | None, str | None, str | None]]) -> list[tuple[int, str]]:
+        """Lines that match none of the given (study, series, instance) keys: (line number, path)."""
+        studies, series, instances = set(), set(), set()
+        for st, se, sop in keys:
+            studies.add(st)
+            series.add((st, se))
+            instances.add((st, se, sop))
+        return [
+            (n, p)
+            for n, p, st, se, sop in self.lines
+            if not (st in studies if se is None else (st, se) in series if sop is None else (st, se, sop) in instances)
+        ]
+
     def table(self) -> pa.Table:
         """The filter as a table (line, path, level, key) to join against a store."""
         levels = [1 if s is None else 2 if i is None else 3 for _, _, _, s, i in self.lines]

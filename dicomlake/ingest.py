@@ -42,6 +42,7 @@ class IngestSummary:
     skipped_reasons: Counter[str] = field(default_factory=Counter)
     issues: list[dict[str, Any]] = field(default_factory=list)
     rows_in_store: int = 0
+    unmatched: list[tuple[int, str]] = field(default_factory=list)  # filter lines that matched nothing
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +113,7 @@ def _task(paths: Sequence[str], stage: str, index: int, ingested_at: dt.datetime
             if keep.matches(r.get("StudyInstanceUID"), r.get("SeriesInstanceUID"), r.get("SOPInstanceUID"))
         ]
         excluded, rows = len(rows) - len(kept), kept
+    keys = [(r.get("StudyInstanceUID"), r.get("SeriesInstanceUID"), r.get("SOPInstanceUID")) for r in rows]
     if not rows:
         return Part(None, 0, None, [], issues, excluded)
     schema = infer_schema(rows)
@@ -126,6 +128,7 @@ def _task(paths: Sequence[str], stage: str, index: int, ingested_at: dt.datetime
         issues,
         excluded,
         [r["dl_source"] for r in rows],
+        keys if keep is not None else [],
     )
 
 
@@ -211,6 +214,8 @@ def ingest(
         for p in parts:
             summary.issues.extend(p.issues)
             summary.excluded_by_filter += p.excluded
+        if filter_spec is not None:
+            summary.unmatched = filter_spec.unmatched(k for p in parts for k in p.keys)
         new_files, keep = assemble(existing, parts, write_disposition, stage, summary)
         for i in summary.issues:
             if i["severity"] == "error":

@@ -43,6 +43,7 @@ class Part:
     issues: list[dict[str, Any]]
     excluded: int = 0
     sources: list[str] = field(default_factory=list)
+    keys: list[tuple[str | None, str | None, str | None]] = field(default_factory=list)  # with a filter only
 
 
 def part_of(path: Path, table: pa.Table) -> Part:

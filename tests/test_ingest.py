@@ -178,3 +178,18 @@ def test_symlinked_folders_hidden_files_and_damaged_stores(tmp_path: Path) -> No
         lake.table("s")
     lake.drop_store("s")
     assert lake.stores == ["other"]
+
+
+def test_ingest_with_a_filter_file(tmp_path: Path) -> None:
+    from dicomlake.filterfile import parse_filter
+
+    a = write_instance(tmp_path / "src" / "a.dcm")
+    write_instance(tmp_path / "src" / "b.dcm")
+    import pydicom
+
+    ds = pydicom.dcmread(a)
+    spec = parse_filter([f"/studies/{ds.StudyInstanceUID}", "/studies/9.9.9"], "f.txt")
+    s = ingest(tmp_path / "lake", tmp_path / "src", "s", filter_spec=spec, workers=2, progress=False)
+    assert s.ingested == 1 and s.excluded_by_filter == 1
+    assert s.unmatched == [(2, "/studies/9.9.9")]
+    assert rows(tmp_path / "lake", "SELECT SOPInstanceUID FROM s") == [(ds.SOPInstanceUID,)]

@@ -9,6 +9,7 @@ back into place. Everything is keyed: the same key gives the same output in ever
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -140,10 +141,8 @@ class ValueMaps:
     def register(self, con: duckdb.DuckDBPyConnection) -> None:
         """(Re)define the dl_ functions on ``con`` for this run (a connection may serve several runs)."""
         for name in FUNCTIONS:
-            try:
+            with contextlib.suppress(duckdb.InvalidInputException):
                 con.remove_function(name)
-            except duckdb.InvalidInputException:
-                pass
         fn: Any = con.create_function
         fn("dl_uid", self._uid_batch, ["VARCHAR"], "VARCHAR", type="arrow")
         fn("dl_shift_date", self._shift_date_batch, ["DATE", "VARCHAR"], "DATE", type="arrow")
