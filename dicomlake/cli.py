@@ -139,6 +139,9 @@ def ingest(
         typer.echo(json.dumps(summary.as_dict(), indent=2))
     else:
         _print_summary(summary, lake)
+    if summary.unmatched:
+        shown = "; ".join(f"line {n}: {p}" for n, p in summary.unmatched[:5])
+        typer.echo(f"{len(summary.unmatched)} filter lines matched no file: {shown}", err=True)
 
 
 def _print_issues(s: IngestSummary, limit: int = 20) -> None:
@@ -352,7 +355,9 @@ def verify(
     ],
     store: StoreOpt = None,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Processes (default: all cores).")] = None,
-    fmt: FormatOpt = "table",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="How to list the hits: table, json, csv, ndjson.")
+    ] = "table",
 ) -> None:
     """Search every file of a de-identified store for the source store's identifying values; exit 1 on any."""
     from .verify import FORMATS as VERIFY_FORMATS
