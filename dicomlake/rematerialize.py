@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -140,11 +141,34 @@ def _vr(dict_vr: str, src: Dataset | None, tag: int) -> str:
     return dict_vr
 
 
-def build_file(row: dict[str, Any], source: str | None, dest: Path) -> tuple[int, str]:
-    """Write ``row`` as a Part 10 file at ``dest``; returns (size, sha256)."""
+def build_file(row: dict[str, Any], source: str | None, dest: Path, fast: bool = True) -> tuple[int, str]:
+    """Write ``row`` as a Part 10 file at ``dest``; returns (size, sha256).
+
+    The fast byte writer (:mod:`dicomlake.encode`) is used where it applies, pydicom otherwise.
+    """
     missing = [k for k in ("SOPClassUID", "SOPInstanceUID") if not row.get(k)]
     if missing:
         raise ValueError(f"the instance has no {' or '.join(missing)}, which a valid Part 10 file needs")
+    data = _fast(row, source) if fast and source else None
+    if data is None:
+        data = _with_pydicom(row, source)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, dest)
+    return len(data), hashlib.sha256(data).hexdigest()
+
+
+def _fast(row: dict[str, Any], source: str) -> bytes | None:
+    from .encode import Unsupported, encode_file
+
+    try:
+        return encode_file(row, Path(source).read_bytes())
+    except Unsupported:
+        return None
+
+
+def _with_pydicom(row: dict[str, Any], source: str | None) -> bytes:
     src = pydicom.dcmread(source, force=True) if source else None
     b = _Builder(row)
     body = {k: v for k, v in row.items() if not k.startswith("Media") and k not in _META_KEYWORDS}
@@ -158,12 +182,9 @@ def build_file(row: dict[str, Any], source: str | None, dest: Path) -> tuple[int
     ts = src.file_meta.get("TransferSyntaxUID") if src is not None and hasattr(src, "file_meta") else None
     meta.TransferSyntaxUID = UID(ts or row.get("TransferSyntaxUID") or IMPLICIT_LE)
     ds.file_meta = meta
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".tmp")
-    ds.save_as(tmp, enforce_file_format=True)
-    data = tmp.read_bytes()
-    os.replace(tmp, dest)
-    return len(data), hashlib.sha256(data).hexdigest()
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
 
 
 _META_KEYWORDS = (

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from ..dictionary import keyword_entry
 from ..lake import quote_ident, quote_literal
 from ..schema import PN_COMPONENTS, PN_GROUPS, PN_TYPE
 from .plan import Planner, field_tag_vr
@@ -138,6 +139,15 @@ def field_expr(ref: str, f: pa.Field, ctx: Ctx, path: str, parent: str | None, t
     tag, vr = field_tag_vr(f.name)
     d = ctx.planner.decide(tag, vr, parent)
     is_seq = pa.types.is_list(f.type) and pa.types.is_struct(f.type.value_type) and vr == "SQ"
+    entry_ = keyword_entry(f.name)
+    if entry_ is not None and entry_.repeater:  # 50xx/60xx: a list of {Id, Value}; the rule applies to Value
+        value_field = f.type.value_type.field("Value")
+        inner = leaf_expr('g."Value"', value_field, vr, d.action, ctx, path, top=False)
+        if inner is None:
+            return None
+        if inner == 'g."Value"':
+            return ref
+        return _guard(ref, f'list_transform({ref}, lambda g: struct_pack("Id" := g."Id", "Value" := {inner}))')
     if not is_seq:
         return leaf_expr(ref, f, vr, d.action, ctx, path, top)
     if d.action == "delete":
