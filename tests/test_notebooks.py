@@ -26,7 +26,7 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 KERNEL = "python3"
 CELL_TIMEOUT = 600
-FILTER_SUMMARY = re.compile(r"^\S+: \d+ lines select [1-9]\d* studies, \d+ series, \d+ instances$", re.MULTILINE)
+FILTER_SUMMARY = re.compile(r"^\S+: \d+ lines? select [1-9]\d* stud(y|ies), \d+ series, \d+ instances?$", re.MULTILINE)
 
 
 @pytest.fixture(scope="module")

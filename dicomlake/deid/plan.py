@@ -174,8 +174,8 @@ class Planner:
             return Decision("keep" if keep else "delete", "MINIMAL_KEEP_LIST")
         if p == "DEIDENTIFY_TAG_CONTENTS":
             return Decision("clean_text" if vr in CLEAN_TEXT_VRS else "keep", "DEIDENTIFY_TAG_CONTENTS")
-        if p == "KEEP_LIST":
-            keep = tag in self.listed or tag >> 16 == 0x0002
+        if p == "KEEP_LIST":  # what a valid instance needs is kept too, as with MINIMAL_KEEP_LIST
+            keep = tag in self.listed or tag in MINIMAL_KEEP or tag >> 16 == 0x0002
             return Decision("keep" if keep else "delete", "dicom.keepList")
         if p == "REMOVE_LIST":
             return Decision("delete" if tag in self.listed else "keep", "dicom.removeList")

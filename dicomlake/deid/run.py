@@ -209,7 +209,7 @@ def rematerialize_table(
         for r in results
         if r[3]
     ]
-    keep = table.take([r[0] for r in ok]).drop_columns(["dl_src", "dl_row"])
+    keep = table.take(pa.array([r[0] for r in ok], pa.int64())).drop_columns(["dl_src", "dl_row"])
     keep = keep.set_column(
         keep.schema.get_field_index("dl_source"),
         "dl_source",
