@@ -139,9 +139,18 @@ def ingest(
         typer.echo(json.dumps(summary.as_dict(), indent=2))
     else:
         _print_summary(summary, lake)
-    if summary.unmatched:
-        shown = "; ".join(f"line {n}: {p}" for n, p in summary.unmatched[:5])
-        typer.echo(f"{len(summary.unmatched)} filter lines matched no file: {shown}", err=True)
+    _print_unmatched(summary.unmatched, "matched no file")
+
+
+def _print_unmatched(unmatched: list[tuple[int, str]], what: str) -> None:
+    if unmatched:
+        shown = "; ".join(f"line {n}: {p}" for n, p in unmatched[:5])
+        typer.echo(f"{len(unmatched)} filter lines {what}: {shown}", err=True)
+
+
+def _print_failures(failures: list[dict[str, Any]], limit: int = 20) -> None:
+    for f in failures[:limit]:
+        typer.echo(f"failed: {f['sop_instance_uid']} ({f['path']}): {f['reason']}", err=True)
 
 
 def _print_issues(s: IngestSummary, limit: int = 20) -> None:
@@ -266,11 +275,8 @@ def export(
         f"exported {s.written} of {s.selected} selected instances: {verb} {to}"
         + (f" (replaced {s.replaced})" if s.replaced else "")
     )
-    if s.unmatched:
-        shown = "; ".join(f"line {n}: {p}" for n, p in s.unmatched[:5])
-        typer.echo(f"{len(s.unmatched)} filter lines match nothing in store '{store}': {shown}", err=True)
-    for f in s.failures[:20]:
-        typer.echo(f"failed: {f['sop_instance_uid']} ({f['path']}): {f['reason']}", err=True)
+    _print_unmatched(s.unmatched, f"match nothing in store '{store}'")
+    _print_failures(s.failures)
     if s.failures:
         raise StoreError(f"{len(s.failures)} of {s.selected} instances could not be exported (listed above)")
 
@@ -340,8 +346,7 @@ def deidentify(
             f"store '{r.source}' → '{r.destination}': success {r.success}, failure {len(r.failures)}, "
             f"replaced {r.replaced} (of {r.selected} selected)"
         )
-        for f in r.failures[:20]:
-            typer.echo(f"failed: {f['sop_instance_uid']} ({f['path']}): {f['reason']}", err=True)
+        _print_failures(r.failures)
     if summary.failed:
         raise StoreError(f"{summary.failed} instances failed (listed above; also in dl_issues of the destination lake)")
 

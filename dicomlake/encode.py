@@ -9,13 +9,12 @@ elements (pixel data, binary and private elements) are copied byte for byte.
 
 from __future__ import annotations
 
-import datetime as dt
 import struct
 from typing import Any
 
 from .dictionary import PIXEL_DATA, entry, keyword_entry
 from .reader import DEFLATED, EXPLICIT_BE, IMPLICIT_LE, UNDEFINED, Truncated, _Ctx, _Walker
-from .values import format_da, format_dt, format_pn, format_tm, parse_da, parse_dt, parse_tm
+from .values import parse_da, parse_dt, parse_tm, to_dicom
 
 _LONG = frozenset(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"])
 _NUM = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "SV": "q", "UV": "Q"}
@@ -162,15 +161,7 @@ class Encoder:
 def _text(value: Any) -> str:
     if isinstance(value, list):
         return "\\".join(_text(v) for v in value)
-    if isinstance(value, dict):
-        return format_pn(value)
-    if isinstance(value, dt.datetime):
-        return format_dt(value)
-    if isinstance(value, dt.date):
-        return format_da(value)
-    if isinstance(value, dt.time):
-        return format_tm(value)
-    return str(value)
+    return str(to_dicom(value))
 
 
 _META = (

@@ -10,7 +10,6 @@ with ``enforce_file_format``.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 import os
@@ -28,27 +27,17 @@ from pydicom.uid import UID
 from .dictionary import entry, keyword_entry
 from .reader import IMPLICIT_LE
 from .schema import PLACEHOLDER as ITEM_PLACEHOLDER
-from .values import format_da, format_dt, format_pn, format_tm, parse_da, parse_dt, parse_tm
+from .values import parse_da, parse_dt, parse_tm, to_dicom
 
 SKIP = frozenset(["DroppedTags", "OtherElements", ITEM_PLACEHOLDER])
 _PARSE = {"DA": parse_da, "TM": parse_tm, "DT": parse_dt}
 
 
 def _text(value: Any, vr: str) -> Any:
-    """A typed row value as pydicom wants it for ``vr``."""
-    if value is None:
-        return None
+    """A typed row value as pydicom wants it for ``vr`` (lists stay lists)."""
     if isinstance(value, list):
-        return [_text(v, vr) for v in value]
-    if isinstance(value, dict):
-        return format_pn(value)
-    if isinstance(value, dt.datetime):
-        return format_dt(value)
-    if isinstance(value, dt.date):
-        return format_da(value)
-    if isinstance(value, dt.time):
-        return format_tm(value)
-    return value
+        return [to_dicom(v) for v in value]
+    return to_dicom(value)
 
 
 class _Builder:

@@ -134,6 +134,19 @@ def format_pn(value: dict[str, Any] | None) -> str:
     return "=".join(g or "" for g in groups)
 
 
+def to_dicom(value: Any) -> Any:
+    """A typed scalar row value as DICOM writes it: PN, DA, TM and DT as text; others as they are."""
+    if isinstance(value, dict):
+        return format_pn(value)
+    if isinstance(value, dt.datetime):
+        return format_dt(value)
+    if isinstance(value, dt.date):
+        return format_da(value)
+    if isinstance(value, dt.time):
+        return format_tm(value)
+    return value
+
+
 def parse_int(text: str) -> int | None:
     try:
         return int(text.strip())
