@@ -245,6 +245,28 @@ class Lake:
         self.refresh(force=True)
         return summary
 
+    def deidentify(self, config: Any, *, store: str | None = None, **kwargs: Any) -> Any:
+        """Same as ``dicomlake deidentify``: ``config`` is the request JSON (path, dict or loaded request).
+
+        Dataset level without ``store`` (``dest_lake=`` a new folder); store level with ``store`` and
+        ``dest_store`` (``dest_lake`` defaults to this lake). See :func:`dicomlake.deid.run.deidentify`.
+        """
+        from .deid.config import DeidRequest, load_config
+        from .deid.run import deidentify
+
+        request = config if isinstance(config, DeidRequest) else load_config(config)
+        summary = deidentify(self.root, request, store=store, **kwargs)
+        self.refresh(force=True)
+        return summary
+
+    def explain_deidentify(self, config: Any, store: str | None = None) -> Any:
+        """The element-level plan (``.plan``) and SQL (``.sql``) per store, without running anything."""
+        from .deid.config import DeidRequest, load_config
+        from .deid.run import explain
+
+        request = config if isinstance(config, DeidRequest) else load_config(config)
+        return explain(self.root, request, store)
+
     def create_store(self, name: str) -> None:
         with self.catalog.write_lock():
             self.catalog.create_store(name)

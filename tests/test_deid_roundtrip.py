@@ -127,3 +127,19 @@ def test_dataset_level_deidentifies_every_store(tmp_path: Path) -> None:
     for store in ("one", "two"):
         (name,) = dest.sql(f"SELECT PatientName.Alphabetic.FamilyName FROM {store}").fetchall()[0]
         assert name is None
+
+
+def test_python_api_and_image_warning(tmp_path: Path) -> None:
+    from .conftest import write_instance
+
+    lake = dicomlake.open(tmp_path / "lake", create=True)
+    lake.ingest(write_instance(tmp_path / "a.dcm"), "s", progress=False)
+    plan = lake.explain_deidentify({"dicomTagConfig": {}}).plan["s"]
+    assert {st.path: st.action for st in plan}["PatientName"] == "remove"
+    summary = lake.deidentify(
+        {"dicomTagConfig": {"options": {"cleanImage": {"textRedactionMode": "REDACT_ALL_TEXT"}}}},
+        dest_lake=tmp_path / "dest",
+        workers=1,
+    )
+    assert any("pixel data is copied unchanged" in n for n in summary.notes)
+    assert dicomlake.open(tmp_path / "dest").stores == ["s"]

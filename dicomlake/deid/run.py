@@ -317,6 +317,12 @@ def deidentify(
     if store is not None:
         _require_store(dest_root, dest_store or "")
     key = load_key(key_file, summary.notes)
+    image = Planner(request.config).image
+    if image is not None and image.mode != "REDACT_NO_TEXT":
+        summary.notes.append(
+            f"cleanImage {image.mode} was requested, but redaction of burned-in text in pixel data is not "
+            "available in this version: pixel data is copied unchanged; check the images before sharing them"
+        )
     # Dataset level builds the new lake beside its final name and renames it at the end, so a run
     # killed midway leaves no destination behind.
     build = dest_root
