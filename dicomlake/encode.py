@@ -13,7 +13,18 @@ import struct
 from typing import Any
 
 from .dictionary import PIXEL_DATA, entry, keyword_entry
-from .reader import DEFLATED, EXPLICIT_BE, IMPLICIT_LE, UNDEFINED, Truncated, _Ctx, _Walker
+from .reader import (
+    _EXPL_LE,
+    _U32_LE,
+    _VR_OF_BYTES,
+    DEFLATED,
+    EXPLICIT_BE,
+    IMPLICIT_LE,
+    UNDEFINED,
+    Truncated,
+    _Ctx,
+    _Walker,
+)
 from .values import parse_da, parse_dt, parse_tm, to_dicom
 
 _LONG = frozenset(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"])
@@ -30,31 +41,46 @@ class Unsupported(Exception):
     """This row or source needs the general (pydicom) writer."""
 
 
-def source_elements(buf: bytes) -> tuple[dict[int, tuple[str, bytes]], str]:
-    """Top-level elements of a Part 10 file in explicit VR little endian: tag → (VR, whole element bytes)."""
+def source_elements(buf: bytes) -> tuple[dict[int, tuple[str, int, int]], str]:
+    """Top-level elements of a Part 10 file in explicit VR little endian: tag → (VR, start, end)."""
     if len(buf) < 132 or buf[128:132] != b"DICM":
         raise Unsupported("no preamble")
-    w = _Walker(buf, [])
-    ctx = _Ctx(False, True, ["iso8859"])
-    pos, out, ts = 132, {}, ""
+    out: dict[int, tuple[str, int, int]] = {}
+    unpack, u32, n = _EXPL_LE.unpack_from, _U32_LE.unpack_from, len(buf)
+    pos, ts = 132, ""
     try:
-        while pos < len(buf):
-            tag, vr, length, vpos = w.header(pos, ctx)
+        while pos < n:
+            group, elem, vrb, length = unpack(buf, pos)
+            vr = _VR_OF_BYTES.get(vrb)
             if vr is None:
                 raise Unsupported("no VR")
-            if vr == "SQ" and length == UNDEFINED:
-                _, end = w.sequence(vpos, length, ctx, "", 1)
+            if vr in _LONG:
+                (length,) = u32(buf, pos + 8)
+                vpos = pos + 12
             else:
-                end = w.skip(vpos, length, ctx)
+                vpos = pos + 8
+            end = vpos + length if length != UNDEFINED else _undefined_end(buf, vpos, vr)
+            if end > n:
+                raise Unsupported("truncated source")
+            tag = group << 16 | elem
             if tag == 0x00020010:
                 ts = buf[vpos:end].decode("latin-1").rstrip("\0 ")
                 if ts in (IMPLICIT_LE, EXPLICIT_BE, DEFLATED):
                     raise Unsupported(ts)
-            out[tag] = (vr, bytes(buf[pos:end]))
+            out[tag] = (vr, pos, end)
             pos = end
     except (Truncated, struct.error) as exc:
         raise Unsupported("truncated source") from exc
     return out, ts
+
+
+def _undefined_end(buf: bytes, vpos: int, vr: str) -> int:
+    """End of an undefined-length value: a sequence (items parsed) or encapsulated pixel data."""
+    w = _Walker(buf, [])
+    ctx = _Ctx(False, True, ["iso8859"])
+    if vr == "SQ":
+        return w.sequence(vpos, UNDEFINED, ctx, "", 1)[1]
+    return w.skip(vpos, UNDEFINED, ctx)
 
 
 def _header(tag: int, vr: str, length: int) -> bytes:
@@ -74,7 +100,7 @@ class Encoder:
         self.raw = {r["Path"]: r for r in row.get("dl_raw") or []}
 
     def dataset(
-        self, row: dict[str, Any], path: str, source: dict[int, tuple[str, bytes]] | None
+        self, row: dict[str, Any], path: str, source: dict[int, tuple[str, int, int]] | None
     ) -> list[tuple[int, bytes]]:
         out: list[tuple[int, bytes]] = []
         for name, value in row.items():
@@ -93,7 +119,7 @@ class Encoder:
                 out.append((e.tag, _header(e.tag, self.vr(e.vr, e.tag, source, None), 0)))
         return out
 
-    def vr(self, dict_vr: str, tag: int, source: dict[int, tuple[str, bytes]] | None, value: Any) -> str:
+    def vr(self, dict_vr: str, tag: int, source: dict[int, tuple[str, int, int]] | None, value: Any) -> str:
         if source is not None and tag in source and source[tag][0] != "UN":
             return source[tag][0]
         if dict_vr == "US or SS":
@@ -106,7 +132,7 @@ class Encoder:
         return dict_vr
 
     def element(
-        self, name: str, value: Any, here: str, source: dict[int, tuple[str, bytes]] | None
+        self, name: str, value: Any, here: str, source: dict[int, tuple[str, int, int]] | None
     ) -> list[tuple[int, bytes]]:
         e = keyword_entry(name)
         if e is None:
@@ -191,13 +217,13 @@ def encode_file(row: dict[str, Any], source: bytes) -> bytes:
     body = {k: v for k, v in row.items() if not k.startswith("Media") and k not in _META}
     out = dict(enc.dataset(body, "", {t: v for t, v in elems.items() if t >> 16 != 2}))
     kept_other = {e["Tag"] for e in row.get("OtherElements") or []}
-    for tag, (_vr, data) in elems.items():
+    for tag, (_vr, start, stop) in elems.items():
         if tag >> 16 == 2 or tag in out or tag & 0xFFFF == 0:
             continue
         e = None if tag >> 16 & 1 else entry(tag)
         name = e.keyword if e is not None else f"Tag_{tag:08X}"
         if name in dropped or (e is None and name in kept_other) or (tag == PIXEL_DATA and "PixelData" in dropped):
-            out[tag] = data
+            out[tag] = source[start:stop]
     body_bytes = b"".join(out[t] for t in sorted(out))
     return b"\0" * 128 + b"DICM" + _meta(row, ts) + body_bytes
 

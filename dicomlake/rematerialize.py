@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -141,11 +140,14 @@ def build_file(row: dict[str, Any], source: str | None, dest: Path, fast: bool =
     data = _fast(row, source) if fast and source else None
     if data is None:
         data = _with_pydicom(row, source)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, dest)
+    if dest.parent not in _MADE:  # dest is in a private staging folder until it is published
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _MADE.add(dest.parent)
+    dest.write_bytes(data)
     return len(data), hashlib.sha256(data).hexdigest()
+
+
+_MADE: set[Path] = set()
 
 
 def _fast(row: dict[str, Any], source: str) -> bytes | None:
