@@ -103,7 +103,10 @@ class Encoder:
         self, row: dict[str, Any], path: str, source: dict[int, tuple[str, int, int]] | None
     ) -> list[tuple[int, bytes]]:
         out: list[tuple[int, bytes]] = []
+        sparse = not self.raw  # without raw texts, an absent (None) value writes nothing
         for name, value in row.items():
+            if value is None and sparse:
+                continue
             if name in _SKIP or name.startswith(("dl_", "Tag_")):
                 if name.startswith("Tag_") and value is not None:
                     raise Unsupported("private sequence")
