@@ -17,6 +17,17 @@ from pydicom.datadict import (
 )
 
 #: VRs whose values are binary or bulk data: they get no column and are listed in DroppedTags.
+#: File meta keywords (group 0002) that a row carries as columns, besides the two
+#: MediaStorage UIDs (which always follow SOPClassUID and SOPInstanceUID when writing).
+FILE_META_KEYWORDS = (
+    "TransferSyntaxUID",
+    "ImplementationClassUID",
+    "ImplementationVersionName",
+    "SourceApplicationEntityTitle",
+    "SendingApplicationEntityTitle",
+    "ReceivingApplicationEntityTitle",
+    "PrivateInformationCreatorUID",
+)
 BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 PIXEL_DATA = 0x7FE00010
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from .dictionary import PIXEL_DATA, entry, keyword_entry
+from .dictionary import FILE_META_KEYWORDS, PIXEL_DATA, entry, keyword_entry
 from .reader import (
     _EXPL_LE,
     _U32_LE,
@@ -193,17 +193,7 @@ def _text(value: Any) -> str:
     return str(to_dicom(value))
 
 
-_META = (
-    "MediaStorageSOPClassUID",
-    "MediaStorageSOPInstanceUID",
-    "TransferSyntaxUID",
-    "ImplementationClassUID",
-    "ImplementationVersionName",
-    "SourceApplicationEntityTitle",
-    "SendingApplicationEntityTitle",
-    "ReceivingApplicationEntityTitle",
-    "PrivateInformationCreatorUID",
-)
+_META = ("MediaStorageSOPClassUID", "MediaStorageSOPInstanceUID", *FILE_META_KEYWORDS)
 
 
 def encode_file(row: dict[str, Any], source: bytes) -> bytes:

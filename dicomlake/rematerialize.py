@@ -23,7 +23,8 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import Tag
 from pydicom.uid import UID
 
-from .dictionary import entry, keyword_entry
+from .dictionary import FILE_META_KEYWORDS, entry, keyword_entry
+from .encode import Unsupported, encode_file
 from .reader import IMPLICIT_LE
 from .schema import PLACEHOLDER as ITEM_PLACEHOLDER
 from .values import parse_da, parse_dt, parse_tm, to_dicom
@@ -151,8 +152,6 @@ _MADE: set[Path] = set()
 
 
 def _fast(row: dict[str, Any], source: str) -> bytes | None:
-    from .encode import Unsupported, encode_file
-
     try:
         return encode_file(row, Path(source).read_bytes())
     except Unsupported:
@@ -178,12 +177,4 @@ def _with_pydicom(row: dict[str, Any], source: str | None) -> bytes:
     return buf.getvalue()
 
 
-_META_KEYWORDS = (
-    "TransferSyntaxUID",
-    "ImplementationClassUID",
-    "ImplementationVersionName",
-    "SourceApplicationEntityTitle",
-    "SendingApplicationEntityTitle",
-    "ReceivingApplicationEntityTitle",
-    "PrivateInformationCreatorUID",
-)
+_META_KEYWORDS = FILE_META_KEYWORDS
