@@ -141,14 +141,12 @@ def build_file(row: dict[str, Any], source: str | None, dest: Path, fast: bool =
     data = _fast(row, source) if fast and source else None
     if data is None:
         data = _with_pydicom(row, source)
-    if dest.parent not in _MADE:  # dest is in a private staging folder until it is published
+    try:  # dest is in a private staging folder until it is published: no temp file needed
+        dest.write_bytes(data)
+    except FileNotFoundError:  # the first file of its series
         dest.parent.mkdir(parents=True, exist_ok=True)
-        _MADE.add(dest.parent)
-    dest.write_bytes(data)
+        dest.write_bytes(data)
     return len(data), hashlib.sha256(data).hexdigest()
-
-
-_MADE: set[Path] = set()
 
 
 def _fast(row: dict[str, Any], source: str) -> bytes | None:
