@@ -68,11 +68,18 @@ def check_disposition(existing: StoreInfo | None, disposition: str, name: str) -
 
 
 def _last_positions(parts: list[Part]) -> dict[str, tuple[int, int]]:
+    """The copy kept of each SOPInstanceUID: one read without warnings over one with (a truncated
+    file loses to a whole one), else the later file."""
+    warned = {i["path"] for p in parts for i in p.issues if i.get("severity") == "warning"}
     last: dict[str, tuple[int, int]] = {}
+    clean: dict[str, bool] = {}
     for pi, p in enumerate(parts):
         for ri, u in enumerate(p.uids):
-            if u:
-                last[u] = (pi, ri)
+            if not u:
+                continue
+            ok = p.sources[ri] not in warned if p.sources else True
+            if u not in last or ok or not clean[u]:
+                last[u], clean[u] = (pi, ri), ok
     return last
 
 

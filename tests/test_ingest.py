@@ -193,3 +193,14 @@ def test_ingest_with_a_filter_file(tmp_path: Path) -> None:
     assert s.ingested == 1 and s.excluded_by_filter == 1
     assert s.unmatched == [(2, "/studies/9.9.9")]
     assert rows(tmp_path / "lake", "SELECT SOPInstanceUID FROM s") == [(ds.SOPInstanceUID,)]
+
+
+def test_duplicate_instances_keep_the_whole_file(tmp_path: Path, testfiles_dir: Path) -> None:
+    import shutil as sh
+
+    (tmp_path / "src").mkdir()
+    sh.copy(testfiles_dir / "MR_small.dcm", tmp_path / "src" / "a_whole.dcm")
+    sh.copy(testfiles_dir / "MR_truncated.dcm", tmp_path / "src" / "b_truncated.dcm")
+    s = ingest(tmp_path / "lake", tmp_path / "src", "s", progress=False)
+    assert s.ingested == 1 and s.duplicates == 1
+    assert rows(tmp_path / "lake", "SELECT dl_source FROM s")[0][0].endswith("a_whole.dcm")
