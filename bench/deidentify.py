@@ -41,7 +41,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pydicom
 
 import dicomlake
@@ -50,8 +49,9 @@ from dicomlake.deid.plan import Planner
 from dicomlake.deid.run import deidentify, transform_store
 from dicomlake.deid.udfs import ValueMaps, text_rule
 from dicomlake.lake import Catalog
+from dicomlake.publish import publish_table
 from dicomlake.sample import make_sample
-from dicomlake.schema import PN_COMPONENT_TYPE, PN_TYPE, base_schema, conform
+from dicomlake.schema import PN_COMPONENT_TYPE, PN_TYPE
 
 SEED = "dicomlake-bench"
 REQUEST = {"dicomTagConfig": {}}
@@ -202,11 +202,8 @@ def transform_bench(root: Path, n_rows: int, repeat: int) -> None:
     t = time.perf_counter()
     table = synthetic_rows(n_rows)
     cat = Catalog.create_or_open(root / "tlake")
-    stage = cat.staging()
-    schema = pa.unify_schemas([table.schema, base_schema()])
-    pq.write_table(conform(table, schema), stage / "rows.parquet", row_group_size=122_880)
     with cat.write_lock():
-        cat.commit("big", [(stage / "rows.parquet", n_rows)], keep=[], issues=[], operation=None)
+        publish_table(cat, "big", table, "WRITE_TRUNCATE", cat.staging())
     del table
     print(f"\nbuilt a {n_rows:,}-row store (no files) in {time.perf_counter() - t:.1f} s")
     cfg = load_config(REQUEST).config

@@ -20,13 +20,12 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pydicom
 
 import dicomlake
 from dicomlake.lake import Catalog
+from dicomlake.publish import publish_table
 from dicomlake.sample import make_sample
-from dicomlake.schema import base_schema, conform
 
 
 def baseline(paths: list[str]) -> float:
@@ -71,11 +70,8 @@ def synthetic_rows(n: int) -> pa.Table:
 def query_bench(root: Path, n_rows: int) -> None:
     table = synthetic_rows(n_rows)
     cat = Catalog.create_or_open(root / "qlake")
-    stage = cat.staging()
-    schema = pa.unify_schemas([table.schema, base_schema()])
-    pq.write_table(conform(table, schema), stage / "rows.parquet", row_group_size=122_880)
     with cat.write_lock():
-        cat.commit("big", [(stage / "rows.parquet", n_rows)], keep=[], issues=[], operation=None)
+        publish_table(cat, "big", table, "WRITE_TRUNCATE", cat.staging())
     lake = dicomlake.open(root / "qlake")
     pid = "PID0012345"
 

@@ -30,7 +30,7 @@ from .api import Lake
 from .errors import StoreError
 from .filterfile import FilterSpec
 from .lake import Catalog, check_store_name, quote_literal
-from .publish import DISPOSITIONS, assemble, part_of
+from .publish import DISPOSITIONS, publish_table
 from .schema import PN_TYPE, conform, unify
 from .values import format_pn
 
@@ -151,18 +151,15 @@ def _to_lake(
         existing = cat.stores().get(dest.store)
         where = f"store '{dest.store}' of lake {dest.path}"
         summary.action = decide(existing is not None, existing.row_count if existing else 0, disp, force, where)
-        stage = cat.staging()
-        part = stage / "export.parquet"
-        pq.write_table(table, part, compression="zstd")
         disposition = "WRITE_APPEND" if summary.action == "append" else "WRITE_TRUNCATE"
-        files, keep = assemble(existing, [part_of(part, table)], disposition, stage, summary)
+        stage = cat.staging()
         op = {
             "id": stage.name,
             "kind": "export",
             "started_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
             "summary": {"selected": summary.selected, "action": summary.action},
         }
-        cat.commit(dest.store, files, keep, summary.issues, op)
+        publish_table(cat, dest.store, table, disposition, stage, tally=summary, operation=op)
     summary.written = summary.ingested
 
 

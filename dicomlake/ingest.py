@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from .errors import DicomReadError, IngestIssuesError, SourceError
 from .lake import Catalog, check_store_name
-from .publish import Part, assemble, check_disposition
+from .publish import Part, assemble, check_disposition, write_parquet
 from .reader import convert_file
 from .schema import infer_schema
 from .sources import list_sources
@@ -119,7 +119,7 @@ def _task(paths: Sequence[str], stage: str, index: int, ingested_at: dt.datetime
     schema = infer_schema(rows)
     table = pa.Table.from_pylist(rows, schema=schema)
     path = Path(stage) / f"part-{index:06d}.parquet"
-    pq.write_table(table, path, compression="zstd")
+    write_parquet(table, path)
     return Part(
         path,
         len(rows),

@@ -19,10 +19,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import StoreError
-from .lake import StoreInfo, store_schema
+from .lake import Catalog, StoreInfo, store_schema
 from .schema import base_schema, conform, unify
 
 DISPOSITIONS = ("WRITE_EMPTY", "WRITE_TRUNCATE", "WRITE_APPEND")
+
+
+ROW_GROUP = 122_880
 
 
 class Tally(Protocol):
@@ -32,6 +35,16 @@ class Tally(Protocol):
     replaced: int
     duplicates: int
     issues: list[dict[str, Any]]
+
+
+@dataclass
+class Counts:
+    """A :class:`Tally` for writers that keep no summary of their own."""
+
+    ingested: int = 0
+    replaced: int = 0
+    duplicates: int = 0
+    issues: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -87,8 +100,13 @@ def _rewrite(src: Path, dest: Path, schema: pa.Schema, drop: pa.Array | None) ->
     table = pq.read_table(src)
     if drop is not None:
         table = table.filter(pc.invert(drop))
-    pq.write_table(conform(table, schema), dest, compression="zstd")
+    write_parquet(conform(table, schema), dest)
     return table.num_rows
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    """A store data file: zstd, row groups of DuckDB's size so that filters can skip them."""
+    pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP)
 
 
 _Rewrite = tuple[Path, Path, "pa.Array | None"]  # source, destination, rows to drop
@@ -183,3 +201,27 @@ def assemble(
         pq.write_table(target.empty_table(), empty)
         files.append((empty, 0))
     return files, keep
+
+
+def publish_table(
+    cat: Catalog,
+    name: str,
+    table: pa.Table,
+    disposition: str,
+    stage: Path,
+    *,
+    tally: Tally | None = None,
+    issues: list[dict[str, Any]] | None = None,
+    operation: dict[str, Any] | None = None,
+    file_set: Path | None = None,
+) -> None:
+    """Publish ``table`` as the new rows of store ``name`` (the caller holds the write lock).
+
+    ``disposition`` WRITE_APPEND keeps the store's rows (instances in ``table`` replace theirs);
+    anything else replaces them.
+    """
+    tally = tally or Counts()
+    part = stage / "table.parquet"
+    write_parquet(table, part)
+    files, keep = assemble(cat.stores().get(name), [part_of(part, table)], disposition, stage, tally)
+    cat.commit(name, files, keep, tally.issues if issues is None else issues, operation, file_set=file_set)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from ..dictionary import PIXEL_DATA, entry, keyword_entry
+from ..dictionary import PIXEL_DATA, keyword_entry
 from .config import Action, DeidConfig, ImageConfig
 from .profile_table import lookup
 
@@ -224,6 +224,3 @@ def compile_plan(planner: Planner, schema: pa.Schema) -> list[Step]:
 
     walk(list(schema), "", None)
     return steps
-
-
-_ = entry

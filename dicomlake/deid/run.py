@@ -16,7 +16,6 @@ import multiprocessing
 import os
 import re
 import secrets
-import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ from ..api import Lake
 from ..errors import ConfigError, StoreError
 from ..filterfile import FilterSpec
 from ..lake import Catalog
-from ..publish import assemble, part_of
+from ..publish import publish_table
 from ..rematerialize import build_file
 from .config import DeidRequest
 from .plan import Planner, Step, compile_plan
@@ -142,7 +141,7 @@ def transform_store(
 ) -> tuple[list[Step], str, pa.Table]:
     """Plan, SQL and the transformed table of one store."""
     rel = lake.select(store, spec)
-    schema = rel.to_arrow_table().schema if False else pa.schema(rel.limit(0).to_arrow_table().schema)
+    schema = rel.limit(0).to_arrow_table().schema
     steps = compile_plan(planner, schema)
     maps.register(lake.con)
     lake.con.register("dl_deid_source", rel.to_arrow_table())
@@ -234,10 +233,6 @@ def _publish(
     started: dt.datetime,
     disposition: str,
 ) -> None:
-    existing = dest.stores().get(name)
-    part = stage / "deid.parquet"
-    pq.write_table(table, part, compression="zstd")
-    new_files, keep = assemble(existing, [part_of(part, table)], disposition, stage, result)
     files_dir.parent.mkdir(parents=True, exist_ok=True)
     if (stage / "files").exists():
         os.replace(stage / "files", files_dir)
@@ -247,7 +242,17 @@ def _publish(
         "started_at": started,
         "summary": {"source": result.source, "success": result.success, "failure": len(result.failures)},
     }
-    dest.commit(name, new_files, keep, result.failures + result.issues, op, file_set=files_dir)
+    publish_table(
+        dest,
+        name,
+        table,
+        disposition,
+        stage,
+        tally=result,
+        issues=result.failures + result.issues,
+        operation=op,
+        file_set=files_dir,
+    )
 
 
 def deidentify_store(
@@ -411,6 +416,3 @@ def quote(name: str) -> str:
     from ..lake import quote_ident
 
     return quote_ident(name)
-
-
-_ = shutil
