@@ -346,6 +346,8 @@ def deidentify(
             f"store '{r.source}' → '{r.destination}': success {r.success}, failure {len(r.failures)}, "
             f"replaced {r.replaced} (of {r.selected} selected)"
         )
+        if r.inspected:
+            typer.echo(f"  burned-in text: {r.inspected} images read by OCR, text redacted in {r.redacted}")
         _print_failures(r.failures)
     if summary.failed:
         raise StoreError(f"{summary.failed} instances failed (listed above; also in dl_issues of the destination lake)")

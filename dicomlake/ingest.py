@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
-import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -23,6 +22,7 @@ import pyarrow.parquet as pq
 
 from .errors import DicomReadError, IngestIssuesError, SourceError
 from .lake import Catalog, check_store_name
+from .progress import progress_bar
 from .publish import Part, assemble, check_disposition, write_parquet
 from .reader import convert_file
 from .schema import infer_schema
@@ -164,19 +164,6 @@ def _run_tasks(
     return parts
 
 
-def _progress(total: int, enabled: bool | None) -> tuple[Callable[[int], None], Callable[[], None]]:
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        return (lambda n: None), (lambda: None)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    bar = Progress("ingest", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
-    task = bar.add_task("files", total=total)
-    bar.start()
-    return (lambda n: bar.advance(task, n)), bar.stop
-
-
 def ingest(
     lake: str | os.PathLike[str],
     source: str | os.PathLike[str] | Sequence[str],
@@ -206,7 +193,7 @@ def ingest(
         existing = cat.stores().get(store)
         check_disposition(existing, write_disposition, store)
         stage = cat.staging()
-        advance, stop = _progress(len(paths), progress)
+        advance, stop = progress_bar("ingest", len(paths), progress)
         try:
             parts = _run_tasks(_chunks(paths, workers), stage, started, workers, filter_spec, advance)
         finally:

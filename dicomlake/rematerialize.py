@@ -25,6 +25,7 @@ from pydicom.uid import UID
 
 from .dictionary import FILE_META_KEYWORDS, entry, keyword_entry
 from .encode import Unsupported, encode_file
+from .pixels import Box, fill_boxes
 from .reader import IMPLICIT_LE
 from .schema import PLACEHOLDER as ITEM_PLACEHOLDER
 from .values import parse_da, parse_dt, parse_tm, to_dicom
@@ -130,10 +131,14 @@ def _vr(dict_vr: str, src: Dataset | None, tag: int) -> str:
     return dict_vr
 
 
-def build_file(row: dict[str, Any], source: str | None, dest: Path, fast: bool = True) -> tuple[int, str]:
-    """Write ``row`` as a Part 10 file at ``dest``; returns (size, sha256).
+def build_file(
+    row: dict[str, Any], source: str | None, dest: Path, fast: bool = True, boxes: list[Box] | None = None
+) -> tuple[int, str, dict[str, Any]]:
+    """Write ``row`` as a Part 10 file at ``dest``; returns (size, sha256, changed attributes).
 
     The fast byte writer (:mod:`dicomlake.encode`) is used where it applies, pydicom otherwise.
+    ``boxes``: burned-in text to fill in the pixel data (:func:`dicomlake.pixels.fill_boxes`);
+    the attributes that changed with it are returned, so the row can be brought in line.
     """
     missing = [k for k in ("SOPClassUID", "SOPInstanceUID") if not row.get(k)]
     if missing:
@@ -141,12 +146,23 @@ def build_file(row: dict[str, Any], source: str | None, dest: Path, fast: bool =
     data = _fast(row, source) if fast and source else None
     if data is None:
         data = _with_pydicom(row, source)
+    changes: dict[str, Any] = {}
+    if boxes:
+        data, changes = _redacted(data, boxes)
     try:  # dest is in a private staging folder until it is published: no temp file needed
         dest.write_bytes(data)
     except FileNotFoundError:  # the first file of its series
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(data)
-    return len(data), hashlib.sha256(data).hexdigest()
+    return len(data), hashlib.sha256(data).hexdigest(), changes
+
+
+def _redacted(data: bytes, boxes: list[Box]) -> tuple[bytes, dict[str, Any]]:
+    ds = pydicom.dcmread(io.BytesIO(data))
+    changes = fill_boxes(ds, boxes)
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue(), changes
 
 
 def _fast(row: dict[str, Any], source: str) -> bytes | None:

@@ -160,6 +160,19 @@ class Planner:
             d = Decision("regen_uid", d.why + "; a UI dummy is a regenerated UID")
         return d
 
+    def pixel_image(self) -> ImageConfig | None:
+        """The ImageConfig applied to top-level PixelData (``options.cleanImage``, the legacy
+        ``image``, or the last ``cleanImageTag`` action on it); None when no text is redacted."""
+        if self.decide(PIXEL_DATA, "OB").action != "clean_image":
+            return None
+        image = self.image
+        for a in self.actions:
+            if any(q.kind == "tag" and q.tag == PIXEL_DATA for q in a.queries):
+                image = a.image if a.operation == "cleanImageTag" else None
+        if image is None or image.mode == "REDACT_NO_TEXT":
+            return None
+        return image
+
     def _profile(self, tag: int, vr: str) -> Decision:
         p = self.profile
         if p == "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE":

@@ -28,9 +28,11 @@ from ..api import Lake
 from ..errors import ConfigError, StoreError
 from ..filterfile import FilterSpec
 from ..lake import Catalog
+from ..pixels import Box
+from ..progress import progress_bar
 from ..publish import publish_table
 from ..rematerialize import build_file
-from .config import DeidRequest
+from .config import DeidRequest, ImageConfig
 from .plan import Planner, Step, compile_plan
 from .sqlgen import PN_EMPTY, Ctx, marker_columns, pn_struct, transform_sql
 from .udfs import ValueMaps, text_rule
@@ -54,6 +56,8 @@ class StoreResult:
     ingested: int = 0
     duplicates: int = 0
     issues: list[dict[str, Any]] = field(default_factory=list)
+    inspected: int = 0  # instances whose pixels were read by OCR
+    redacted: int = 0  # of those, instances with burned-in text filled
 
 
 @dataclass
@@ -119,10 +123,8 @@ def _ctx(planner: Planner, maps: ValueMaps) -> Ctx:
     return Ctx(planner, pn, text_clean, date_clean, [])
 
 
-def _phrases(planner: Planner, schema: pa.Schema) -> list[str]:
-    """Clean Descriptors: text columns coded D, Z, X or U feed the [CTX] phrase list."""
-    if not planner.clean_descriptors:
-        return []
+def _descriptor_columns(schema: pa.Schema) -> list[str]:
+    """Text columns coded D, Z, X or U in Table E.1-1: their values are [CTX] phrases."""
     from .plan import field_tag_vr
     from .profile_table import lookup
 
@@ -136,6 +138,21 @@ def _phrases(planner: Planner, schema: pa.Schema) -> list[str]:
     return out
 
 
+def _phrases(planner: Planner, schema: pa.Schema) -> list[str]:
+    """Clean Descriptors: text columns coded D, Z, X or U feed the [CTX] phrase list."""
+    return _descriptor_columns(schema) if planner.clean_descriptors else []
+
+
+def _sql(planner: Planner, maps: ValueMaps, schema: pa.Schema, source: str, steps: list[Step]) -> str:
+    """The transform's SELECT; the de-identification markers are set when the plan changes anything."""
+    method, codes = _method(planner)
+    markers = marker_columns(method, codes) if any(s.action not in ("keep", "recurse") for s in steps) else {}
+    if not codes:
+        markers.pop("DeidentificationMethodCodeSequence", None)
+    image = _descriptor_columns(schema) if planner.pixel_image() is not None else None
+    return transform_sql(schema, source, _ctx(planner, maps), markers, _phrases(planner, schema), image)
+
+
 def transform_store(
     lake: Lake, store: str, planner: Planner, maps: ValueMaps, spec: FilterSpec | None
 ) -> tuple[list[Step], str, pa.Table]:
@@ -145,11 +162,7 @@ def transform_store(
     steps = compile_plan(planner, schema)
     maps.register(lake.con)
     lake.con.register("dl_deid_source", rel.to_arrow_table())
-    method, codes = _method(planner)
-    markers = marker_columns(method, codes) if any(s.action not in ("keep", "recurse") for s in steps) else {}
-    if not codes:
-        markers.pop("DeidentificationMethodCodeSequence", None)
-    sql = transform_sql(schema, "dl_deid_source", _ctx(planner, maps), markers, _phrases(planner, schema))
+    sql = _sql(planner, maps, schema, "dl_deid_source", steps)
     return steps, sql, lake.con.sql(sql).to_arrow_table()
 
 
@@ -164,29 +177,103 @@ def _part(uid: str | None, fallback: object = "unknown") -> str:
     return f"x{hashlib.sha256(str(uid or fallback).encode()).hexdigest()[:32]}"
 
 
-def _write_chunk(bounds: tuple[int, int]) -> list[tuple[int, int, str, str | None]]:
-    """Rematerialize rows [a, b) of the job's table; (row, size, sha256 or reason, None or 'failed')."""
+def _write_chunk(bounds: tuple[int, int]) -> list[tuple[int, int, str, str | None, dict[str, Any]]]:
+    """Rematerialize rows [a, b) of the job's table; (row, size, sha256 or reason, None or
+    'failed', attributes changed by pixel redaction)."""
     table: pa.Table = _JOB["table"]
-    out: list[tuple[int, int, str, str | None]] = []
+    boxes: dict[int, list[Box]] = _JOB["boxes"]
+    out: list[tuple[int, int, str, str | None, dict[str, Any]]] = []
     for i, row in enumerate(table.slice(bounds[0], bounds[1] - bounds[0]).to_pylist(), start=bounds[0]):
         try:
-            size, digest = build_file(row, row.pop("dl_src"), Path(_JOB["paths"][i]))
-            out.append((i, size, digest, None))
+            changes: dict[str, Any] = {}
+            if i in boxes:  # the pixels were inspected: no identifying text is left burned in
+                changes = {"BurnedInAnnotation": "NO"}
+                row.update(changes)
+            size, digest, more = build_file(row, row.pop("dl_src"), Path(_JOB["paths"][i]), boxes=boxes.get(i))
+            out.append((i, size, digest, None, changes | more))
         except Exception as exc:  # one instance failing must not stop the run
-            out.append((i, 0, f"{type(exc).__name__}: {exc}", "failed"))
+            out.append((i, 0, f"{type(exc).__name__}: {exc}", "failed", {}))
     return out
 
 
+def _with_changes(table: pa.Table, changes: list[dict[str, Any]]) -> pa.Table:
+    """``table`` with the attributes pixel redaction changed (row by row) set in its columns."""
+    from ..dictionary import keyword_entry
+    from ..schema import entry_type
+
+    for name in sorted({k for c in changes for k in c}):
+        i = table.schema.get_field_index(name)
+        if i < 0:
+            e = keyword_entry(name)
+            typ = (entry_type(e) if e is not None else None) or pa.string()
+            table = table.append_column(pa.field(name, typ), pa.nulls(table.num_rows, typ))
+            i = table.schema.get_field_index(name)
+        values = table.column(i).to_pylist()
+        for r, c in enumerate(changes):
+            if name in c:
+                values[r] = c[name]
+        table = table.set_column(i, table.schema.field(i), pa.array(values, table.schema.field(i).type))
+    return table
+
+
+def inspect_pixels(table: pa.Table, image: ImageConfig, workers: int) -> tuple[dict[int, list[Box]], dict[int, str]]:
+    """OCR the pixels of the rows that keep PixelData: (row → boxes to fill, row → why unread)."""
+    from .burned import read_all, redaction_boxes
+    from .udfs import context_from_json
+
+    rows = table.select(["dl_src", "DroppedTags", "dl_image_context"]).to_pylist()
+    todo = [(i, r["dl_src"]) for i, r in enumerate(rows) if r["dl_src"] and "PixelData" in (r["DroppedTags"] or [])]
+    advance, stop = progress_bar("OCR", len(todo))
+    try:
+        keys, readings = read_all([p for _, p in todo], workers, lambda n, total: advance(1))
+    finally:
+        stop()
+    boxes: dict[int, list[Box]] = {}
+    unread: dict[int, str] = {}
+    for (i, _), key in zip(todo, keys, strict=True):
+        reading = readings.get(key) if key is not None else None
+        if reading is None or reading.error:
+            unread[i] = reading.error if reading is not None and reading.error else "the pixel data could not be read"
+        else:
+            boxes[i] = redaction_boxes(reading.words, image, context_from_json(rows[i]["dl_image_context"]))
+    return boxes, unread
+
+
+def _unread(table: pa.Table, i: int, why: str) -> dict[str, Any]:
+    return {
+        "path": table.column("dl_src")[i].as_py(),
+        "sop_instance_uid": table.column("SOPInstanceUID")[i].as_py(),
+        "severity": "error",
+        "element": "PixelData",
+        "reason": f"not written: burned-in text could not be checked ({why})",
+    }
+
+
+def _renumber(boxes: dict[int, list[Box]], dropped: dict[int, str], n: int) -> dict[int, list[Box]]:
+    """Row numbers of ``boxes`` after the rows in ``dropped`` are filtered out."""
+    new, j = {}, 0
+    for i in range(n):
+        if i in dropped:
+            continue
+        if i in boxes:
+            new[j] = boxes[i]
+        j += 1
+    return new
+
+
 def rematerialize_table(
-    table: pa.Table, stage_files: Path, final_files: Path, workers: int
+    table: pa.Table, stage_files: Path, final_files: Path, workers: int, boxes: dict[int, list[Box]] | None = None
 ) -> tuple[pa.Table, list[dict[str, Any]]]:
-    """Write every row as a file; returns the table with dl_source & co. set, and the failures."""
+    """Write every row as a file; returns the table with dl_source & co. set, and the failures.
+
+    ``boxes``: for the rows whose pixels were inspected, the burned-in text to fill."""
     uids = table.select(["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"]).to_pylist()
     rel = [
         Path(_part(u["StudyInstanceUID"]), _part(u["SeriesInstanceUID"]), f"{_part(u['SOPInstanceUID'], i)}.dcm")
         for i, u in enumerate(uids)
     ]
-    _JOB.update(table=table.drop_columns(["dl_row"]), paths=[str(stage_files / r) for r in rel])
+    extra = [c for c in ("dl_row", "dl_image_context") if c in table.schema.names]
+    _JOB.update(table=table.drop_columns(extra), paths=[str(stage_files / r) for r in rel], boxes=boxes or {})
     n = table.num_rows
     step = max(1, min(200, n // max(1, workers * 4) or 1))
     chunks = [(a, min(n, a + step)) for a in range(0, n, step)]
@@ -208,7 +295,9 @@ def rematerialize_table(
         for r in results
         if r[3]
     ]
-    keep = table.take(pa.array([r[0] for r in ok], pa.int64())).drop_columns(["dl_src", "dl_row"])
+    keep = table.take(pa.array([r[0] for r in ok], pa.int64())).drop_columns(["dl_src", *extra])
+    if any(r[4] for r in ok):
+        keep = _with_changes(keep, [r[4] for r in ok])
     keep = keep.set_column(
         keep.schema.get_field_index("dl_source"),
         "dl_source",
@@ -275,11 +364,21 @@ def deidentify_store(
     steps, sql, table = transform_store(lake, store, planner, maps, spec)
     result = StoreResult(store, dest_store, selected=table.num_rows)
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    boxes: dict[int, list[Box]] = {}
+    image = planner.pixel_image()
+    if image is not None:
+        boxes, unread = inspect_pixels(table, image, workers)
+        result.inspected, result.redacted = len(boxes), sum(1 for b in boxes.values() if b)
+        if unread:  # an image whose text could not be checked is not written
+            result.failures += [_unread(table, i, why) for i, why in unread.items()]
+            table = table.filter(pa.array([i not in unread for i in range(table.num_rows)]))
+            boxes = _renumber(boxes, unread, table.num_rows + len(unread))
     with dest.write_lock():
         stage = dest.staging()
         files_dir = dest.root / "files" / dest_store / stage.name
         final_dir = (final_root or dest.root) / "files" / dest_store / stage.name
-        out, result.failures = rematerialize_table(table, stage / "files", final_dir, workers)
+        out, failures = rematerialize_table(table, stage / "files", final_dir, workers, boxes)
+        result.failures += failures
         result.success = out.num_rows
         _publish(dest, dest_store, out, stage, files_dir, result, started, disposition)
     maps_out.append(maps)
@@ -322,12 +421,17 @@ def deidentify(
     if store is not None:
         _require_store(dest_root, dest_store or "")
     key = load_key(key_file, summary.notes)
-    image = Planner(request.config).image
-    if image is not None and image.mode != "REDACT_NO_TEXT":
-        summary.notes.append(
-            f"cleanImage {image.mode} was requested, but redaction of burned-in text in pixel data is not "
-            "available in this version: pixel data is copied unchanged; check the images before sharing them"
-        )
+    image = Planner(request.config).pixel_image()
+    if image is not None:
+        from ..ocr import check_tesseract
+        from .burned import unsupported_info_types
+
+        check_tesseract()
+        if unknown := unsupported_info_types(image):
+            summary.notes.append(
+                f"image additionalInfoTypes {', '.join(unknown)} have no detector here and are not searched "
+                "for in burned-in text; add customRegexes for them"
+            )
     # Dataset level builds the new lake beside its final name and renames it at the end, so a run
     # killed midway leaves no destination behind.
     build = dest_root
@@ -404,11 +508,8 @@ def explain(
         maps = ValueMaps(b"explain", planner, text_rule(request.config.text))
         rel = lake.select(s, spec)
         schema = rel.limit(0).to_arrow_table().schema
-        summary.plan[s] = compile_plan(planner, schema)
-        method, codes = _method(planner)
-        summary.sql[s] = transform_sql(
-            schema, quote(s), _ctx(planner, maps), marker_columns(method, codes), _phrases(planner, schema)
-        )
+        summary.plan[s] = steps = compile_plan(planner, schema)
+        summary.sql[s] = _sql(planner, maps, schema, quote(s), steps)
     return summary
 
 

@@ -250,8 +250,18 @@ def marker_columns(method: str, codes: list[tuple[str, str]]) -> dict[str, str]:
     }
 
 
-def transform_sql(schema: pa.Schema, source: str, ctx: Ctx, markers: dict[str, str], phrases: list[str]) -> str:
-    """The whole SELECT: DICOM columns by the plan, added columns maintained, markers set."""
+def transform_sql(
+    schema: pa.Schema,
+    source: str,
+    ctx: Ctx,
+    markers: dict[str, str],
+    phrases: list[str],
+    image_phrases: list[str] | None = None,
+) -> str:
+    """The whole SELECT: DICOM columns by the plan, added columns maintained, markers set.
+
+    ``image_phrases``: burned-in text is cleaned, so each row also carries ``dl_image_context``,
+    its identifying values with these columns' values as [CTX] phrases."""
     out: list[str] = []
     for f in schema:
         ref = quote_ident(f.name)
@@ -293,6 +303,8 @@ def transform_sql(schema: pa.Schema, source: str, ctx: Ctx, markers: dict[str, s
         "dl_src",
         "dl_row",
     ]
+    if image_phrases is not None:
+        out.append(f"{context_sql(schema, image_phrases)} AS dl_image_context")
     inner = (
         f"SELECT *, {context_sql(schema, phrases)} AS dl_context, "
         "coalesce(PatientID, StudyInstanceUID) AS dl_patient, dl_source AS dl_src, "

@@ -59,6 +59,12 @@ def new_uid(key: bytes, uid: str, root: str = "2.25") -> str:
     return f"{root}.{number}"[:64]
 
 
+def context_from_json(text: str | None) -> Context:
+    """The :class:`Context` of :func:`~dicomlake.deid.sqlgen.context_sql`'s JSON text."""
+    d = json.loads(text) if text else {}
+    return Context(*(tuple(x for x in d.get(k) or [] if x) for k in "nidc"))
+
+
 @dataclass
 class ValueMaps:
     """The run's keyed value functions and what they mapped (for ``--crosswalk``)."""
@@ -92,14 +98,7 @@ class ValueMaps:
     def context(self, text: str) -> Context:
         ctx = self.contexts.get(text)
         if ctx is None:
-            d = json.loads(text) if text else {}
-            ctx = Context(
-                tuple(x for x in d.get("n") or [] if x),
-                tuple(x for x in d.get("i") or [] if x),
-                tuple(x for x in d.get("d") or [] if x),
-                tuple(x for x in d.get("c") or [] if x),
-            )
-            self.contexts[text] = ctx
+            ctx = self.contexts[text] = context_from_json(text)
         return ctx
 
     def clean(self, value: str, context: str, vr: str) -> str:

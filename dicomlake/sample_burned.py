@@ -1,0 +1,174 @@
+"""Synthetic instances with text burned into their pixels, like the de-identification seed's
+ultrasound sample: the patient's name, birth date and ID, plus words that identify no one
+(``Female``, ``AXIAL``), drawn with Pillow at known places.
+
+:data:`FORMATS` covers the pixel encodings people meet: the seed's YBR_FULL_422 JPEG
+baseline, MONOCHROME2 8 and 16 bit, MONOCHROME1, RGB and a multi-frame image. Each file's
+planted strings are returned, so tests and ``bench/redact.py`` can check what OCR still
+reads after redaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
+from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, generate_uid
+
+FORMATS = ("ybr422_jpeg", "mono8", "mono16", "mono1", "rgb", "multiframe")
+US_IMAGE = "1.2.840.10008.5.1.4.1.1.6.1"
+SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
+
+PEOPLE = (
+    ("JOHNSON", "ANN", "F"),
+    ("MARTINEZ", "CARLOS", "M"),
+    ("OKAFOR", "GRACE", "F"),
+    ("LINDQVIST", "ERIK", "M"),
+    ("NAKAMURA", "YUKI", "F"),
+    ("DUBOIS", "PIERRE", "M"),
+)
+#: Words burned in that identify no one: they stay in SENSITIVE modes.
+KEPT_WORDS = ("AXIAL", "LIVER")
+
+
+@dataclass(frozen=True)
+class Planted:
+    """One file written, and the strings burned into it."""
+
+    path: Path
+    sop_instance_uid: str
+    identifying: tuple[str, ...]  # as drawn
+    other: tuple[str, ...]  # words that identify no one
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def _canvas(rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
+    """A grey 'anatomy' ellipse with noise on black, values 0-1."""
+    yy, xx = np.mgrid[:rows, :cols]
+    body = ((yy - rows / 2) / (rows * 0.33)) ** 2 + ((xx - cols / 2) / (cols * 0.3)) ** 2 < 1
+    img = np.where(body, 0.35, 0.02) + rng.normal(0, 0.04, (rows, cols))
+    return np.clip(img, 0, 1)
+
+
+def _text_mask(rows: int, cols: int, lines: list[tuple[int, int, str]], size: int) -> np.ndarray:
+    mask = Image.new("L", (cols, rows), 0)
+    draw = ImageDraw.Draw(mask)
+    for x, y, text in lines:
+        draw.text((x, y), text, fill=255, font=_font(size))
+    return np.asarray(mask, np.float32) / 255.0
+
+
+def _layout(name: str, birth: str, pid: str, sex: str, rows: int) -> list[tuple[int, int, str]]:
+    """Where the strings go: identifying ones top left and bottom, others top right."""
+    return [
+        (12, 12, name),
+        (12, 36, f"DOB {birth}"),
+        (12, 60, f"ID {pid}"),
+        (330, 12, sex),
+        (330, 36, KEPT_WORDS[0]),
+        (12, rows - 34, KEPT_WORDS[1]),
+    ]
+
+
+def _dataset(fmt: str, seed: int, i: int, when: dt.date) -> tuple[Dataset, tuple[str, ...], tuple[str, ...]]:
+    rng = random.Random(seed * 1000 + i)
+    family, given, sex = PEOPLE[i % len(PEOPLE)]
+    birth = dt.date(1940 + rng.randrange(60), rng.randrange(1, 13), rng.randrange(1, 29))
+    pid = f"{rng.randrange(10**7, 10**8)}"
+    shown_name = f"{family}, {given}"
+    shown_birth = birth.strftime("%m/%d/%Y")
+    rows, cols = 512, 512
+    text = _text_mask(rows, cols, _layout(shown_name, shown_birth, pid, "Female" if sex == "F" else "Male", rows), 16)
+    frames = 3 if fmt == "multiframe" else 1
+    canvases = [np.maximum(_canvas(rows, cols, np.random.default_rng(seed + i + f)), text) for f in range(frames)]
+
+    ds = Dataset()
+    ds.SOPClassUID = US_IMAGE if fmt == "ybr422_jpeg" else SECONDARY_CAPTURE
+    ds.SOPInstanceUID = generate_uid(entropy_srcs=[f"burned-{seed}-{i}-sop"])
+    ds.StudyInstanceUID = generate_uid(entropy_srcs=[f"burned-{seed}-{i % len(PEOPLE)}-study"])
+    ds.SeriesInstanceUID = generate_uid(entropy_srcs=[f"burned-{seed}-{i % len(PEOPLE)}-{fmt}-series"])
+    ds.PatientName = f"{family}^{given}"
+    ds.PatientID = pid
+    ds.PatientBirthDate = birth.strftime("%Y%m%d")
+    ds.PatientSex = sex
+    ds.StudyDate = ds.ContentDate = when.strftime("%Y%m%d")
+    ds.StudyTime = "101500"
+    ds.AccessionNumber = f"A{rng.randrange(10**6, 10**7)}"
+    ds.InstitutionName = "ST. MARY HOSPITAL"
+    ds.ReferringPhysicianName = "HOUSE^GREGORY"
+    ds.StudyDescription = "ABDOMEN"
+    ds.Modality = "US" if fmt == "ybr422_jpeg" else "OT"
+    ds.SeriesNumber, ds.InstanceNumber = 1, i + 1
+    ds.BurnedInAnnotation = "YES"
+    ds.Rows, ds.Columns = rows, cols
+    ds.PixelRepresentation = 0
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    _pixels(ds, fmt, canvases)
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    identifying = (family, given, shown_birth, pid)
+    return ds, identifying, KEPT_WORDS
+
+
+def _pixels(ds: Dataset, fmt: str, canvases: list[np.ndarray]) -> None:
+    if fmt in ("ybr422_jpeg", "rgb"):
+        tint = np.array([1.0, 0.95, 0.85], np.float32)
+        rgb = [(np.clip(c[..., None] * tint, 0, 1) * 255 + 0.5).astype(np.uint8) for c in canvases]
+        ds.SamplesPerPixel, ds.BitsAllocated, ds.BitsStored, ds.HighBit = 3, 8, 8, 7
+        ds.PlanarConfiguration = 0
+        if fmt == "rgb":
+            ds.PhotometricInterpretation = "RGB"
+            ds.PixelData = b"".join(a.tobytes() for a in rgb)
+            return
+        out = []
+        for a in rgb:  # JPEG baseline, 4:2:2 chroma subsampling, like the seed's ultrasound
+            buf = io.BytesIO()
+            Image.fromarray(a).save(buf, "JPEG", quality=92, subsampling=1)
+            out.append(buf.getvalue())
+        ds.PhotometricInterpretation = "YBR_FULL_422"
+        ds.LossyImageCompression = "01"
+        ds.PixelData = encapsulate(out)
+        ds["PixelData"].VR = "OB"
+        ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+        return
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME1" if fmt == "mono1" else "MONOCHROME2"
+    if fmt == "mono16":
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
+        ds.PixelData = b"".join((c * 4095 + 0.5).astype("<u2").tobytes() for c in canvases)
+        return
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
+    shown = [1 - c if fmt == "mono1" else c for c in canvases]  # MONOCHROME1: low values are white
+    ds.PixelData = b"".join((s * 255 + 0.5).astype(np.uint8).tobytes() for s in shown)
+
+
+def make_burned_in(
+    dest: str | Path, n: int = 12, *, seed: int = 0, formats: tuple[str, ...] = ("ybr422_jpeg",)
+) -> list[Planted]:
+    """Write ``n`` instances with burned-in text (cycling through ``formats``) under ``dest``."""
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise ValueError(f"unknown formats {sorted(unknown)}; choose from {', '.join(FORMATS)}")
+    out = []
+    when = dt.date(2024, 3, 1)
+    for i in range(n):
+        fmt = formats[i % len(formats)]
+        ds, identifying, other = _dataset(fmt, seed, i, when)
+        path = Path(dest) / fmt / f"{ds.SOPInstanceUID}.dcm"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ds.save_as(path, enforce_file_format=True)
+        out.append(Planted(path, ds.SOPInstanceUID, identifying, other))
+    return out
