@@ -365,6 +365,9 @@ def verify(
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="How to list the hits: table, json, csv, ndjson.")
     ] = "table",
+    ocr: Annotated[
+        bool, typer.Option("--ocr", help="Also read the text burned into the pixels (Tesseract) and search it.")
+    ] = False,
 ) -> None:
     """Search every file of a de-identified store for the source store's identifying values; exit 1 on any."""
     from .verify import FORMATS as VERIFY_FORMATS
@@ -374,7 +377,7 @@ def verify(
     if fmt not in VERIFY_FORMATS:
         raise VerifyError(f"unknown format {fmt!r}: use one of {', '.join(VERIFY_FORMATS)}")
     src_lake, src_store = parse_against(against)
-    report = run_verify(lake, store, src_lake, src_store, workers=workers)
+    report = run_verify(lake, store, src_lake, src_store, workers=workers, ocr=ocr)
     for problem in report.problems[:20]:
         typer.echo(f"warning: {problem}", err=True)
     if len(report.problems) > 20:
@@ -382,6 +385,25 @@ def verify(
     if report.hits or fmt != "table":
         write_result(report.relation(), fmt)
     typer.echo(report.check(f"{lake}:{report.store}", f"{src_lake}:{report.against}"), err=fmt != "table")
+
+
+@app.command("redact-preview")
+@handled
+def redact_preview(
+    lake: LakeOpt,
+    store: Annotated[str, typer.Option("--store", help="The store the instance is in.")],
+    instance: Annotated[str, typer.Option("--instance", help="Its SOPInstanceUID.")],
+    out: Annotated[Path, typer.Option("--out", help="The PNG to write.")],
+    mode: Annotated[
+        str, typer.Option("--mode", help="A textRedactionMode, e.g. REDACT_SENSITIVE_TEXT.")
+    ] = "REDACT_SENSITIVE_TEXT",
+    frame: Annotated[int, typer.Option("--frame", help="Which frame (from 0).")] = 0,
+) -> None:
+    """Draw one frame with the words OCR reads: red boxes are redacted by --mode, green ones kept."""
+    from .deid.preview import redact_preview as run_preview
+
+    p = run_preview(lake, store, instance, mode, out, frame)
+    typer.echo(f"wrote {p.out}: {p.words} words read in frame {frame} of {p.frames}, {p.redacted} redacted by {mode}")
 
 
 @app.command()
@@ -424,8 +446,22 @@ def sample(
     dest: Annotated[Path, typer.Argument(help="Folder to write the sample DICOM files into.")],
     n: Annotated[int, typer.Option("--n", help="Number of instances.")] = 120,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same files).")] = 0,
+    burned_in: Annotated[
+        bool,
+        typer.Option(
+            "--burned-in",
+            help="Instead: images with names, birth dates and IDs burned into the pixels "
+            "(the seed's YBR_FULL_422 JPEG ultrasound and other pixel formats).",
+        ),
+    ] = False,
 ) -> None:
     """Write a synthetic sample store (from pydicom's CT and MR samples, with PHI) as DICOM files."""
+    if burned_in:
+        from .sample_burned import FORMATS, make_burned_in
+
+        planted = make_burned_in(dest, n, seed=seed, formats=FORMATS)
+        typer.echo(f"wrote {len(planted)} DICOM files with burned-in text under {dest}")
+        return
     from .sample import make_sample
 
     paths = make_sample(dest, n, seed=seed)

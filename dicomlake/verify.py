@@ -555,12 +555,10 @@ def element_texts(ds: Dataset, prefix: str, problems: list[str]) -> Iterator[tup
             yield f"{prefix}{name}", _text_of(value), False
 
 
-def scan_file(path: str, instance: str, matcher: Matcher) -> FileScan:
+def scan_file(path: str, instance: str, matcher: Matcher, ocr: bool = False) -> FileScan:
     """Search one file: its elements (each hit with its element path), then its raw bytes for
-    distinctive values more often there than in the elements.
-
-    (An ``--ocr`` option adds here the hits in the text read from the pixel data:
-    ``matcher.find(text)``, reported with the path ``PixelData`` and the frame.)"""
+    distinctive values more often there than in the elements; with ``ocr``, also the text
+    Tesseract reads in its pixels (path ``PixelData frame F box LEFT,TOP,RIGHT,BOTTOM``)."""
     scan = FileScan()
     try:
         data = Path(path).read_bytes()
@@ -580,6 +578,8 @@ def scan_file(path: str, instance: str, matcher: Matcher) -> FileScan:
     except Exception as exc:  # what was parsed is searched; the raw pass covers the rest
         scan.problems.append(f"parsing stopped: {type(exc).__name__}: {exc}")
     scan.hits.extend(_raw_hits(instance, path, data, in_elements, matcher))
+    if ocr:
+        scan.hits.extend(_pixel_hits(instance, path, data, matcher, scan.problems))
     scan.problems = [f"{path}: {p}" for p in scan.problems]
     return scan
 
@@ -610,22 +610,57 @@ def _raw_hits(instance: str, path: str, data: bytes, in_elements: Counter[str], 
     return hits
 
 
+def _pixel_hits(instance: str, path: str, data: bytes, matcher: Matcher, problems: list[str]) -> list[Hit]:
+    """Identifying values still legible in the pixels: OCR of every distinct frame, line by line."""
+    from .ocr import lines, read_frame
+    from .pixels import display_frames, frame_digest, has_pixels
+
+    hits: list[Hit] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(io.BytesIO(data), force=True)
+            if not has_pixels(ds):
+                return []
+            photometric = str(ds.get("PhotometricInterpretation") or "MONOCHROME2")
+            seen: set[str] = set()
+            for i, frame in display_frames(ds):
+                digest = frame_digest(frame)
+                if digest in seen:
+                    continue
+                seen.add(digest)
+                for line in lines(read_frame(frame, i, photometric)):
+                    text = " ".join(w.text for w in line)
+                    for f in matcher.find(text):
+                        box = f"{line[0].left},{min(w.top for w in line)},{line[-1].box.right},{max(w.box.bottom for w in line)}"
+                        hits.append(
+                            Hit(instance, path, f"PixelData frame {i} box {box}", f.value.kind, text[f.start : f.end])
+                        )
+    except Exception as exc:
+        problems.append(f"pixel data not read by OCR: {type(exc).__name__}: {exc}")
+    return hits
+
+
 # --- running ---------------------------------------------------------------------------
 
 _JOB: dict[str, Any] = {}
 
 
-def _scan_chunk(files: list[tuple[str, str]], matcher: Matcher | None = None) -> list[FileScan]:
+def _scan_chunk(
+    files: list[tuple[str, str]], matcher: Matcher | None = None, ocr: bool | None = None
+) -> list[FileScan]:
     m: Matcher = matcher or _JOB["matcher"]
-    return [scan_file(path, instance, m) for path, instance in files]
+    with_ocr = _JOB.get("ocr", False) if ocr is None else ocr
+    return [scan_file(path, instance, m, with_ocr) for path, instance in files]
 
 
-def scan_files(files: list[tuple[str, str]], matcher: Matcher, workers: int) -> list[FileScan]:
+def scan_files(files: list[tuple[str, str]], matcher: Matcher, workers: int, ocr: bool = False) -> list[FileScan]:
     """:func:`scan_file` over (path, instance) pairs, in worker processes (fork) when there are many."""
-    chunks = [files[i : i + CHUNK] for i in range(0, len(files), CHUNK)]
+    size = 1 if ocr else CHUNK  # OCR is slow: one file per task keeps every core busy
+    chunks = [files[i : i + size] for i in range(0, len(files), size)]
     if workers <= 1 or len(chunks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [r for c in chunks for r in _scan_chunk(c, matcher)]
-    _JOB["matcher"] = matcher
+        return [r for c in chunks for r in _scan_chunk(c, matcher, ocr)]
+    _JOB.update(matcher=matcher, ocr=ocr)
     try:
         with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=multiprocessing.get_context("fork")) as pool:
             return [r for part in pool.map(_scan_chunk, chunks) for r in part]
@@ -664,9 +699,11 @@ def verify(
     against_store: str | None,
     *,
     workers: int | None = None,
+    ocr: bool = False,
 ) -> VerifyReport:
     """Search every file of ``store`` (paths from ``dl_source``) for the identifying values of
-    ``against_store``; ``None`` for a store means the lake's only store."""
+    ``against_store``; ``None`` for a store means the lake's only store. ``ocr``: also read the
+    text burned into the pixels (Tesseract) and search it."""
     dest, src = _lake(dest_lake), _lake(against_lake)
     store = _store(dest, store, "--lake")
     against_store = _store(src, against_store, "--against")
@@ -679,7 +716,11 @@ def verify(
     report = VerifyReport(
         len(files), [], values=matcher.count, patients=matcher.patients, store=store, against=against_store
     )
-    for scan in scan_files(files, matcher, workers or os.cpu_count() or 1):
+    if ocr:
+        from .ocr import check_tesseract
+
+        check_tesseract()
+    for scan in scan_files(files, matcher, workers or os.cpu_count() or 1, ocr):
         report.hits.extend(scan.hits)
         report.problems.extend(scan.problems)
         report.unreadable += not scan.read

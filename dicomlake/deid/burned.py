@@ -148,7 +148,7 @@ def redaction_boxes(words: list[Word], image: ImageConfig, ctx: Context) -> list
 # --- reading pixel data, in worker processes ---------------------------------------------
 
 
-def _read(path: str) -> pydicom.Dataset:
+def read_dataset(path: str) -> pydicom.Dataset:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return pydicom.dcmread(path, force=True)
@@ -156,14 +156,14 @@ def _read(path: str) -> pydicom.Dataset:
 
 def pixel_key(path: str) -> str | None:
     """A digest of the file's stored pixel data; None when it has none."""
-    ds = _read(path)
+    ds = read_dataset(path)
     return pixel_hash(ds) if has_pixels(ds) else None
 
 
 def read_file(path: str) -> Reading:
     """OCR of every frame of one file (identical frames read once)."""
     try:
-        ds = _read(path)
+        ds = read_dataset(path)
         photometric = str(ds.get("PhotometricInterpretation") or "MONOCHROME2")
         seen: dict[str, list[Word]] = {}
         words: list[Word] = []

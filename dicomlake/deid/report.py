@@ -25,3 +25,7 @@ def print_explain(summary: DeidSummary, fmt: str) -> None:
     if fmt == "table":
         for store, sql in summary.sql.items():
             sys.stdout.write(f"\n-- SQL of the transform of store '{store}'\n{sql};\n")
+    for store, (mode, uids) in summary.ocr.items():
+        out = sys.stdout if fmt == "table" else sys.stderr
+        out.write(f"\n-- store '{store}': {len(uids)} instances will be read by OCR for burned-in text ({mode})\n")
+        out.writelines(f"{uid}\n" for uid in uids)

@@ -66,6 +66,7 @@ class DeidSummary:
     notes: list[str] = field(default_factory=list)
     plan: dict[str, list[Step]] = field(default_factory=dict)
     sql: dict[str, str] = field(default_factory=dict)
+    ocr: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # store → (mode, instances OCR reads)
 
     @property
     def failed(self) -> int:
@@ -123,7 +124,7 @@ def _ctx(planner: Planner, maps: ValueMaps) -> Ctx:
     return Ctx(planner, pn, text_clean, date_clean, [])
 
 
-def _descriptor_columns(schema: pa.Schema) -> list[str]:
+def descriptor_columns(schema: pa.Schema) -> list[str]:
     """Text columns coded D, Z, X or U in Table E.1-1: their values are [CTX] phrases."""
     from .plan import field_tag_vr
     from .profile_table import lookup
@@ -140,7 +141,7 @@ def _descriptor_columns(schema: pa.Schema) -> list[str]:
 
 def _phrases(planner: Planner, schema: pa.Schema) -> list[str]:
     """Clean Descriptors: text columns coded D, Z, X or U feed the [CTX] phrase list."""
-    return _descriptor_columns(schema) if planner.clean_descriptors else []
+    return descriptor_columns(schema) if planner.clean_descriptors else []
 
 
 def _sql(planner: Planner, maps: ValueMaps, schema: pa.Schema, source: str, steps: list[Step]) -> str:
@@ -149,7 +150,7 @@ def _sql(planner: Planner, maps: ValueMaps, schema: pa.Schema, source: str, step
     markers = marker_columns(method, codes) if any(s.action not in ("keep", "recurse") for s in steps) else {}
     if not codes:
         markers.pop("DeidentificationMethodCodeSequence", None)
-    image = _descriptor_columns(schema) if planner.pixel_image() is not None else None
+    image = descriptor_columns(schema) if planner.pixel_image() is not None else None
     return transform_sql(schema, source, _ctx(planner, maps), markers, _phrases(planner, schema), image)
 
 
@@ -510,6 +511,10 @@ def explain(
         schema = rel.limit(0).to_arrow_table().schema
         summary.plan[s] = steps = compile_plan(planner, schema)
         summary.sql[s] = _sql(planner, maps, schema, quote(s), steps)
+        image = planner.pixel_image()
+        if image is not None and "DroppedTags" in schema.names:
+            uids = rel.filter("list_contains(DroppedTags, 'PixelData')").select("SOPInstanceUID").fetchall()
+            summary.ocr[s] = (image.mode, sorted(str(u) for (u,) in uids))
     return summary
 
 
