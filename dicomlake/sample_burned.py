@@ -80,7 +80,9 @@ def _layout(name: str, birth: str, pid: str, sex: str, rows: int) -> list[tuple[
     ]
 
 
-def _dataset(fmt: str, seed: int, i: int, when: dt.date) -> tuple[Dataset, tuple[str, ...], tuple[str, ...]]:
+def _dataset(
+    fmt: str, seed: int, i: int, when: dt.date, phi: bool = True
+) -> tuple[Dataset, tuple[str, ...], tuple[str, ...]]:
     rng = random.Random(seed * 1000 + i)
     family, given, sex = PEOPLE[i % len(PEOPLE)]
     birth = dt.date(1940 + rng.randrange(60), rng.randrange(1, 13), rng.randrange(1, 29))
@@ -88,7 +90,8 @@ def _dataset(fmt: str, seed: int, i: int, when: dt.date) -> tuple[Dataset, tuple
     shown_name = f"{family}, {given}"
     shown_birth = birth.strftime("%m/%d/%Y")
     rows, cols = 512, 512
-    text = _text_mask(rows, cols, _layout(shown_name, shown_birth, pid, "Female" if sex == "F" else "Male", rows), 16)
+    layout = _layout(shown_name, shown_birth, pid, "Female" if sex == "F" else "Male", rows)
+    text = _text_mask(rows, cols, layout if phi else layout[3:], 16)
     frames = 3 if fmt == "multiframe" else 1
     canvases = [np.maximum(_canvas(rows, cols, np.random.default_rng(seed + i + f)), text) for f in range(frames)]
 
@@ -119,7 +122,7 @@ def _dataset(fmt: str, seed: int, i: int, when: dt.date) -> tuple[Dataset, tuple
         ds.NumberOfFrames = frames
     ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    identifying = (family, given, shown_birth, pid)
+    identifying = (family, given, shown_birth, pid) if phi else ()
     return ds, identifying, KEPT_WORDS
 
 
@@ -156,9 +159,10 @@ def _pixels(ds: Dataset, fmt: str, canvases: list[np.ndarray]) -> None:
 
 
 def make_burned_in(
-    dest: str | Path, n: int = 12, *, seed: int = 0, formats: tuple[str, ...] = ("ybr422_jpeg",)
+    dest: str | Path, n: int = 12, *, seed: int = 0, formats: tuple[str, ...] = ("ybr422_jpeg",), phi_every: int = 1
 ) -> list[Planted]:
-    """Write ``n`` instances with burned-in text (cycling through ``formats``) under ``dest``."""
+    """Write ``n`` instances with burned-in text (cycling through ``formats``) under ``dest``;
+    every ``phi_every``-th one has identifying text (the others only words that identify no one)."""
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise ValueError(f"unknown formats {sorted(unknown)}; choose from {', '.join(FORMATS)}")
@@ -166,7 +170,7 @@ def make_burned_in(
     when = dt.date(2024, 3, 1)
     for i in range(n):
         fmt = formats[i % len(formats)]
-        ds, identifying, other = _dataset(fmt, seed, i, when)
+        ds, identifying, other = _dataset(fmt, seed, i, when, phi=i % phi_every == 0)
         path = Path(dest) / fmt / f"{ds.SOPInstanceUID}.dcm"
         path.parent.mkdir(parents=True, exist_ok=True)
         ds.save_as(path, enforce_file_format=True)
