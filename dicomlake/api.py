@@ -15,9 +15,11 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from .dicomweb import Server, is_url
 from .dictionary import keyword_entry
 from .errors import QueryError, StoreError
 from .filterfile import FilterSpec, paths_from_table, selection_sql, unmatched_sql
+from .harvest import harvest
 from .ingest import IngestSummary
 from .ingest import ingest as _ingest
 from .lake import Catalog, StoreInfo, quote_ident, quote_literal
@@ -288,7 +290,14 @@ def _mentions_store(query: str) -> bool:
 def ingest(
     lake: str | os.PathLike[str], source: str | os.PathLike[str] | Sequence[str], store: str, **kwargs: Any
 ) -> IngestSummary:
-    """Ingest into ``store`` of ``lake``, creating the lake folder if needed."""
+    """Ingest into ``store`` of ``lake``, creating the lake folder if needed. ``source``: files, or
+    a DICOMweb root URL (``dicomweb`` options: token, user, password, verify_tls, timeout,
+    concurrency)."""
+    web = kwargs.pop("dicomweb", None) or {}
+    if isinstance(source, str | os.PathLike) and is_url(source):
+        kwargs.pop("workers", None)
+        kwargs.pop("strict", None)
+        return harvest(lake, Server.from_env(str(source), **web), store, **kwargs)
     return _ingest(lake, source, store, **kwargs)
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Optional, TypeVar
 import typer
 
 from . import api
+from .dicomweb import is_url
 from .errors import DicomlakeError, IngestIssuesError, QueryError, StoreError
 from .ingest import IngestSummary
 from .output import FORMATS, write_result
@@ -77,13 +78,15 @@ def _params(values: list[str] | None) -> dict[str, str]:
 def _print_summary(s: IngestSummary, lake: Path) -> None:
     echo = typer.echo
     echo(
-        f"ingested {s.ingested} instances from {s.files} files into store '{s.store}' "
+        f"ingested {s.ingested} instances from {s.files} {s.unit} into store '{s.store}' "
         f"(replaced {s.replaced}, duplicates {s.duplicates}"
         + (f", excluded by filter {s.excluded_by_filter})" if s.excluded_by_filter else ")")
     )
     if s.skipped_reasons:
         reasons = ", ".join(f"{k} {n}" for k, n in s.skipped_reasons.most_common())
-        echo(f"not ingested: {sum(s.skipped_reasons.values())} files ({reasons})")
+        echo(
+            f"not ingested: {sum(s.skipped_reasons.values())} {'instances' if s.unit == 'studies' else 'files'} ({reasons})"
+        )
     if s.warnings:
         echo(f"warnings: {s.warnings}")
     if s.issues:
@@ -95,7 +98,10 @@ def _print_summary(s: IngestSummary, lake: Path) -> None:
 @handled
 def ingest(
     source: Annotated[
-        str, typer.Argument(help="A folder (walked recursively), a DICOM file, or a text file of paths.")
+        str,
+        typer.Argument(
+            help="A folder (walked recursively), a DICOM file, a text file of paths, or a DICOMweb root URL."
+        ),
     ],
     lake: LakeOpt,
     store: Annotated[str, typer.Option("--store", help="The store to write.")],
@@ -114,8 +120,23 @@ def ingest(
         Optional[Path], typer.Option("--filter", help="Filter file: ingest only the studies/series/instances it lists.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    token: Annotated[
+        Optional[str], typer.Option("--token", help="DICOMweb: bearer token (or DICOMLAKE_DICOMWEB_TOKEN).")
+    ] = None,
+    user: Annotated[
+        Optional[str],
+        typer.Option("--user", help="DICOMweb: basic-auth user (password from DICOMLAKE_DICOMWEB_PASSWORD)."),
+    ] = None,
+    no_verify_tls: Annotated[
+        bool, typer.Option("--no-verify-tls", help="DICOMweb: accept any TLS certificate.")
+    ] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="DICOMweb: seconds per request.")] = 60.0,
+    concurrency: Annotated[int, typer.Option("--concurrency", help="DICOMweb: requests in flight.")] = 4,
+    batch_studies: Annotated[
+        int, typer.Option("--batch-studies", help="DICOMweb: studies per commit (a killed harvest keeps them).")
+    ] = 200,
 ) -> None:
-    """Ingest DICOM files into a store of the lake (the lake is created if needed)."""
+    """Ingest DICOM files, or a DICOMweb server (http[s]://host/dicom-web), into a store of the lake."""
     spec = None
     if filter_file is not None:
         from .filterfile import read_filter
@@ -130,6 +151,14 @@ def ingest(
             workers=workers,
             filter_spec=spec,
             strict=strict,
+            dicomweb={
+                "token": token,
+                "user": user,
+                "verify_tls": not no_verify_tls,
+                "timeout": timeout,
+                "concurrency": concurrency,
+            },
+            **({"batch": batch_studies} if is_url(source) else {}),
         )
     except IngestIssuesError as exc:
         if isinstance(exc.summary, IngestSummary):
@@ -244,7 +273,10 @@ def filter_(
 def export(
     lake: LakeOpt,
     store: Annotated[str, typer.Option("--store", help="The store to export.")],
-    to: Annotated[str, typer.Option("--to", help="lake:DIR/STORE, parquet:PATH, ndjson:PATH, csv:PATH or dicom:DIR.")],
+    to: Annotated[
+        str,
+        typer.Option("--to", help="lake:DIR/STORE, parquet:PATH, ndjson:PATH, csv:PATH, dicom:DIR or dicomweb:URL."),
+    ],
     filter_file: Annotated[
         Optional[Path], typer.Option("--filter", help="Export only what this filter file selects.")
     ] = None,
@@ -308,6 +340,12 @@ def deidentify(
     explain_: Annotated[
         bool, typer.Option("--explain", help="Print the element-level plan and the SQL; run nothing.")
     ] = False,
+    dest_dicomweb: Annotated[
+        Optional[str],
+        typer.Option(
+            "--dest-dicomweb", help="Also send the de-identified instances to this DICOMweb server (STOW-RS)."
+        ),
+    ] = None,
     fmt: FormatOpt = None,
 ) -> None:
     """De-identify a lake (dataset level) or one store (store level) with the API's DeidentifyConfig."""
@@ -338,6 +376,7 @@ def deidentify(
         workers=workers,
         uid_root=uid_root,
         crosswalk=str(crosswalk) if crosswalk else None,
+        dest_dicomweb=dest_dicomweb,
     )
     for note in summary.notes[len(request.notes) :]:
         typer.echo(f"warning: {note}", err=True)
@@ -346,6 +385,8 @@ def deidentify(
             f"store '{r.source}' → '{r.destination}': success {r.success}, failure {len(r.failures)}, "
             f"replaced {r.replaced} (of {r.selected} selected)"
         )
+        if dest_dicomweb:
+            typer.echo(f"  sent {r.sent} of {len(r.written)} instances to {dest_dicomweb} (STOW-RS)")
         if r.inspected:
             typer.echo(f"  burned-in text: {r.inspected} images read by OCR, text redacted in {r.redacted}")
         _print_failures(r.failures)

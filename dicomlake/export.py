@@ -27,14 +27,15 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .api import Lake
-from .errors import StoreError
+from .errors import DicomlakeError, StoreError
 from .filterfile import FilterSpec
 from .lake import Catalog, check_store_name, quote_literal
 from .publish import DISPOSITIONS, publish_table
 from .schema import PN_TYPE, conform, unify
+from .sources import read_source
 from .values import format_pn
 
-KINDS = ("lake", "parquet", "ndjson", "csv", "dicom")
+KINDS = ("lake", "parquet", "ndjson", "csv", "dicom", "dicomweb")
 _UID_PART = re.compile(r"[0-9]+(\.[0-9]+)*")
 _SUFFIX_KIND = {".parquet": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "ndjson", ".csv": "csv"}
 
@@ -44,11 +45,16 @@ class Destination:
     kind: str
     path: Path
     store: str | None = None
+    url: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> Destination:
         kind, sep, rest = text.partition(":")
         if sep and kind in KINDS and rest:
+            if kind == "dicomweb":
+                if not rest.startswith(("http://", "https://")):
+                    raise StoreError(f"--to {text}: write dicomweb:URL, e.g. dicomweb:https://host/dicom-web")
+                return cls("dicomweb", Path("."), url=rest)
             if kind == "lake":
                 p = Path(rest)
                 if not p.name or p.parent == Path(""):
@@ -59,7 +65,8 @@ class Destination:
         if kind:
             return cls(kind, Path(text))
         raise StoreError(
-            f"--to {text}: say what to write: lake:DIR/STORE, parquet:PATH, ndjson:PATH, csv:PATH or dicom:DIR "
+            f"--to {text}: say what to write: lake:DIR/STORE, parquet:PATH, ndjson:PATH, csv:PATH, dicom:DIR "
+            "or dicomweb:URL "
             "(or a path ending in .parquet, .ndjson, .jsonl or .csv)"
         )
 
@@ -117,10 +124,13 @@ def export(
     summary = ExportSummary(str(to))
     if spec is not None:
         summary.unmatched = lake.check_filter(spec, store).unmatched
-    if dest.kind == "dicom":
+    if dest.kind in ("dicom", "dicomweb"):
         if write_disposition is not None or force is not None:
-            raise StoreError("--write-disposition and --force apply to table destinations, not dicom:")
-        _export_dicom(rel, dest.path, summary)
+            raise StoreError(f"--write-disposition and --force apply to table destinations, not {dest.kind}:")
+        if dest.kind == "dicomweb":
+            _export_dicomweb(rel, str(dest.url), summary)
+        else:
+            _export_dicom(rel, dest.path, summary)
         return summary
     table = rel.to_arrow_table()
     summary.selected = table.num_rows
@@ -131,7 +141,7 @@ def export(
 
 def _refuse_inside_lake(dest: Destination) -> None:
     """Files inside a lake belong to it: write a store with lake:DIR/STORE instead."""
-    if dest.kind == "lake":
+    if dest.kind in ("lake", "dicomweb"):
         return
     for parent in [dest.path.absolute(), *dest.path.absolute().parents]:
         if (parent / "catalog.duckdb").is_file():
@@ -254,6 +264,17 @@ def _to_csv(
     summary.written = table.num_rows
 
 
+# ---- DICOMweb (STOW-RS) ----------------------------------------------------------------------
+def _export_dicomweb(rel: duckdb.DuckDBPyRelation, url: str, summary: ExportSummary) -> None:
+    """Send the selected instances to a DICOMweb server with STOW-RS, in batches."""
+    from .dicomweb import Server, stow
+
+    rows = rel.select("SOPInstanceUID, dl_source").fetchall()
+    summary.selected = len(rows)
+    summary.failures = stow(Server.from_env(url), [(str(u), str(s or "")) for u, s in rows])
+    summary.written = len(rows) - len(summary.failures)
+
+
 # ---- DICOM files -----------------------------------------------------------------------------
 def _export_dicom(rel: duckdb.DuckDBPyRelation, folder: Path, summary: ExportSummary) -> None:
     """Copy the selected instances' source files to ``folder/study/series/instance.dcm``, byte-identical."""
@@ -270,10 +291,12 @@ def _export_dicom(rel: duckdb.DuckDBPyRelation, folder: Path, summary: ExportSum
 def _copy_one(row: dict[str, Any], folder: Path) -> dict[str, Any] | None:
     src, uid = row["dl_source"], row["SOPInstanceUID"]
     fail = {"sop_instance_uid": uid, "path": src}
-    if not src or "://" in src:
-        return {**fail, "reason": "the source is not a local file"}
+    if not src:
+        return {**fail, "reason": "the row has no source (dl_source is empty)"}
     try:
-        data = Path(src).read_bytes()
+        data = read_source(src)
+    except DicomlakeError as exc:
+        return {**fail, "reason": str(exc)}
     except FileNotFoundError:
         return {**fail, "reason": "source file vanished since ingest; re-ingest or restore it"}
     except OSError as exc:

@@ -43,6 +43,7 @@ class IngestSummary:
     issues: list[dict[str, Any]] = field(default_factory=list)
     rows_in_store: int = 0
     unmatched: list[tuple[int, str]] = field(default_factory=list)  # filter lines that matched nothing
+    unit: str = "files"  # what ``files`` counts ("studies" for a DICOMweb harvest)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -28,6 +28,7 @@ from .encode import Unsupported, encode_file
 from .pixels import Box, fill_boxes
 from .reader import IMPLICIT_LE
 from .schema import PLACEHOLDER as ITEM_PLACEHOLDER
+from .sources import read_source
 from .values import parse_da, parse_dt, parse_tm, to_dicom
 
 SKIP = frozenset(["DroppedTags", "OtherElements", ITEM_PLACEHOLDER])
@@ -167,13 +168,13 @@ def _redacted(data: bytes, boxes: list[Box]) -> tuple[bytes, dict[str, Any]]:
 
 def _fast(row: dict[str, Any], source: str) -> bytes | None:
     try:
-        return encode_file(row, Path(source).read_bytes())
+        return encode_file(row, read_source(source))
     except Unsupported:
         return None
 
 
 def _with_pydicom(row: dict[str, Any], source: str | None) -> bytes:
-    src = pydicom.dcmread(source, force=True) if source else None
+    src = pydicom.dcmread(io.BytesIO(read_source(source)), force=True) if source else None
     b = _Builder(row)
     body = {k: v for k, v in row.items() if not k.startswith("Media") and k not in _META_KEYWORDS}
     ds = b.dataset(body, src, "")

@@ -52,3 +52,13 @@ def list_sources(source: str | os.PathLike[str]) -> list[str]:
             return [os.path.abspath(path.parent / ln.strip()) for ln in lines if ln.strip() and not ln.startswith("#")]
         return [os.path.abspath(path)]
     raise SourceError(f"ingest source {source} does not exist: pass a folder, a DICOM file or a text file of paths")
+
+
+def read_source(source: str) -> bytes:
+    """The bytes of a row's source instance: its file, or (for a DICOMweb-sourced row) the
+    instance fetched from the server with WADO-RS."""
+    if source.startswith(("http://", "https://")):
+        from .dicomweb import fetch
+
+        return fetch(source)
+    return Path(source).read_bytes()

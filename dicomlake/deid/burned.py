@@ -24,6 +24,7 @@ runs per instance, because it depends on the instance's own identifying values:
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 import re
@@ -36,6 +37,7 @@ import pydicom
 
 from ..ocr import Word, check_tesseract, lines, read_frame, shifted
 from ..pixels import Box, display_frames, frame_digest, has_pixels, pixel_hash
+from ..sources import read_source
 from .config import ImageConfig
 from .detect import DEFAULT_INFO_TYPES, PRIORITY, Context, detect
 
@@ -151,7 +153,7 @@ def redaction_boxes(words: list[Word], image: ImageConfig, ctx: Context) -> list
 def read_dataset(path: str) -> pydicom.Dataset:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pydicom.dcmread(path, force=True)
+        return pydicom.dcmread(io.BytesIO(read_source(path)), force=True)
 
 
 def pixel_key(path: str) -> str | None:

@@ -58,6 +58,8 @@ class StoreResult:
     issues: list[dict[str, Any]] = field(default_factory=list)
     inspected: int = 0  # instances whose pixels were read by OCR
     redacted: int = 0  # of those, instances with burned-in text filled
+    written: list[tuple[str, str]] = field(default_factory=list)  # (SOPInstanceUID, file) of this run
+    sent: int = 0  # instances accepted by the --dest-dicomweb server
 
 
 @dataclass
@@ -381,6 +383,9 @@ def deidentify_store(
         out, failures = rematerialize_table(table, stage / "files", final_dir, workers, boxes)
         result.failures += failures
         result.success = out.num_rows
+        result.written = list(
+            zip(out.column("SOPInstanceUID").to_pylist(), out.column("dl_source").to_pylist(), strict=True)
+        )
         _publish(dest, dest_store, out, stage, files_dir, result, started, disposition)
     maps_out.append(maps)
     return result, steps, sql
@@ -398,8 +403,10 @@ def deidentify(
     workers: int | None = None,
     uid_root: str = "2.25",
     crosswalk: str | None = None,
+    dest_dicomweb: str | None = None,
 ) -> DeidSummary:
-    """Run a de-identification (dataset level when ``store`` is None, else store level)."""
+    """Run a de-identification (dataset level when ``store`` is None, else store level);
+    ``dest_dicomweb``: also send the de-identified instances to this DICOMweb server (STOW-RS)."""
     summary = DeidSummary(notes=list(request.notes))
     lake = Lake(src)
     workers = workers or os.cpu_count() or 1
@@ -463,6 +470,14 @@ def deidentify(
         Catalog.open(dest_root).refresh_views()
     if crosswalk:
         write_crosswalk(maps, crosswalk)
+    if dest_dicomweb:
+        from ..dicomweb import Server, stow
+
+        server = Server.from_env(dest_dicomweb)
+        for r in summary.stores:
+            refused = stow(server, r.written)
+            r.sent = len(r.written) - len(refused)
+            r.failures += [{**f, "reason": f"STOW-RS to {server.url}: {f['reason']}"} for f in refused]
     return summary
 
 
