@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from .dicomweb import Server, is_url
 from .dictionary import keyword_entry
-from .errors import QueryError, StoreError
+from .errors import QueryError, SourceError, StoreError
 from .filterfile import FilterSpec, paths_from_table, selection_sql, unmatched_sql
 from .harvest import harvest
 from .ingest import IngestSummary
@@ -295,8 +295,8 @@ def ingest(
     concurrency)."""
     web = kwargs.pop("dicomweb", None) or {}
     if isinstance(source, str | os.PathLike) and is_url(source):
-        kwargs.pop("workers", None)
-        kwargs.pop("strict", None)
+        if kwargs.pop("strict", False):
+            raise SourceError("--strict is for file ingest; a DICOMweb harvest records its issues in dl_issues")
         return harvest(lake, Server.from_env(str(source), **web), store, **kwargs)
     return _ingest(lake, source, store, **kwargs)
 

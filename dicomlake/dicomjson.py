@@ -32,6 +32,7 @@ _CHARSET_VRS = frozenset(["SH", "LO", "ST", "LT", "UC", "UT", "PN"])
 _PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 _PIXEL_KEYS = ("7FE00010", "7FE00008", "7FE00009")
+_PLAIN = frozenset(["AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM", "UC", "UI", "UR", "UT"])
 
 
 def _header(tag: int, vr: str, length: int) -> bytes:
@@ -68,9 +69,14 @@ def _pn_text(v: Any) -> str:
 
 
 def _value_bytes(vr: str, el: Mapping[str, Any], encodings: list[str]) -> bytes:
+    values = el.get("Value")
+    if vr in _PLAIN and values and encodings == ["iso8859"]:  # the common case: plain text, default charset
+        try:
+            return "\\".join("" if v is None else v for v in values).encode("latin-1")
+        except (TypeError, UnicodeEncodeError):
+            pass
     if "InlineBinary" in el:
         return base64.b64decode(el["InlineBinary"])
-    values = el.get("Value")
     if not values:
         return b""
     if vr in _NUM:
@@ -95,7 +101,7 @@ def _dataset(ds: Mapping[str, Any], encodings: list[str], skip_meta: bool) -> by
     if "00080005" in ds:
         encodings = _encodings(ds)
     out = []
-    for key in sorted(ds, key=lambda k: int(k, 16)):
+    for key in sorted(ds, key=str.upper):  # eight hex digits: text order is tag order
         tag = int(key, 16)
         if skip_meta and tag >> 16 == 0x0002:
             continue

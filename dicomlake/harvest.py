@@ -12,8 +12,11 @@ that vanishes between listing and fetching is reported and the harvest goes on.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -24,7 +27,7 @@ from .errors import DicomReadError
 from .ingest import IngestSummary, _reason_kind
 from .lake import Catalog, check_store_name, quote_ident
 from .progress import progress_bar
-from .publish import assemble, check_disposition, part_of, write_parquet
+from .publish import Part, assemble, check_disposition, write_parquet
 from .schema import infer_schema
 
 BATCH = 200  # studies per commit
@@ -77,35 +80,69 @@ def _already(cat: Catalog, store: str, server: Server) -> set[str]:
     return {r[0] for r in rel.fetchall()}
 
 
+_JOB: dict[str, Any] = {}
+
+
+def _vanished(server: Server, study: str) -> dict[str, Any]:
+    return {
+        "path": server.path(study),
+        "severity": "warning",
+        "element": None,
+        "reason": "study vanished: listed by QIDO-RS, gone when its metadata was fetched",
+    }
+
+
+def _task(studies: list[str], stage: str, index: int) -> Part:
+    """Fetch and convert some studies (in a worker process) into one staged Parquet part."""
+    job = _JOB
+    server: Server = job["server"]
+    rows: list[dict[str, Any]] = []
+    issues: list[dict[str, Any]] = []
+    excluded = 0
+    with ThreadPoolExecutor(job["threads"]) as pool:
+        for study, docs in zip(studies, pool.map(server.study_metadata, studies), strict=True):
+            if docs is None:
+                issues.append(_vanished(server, study))
+                continue
+            got, met, n = _rows(server, study, docs, job["spec"], job["done"], job["at"])
+            rows += got
+            issues += met
+            excluded += n
+    keys = [(r.get("StudyInstanceUID"), r.get("SeriesInstanceUID"), r.get("SOPInstanceUID")) for r in rows]
+    if not rows:
+        return Part(None, 0, None, [], issues, excluded, [], keys)
+    table = pa.Table.from_pylist(rows, schema=infer_schema(rows))
+    path = Path(stage) / f"part-{index:06d}.parquet"
+    write_parquet(table, path)
+    return Part(path, len(rows), table.schema, [r.get("SOPInstanceUID") for r in rows], issues, excluded,
+                [r["dl_source"] for r in rows], keys)  # fmt: skip
+
+
 def _commit(
     cat: Catalog,
     store: str,
-    rows: list[dict[str, Any]],
-    issues: list[dict[str, Any]],
+    parts: list[Part],
+    stage: Path,
     disposition: str,
     summary: IngestSummary,
     server: Server,
     started: dt.datetime,
 ) -> None:
-    stage = cat.staging()
-    parts = []
-    if rows:
-        table = pa.Table.from_pylist(rows, schema=infer_schema(rows))
-        write_parquet(table, stage / "part-000000.parquet")
-        parts.append(part_of(stage / "part-000000.parquet", table))
     batch = IngestSummary(store=store)
-    existing = cat.stores().get(store)
-    new_files, keep = assemble(existing, parts, disposition, stage, batch)
+    new_files, keep = assemble(cat.stores().get(store), parts, disposition, stage, batch)
+    issues = [i for p in parts for i in p.issues] + batch.issues
     summary.ingested += batch.ingested
     summary.replaced += batch.replaced
     summary.duplicates += batch.duplicates
+    summary.excluded_by_filter += sum(p.excluded for p in parts)
+    summary.issues += issues
     operation = {
         "id": stage.name,
         "kind": "ingest",
         "started_at": started,
         "summary": {"source": server.url, "write_disposition": disposition, "ingested": batch.ingested},
     }
-    cat.commit(store, new_files, keep, issues + batch.issues, operation)
+    cat.commit(store, new_files, keep, issues, operation)
 
 
 def harvest(
@@ -117,14 +154,19 @@ def harvest(
     filter_spec: Any = None,
     progress: bool | None = None,
     batch: int = BATCH,
+    workers: int | None = None,
 ) -> IngestSummary:
-    """Ingest the instances of a DICOMweb server (or those a filter selects) into ``store``."""
+    """Ingest the instances of a DICOMweb server (or those a filter selects) into ``store``.
+
+    Worker processes (``workers``, default all cores) each fetch and convert a share of every
+    batch of studies, ``server.concurrency`` requests in flight in all."""
     check_store_name(store)
     listed = sorted({line[2] for line in filter_spec.lines}) if filter_spec is not None else None
     studies = listed if listed is not None else list(server.studies())  # before the lake: a bad URL writes nothing
     cat = Catalog.create_or_open(lake)
     summary = IngestSummary(store=store, unit="studies")
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    workers = max(1, workers or os.cpu_count() or 1)
     with cat.write_lock():
         cat.check_new_name(store)
         done = _already(cat, store, server)
@@ -135,35 +177,30 @@ def harvest(
         summary.files = len(studies)
         advance, stop = progress_bar("harvest", len(studies), progress)
         keys: list[tuple[str | None, str | None, str | None]] = []
+        # Each process makes its own connections: the client is created on first use after the fork.
+        _JOB.update(
+            server=replace(server), spec=filter_spec, done=done, at=started,
+            threads=max(1, server.concurrency // workers),
+        )  # fmt: skip
+        pool = _pool(workers)
         try:
-            with ThreadPoolExecutor(max(1, server.concurrency)) as pool:
-                for start in range(0, max(1, len(studies)), batch):
-                    chunk = studies[start : start + batch]
-                    rows: list[dict[str, Any]] = []
-                    issues: list[dict[str, Any]] = []
-                    for study, docs in zip(chunk, pool.map(server.study_metadata, chunk), strict=True):
-                        advance(1)
-                        if docs is None:
-                            issues.append(
-                                {
-                                    "path": server.path(study),
-                                    "severity": "warning",
-                                    "element": None,
-                                    "reason": "study vanished: listed by QIDO-RS, gone when its metadata was fetched",
-                                }
-                            )
-                            continue
-                        got, met, excluded = _rows(server, study, docs, filter_spec, done, started)
-                        rows += got
-                        issues += met
-                        summary.excluded_by_filter += excluded
-                    keys += [
-                        (r.get("StudyInstanceUID"), r.get("SeriesInstanceUID"), r.get("SOPInstanceUID")) for r in rows
-                    ]
-                    summary.issues += issues
-                    _commit(cat, store, rows, issues, write_disposition, summary, server, started)
-                    write_disposition = "WRITE_APPEND"
+            for start in range(0, max(1, len(studies)), batch):
+                chunk = studies[start : start + batch]
+                size = max(1, -(-len(chunk) // (workers * 2)))
+                tasks = [chunk[i : i + size] for i in range(0, len(chunk), size)]
+                stage = cat.staging()
+                if pool is None or len(tasks) < 2:
+                    parts = [_task(t, str(stage), i) for i, t in enumerate(tasks)]
+                else:
+                    parts = list(pool.map(_task, tasks, [str(stage)] * len(tasks), range(len(tasks))))
+                advance(len(chunk))
+                keys += [k for p in parts for k in p.keys]
+                _commit(cat, store, parts, stage, write_disposition, summary, server, started)
+                write_disposition = "WRITE_APPEND"
         finally:
+            if pool is not None:
+                pool.shutdown()
+            _JOB.clear()
             stop()
         if filter_spec is not None:
             summary.unmatched = filter_spec.unmatched(keys) if not done else []
@@ -175,3 +212,9 @@ def harvest(
                 summary.warnings += 1
         summary.rows_in_store = cat.stores()[store].row_count
     return summary
+
+
+def _pool(workers: int) -> ProcessPoolExecutor | None:
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
