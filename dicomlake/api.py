@@ -86,7 +86,8 @@ def _n(count: int, one: str, many: str | None = None) -> str:
 class Lake:
     """An open lake. ``sql``/``query``/``table`` return lazy DuckDB relations."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], spark: Any = None) -> None:
+        self.spark = spark  # a SparkSession: SQL runs on Spark (results still come back as relations)
         self.catalog = Catalog.open(root)
         self.root = self.catalog.root
         self.con = duckdb.connect()
@@ -180,10 +181,24 @@ class Lake:
         self.refresh()
         needs_store = _mentions_store(query) and "store" not in {s.lower() for s in self._stores}
         self._alias(store, required=needs_store)
+        if self.spark is not None:
+            return self.con.from_arrow(self._on_spark(query, params, store))
         try:
             return self.con.sql(query, params=params or None)
         except duckdb.Error as exc:
             raise QueryError(f"{source}: {str(exc).splitlines()[0]}") from None
+
+    def _on_spark(self, query: str, params: dict[str, Any] | None, store: str | None) -> pa.Table:
+        from . import spark as sp
+
+        chosen = self._select_store(store)
+        alias = None
+        if chosen is not None:
+            alias = (chosen, self.con.table("store").limit(0).to_arrow_table().schema)
+        tables = {t: self.con.table(t).to_arrow_table() for t in ("dl_issues", "dl_stores", "dl_operations")}
+        stores = {n: i.files for n, i in self._stores.items() if n not in self._damaged}
+        sp.register(self.spark, stores, tables, alias)
+        return sp.sql(self.spark, query, params)
 
     def query(
         self, name_or_query: str | NamedQuery, store: str | None = None, **params: Any
@@ -301,11 +316,12 @@ def ingest(
     return _ingest(lake, source, store, **kwargs)
 
 
-def open(root: str | os.PathLike[str], *, create: bool = False) -> Lake:
-    """Open a lake folder (``create=True`` makes an empty lake if there is none)."""
+def open(root: str | os.PathLike[str], *, create: bool = False, spark: Any = None) -> Lake:
+    """Open a lake folder (``create=True`` makes an empty lake if there is none); with ``spark``
+    (a SparkSession) its SQL runs on Spark."""
     if create:
         Catalog.create_or_open(root)
-    return Lake(root)
+    return Lake(root, spark=spark)
 
 
 __all__ = ["Lake", "StoreError", "open"]

@@ -42,6 +42,19 @@ FormatOpt = Annotated[
 ParamOpt = Annotated[
     Optional[list[str]], typer.Option("--param", "-p", help="Query parameter NAME=VALUE (repeatable).")
 ]
+EngineOpt = Annotated[str, typer.Option("--engine", help="duckdb (this machine) or spark.")]
+SparkMasterOpt = Annotated[str, typer.Option("--spark-master", help="Spark master URL (with --engine spark).")]
+
+
+def _spark(engine: str, master: str) -> Any:
+    """A SparkSession for --engine spark, None for duckdb."""
+    if engine not in ("duckdb", "spark"):
+        raise QueryError(f"--engine {engine!r}: use duckdb or spark")
+    if engine == "duckdb":
+        return None
+    from .spark import session
+
+    return session(master)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -135,6 +148,8 @@ def ingest(
     batch_studies: Annotated[
         int, typer.Option("--batch-studies", help="DICOMweb: studies per commit (a killed harvest keeps them).")
     ] = 200,
+    engine: EngineOpt = "duckdb",
+    spark_master: SparkMasterOpt = "local[*]",
 ) -> None:
     """Ingest DICOM files, or a DICOMweb server (http[s]://host/dicom-web), into a store of the lake."""
     spec = None
@@ -158,7 +173,7 @@ def ingest(
                 "timeout": timeout,
                 "concurrency": concurrency,
             },
-            **({"batch": batch_studies} if is_url(source) else {}),
+            **({"batch": batch_studies} if is_url(source) else {"spark": _spark(engine, spark_master)}),
         )
     except IngestIssuesError as exc:
         if isinstance(exc.summary, IngestSummary):
@@ -201,6 +216,8 @@ def query(
         Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")
     ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the named queries and exit.")] = False,
+    engine: EngineOpt = "duckdb",
+    spark_master: SparkMasterOpt = "local[*]",
 ) -> None:
     """Run SQL over a lake: a named query, a .sql file, or -e "SQL". Tables are named after stores."""
     if list_:
@@ -210,7 +227,7 @@ def query(
         return
     if lake is None:
         raise QueryError("--lake DIR is required")
-    rel = _relation(api.open(lake), name, sql_file, expr, _params(param), store)
+    rel = _relation(api.open(lake, spark=_spark(engine, spark_master)), name, sql_file, expr, _params(param), store)
     write_result(rel, fmt, str(output) if output else None)
 
 
@@ -247,11 +264,13 @@ def filter_(
     check: Annotated[
         Optional[Path], typer.Option("--check", help="Report what this filter file selects in --store.")
     ] = None,
+    engine: EngineOpt = "duckdb",
+    spark_master: SparkMasterOpt = "local[*]",
 ) -> None:
     """Write a filter file (/studies/UID[/series/UID[/instances/UID]] per line) from a query, or --check one."""
     from .filterfile import read_filter, write_filter
 
-    the_lake = api.open(lake)
+    the_lake = api.open(lake, spark=_spark(engine, spark_master))
     if check is not None:
         spec = read_filter(check)
         chosen = store or (the_lake.stores[0] if len(the_lake.stores) == 1 else None)

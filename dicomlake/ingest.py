@@ -175,11 +175,13 @@ def ingest(
     filter_spec: Any = None,
     progress: bool | None = None,
     strict: bool = False,
+    spark: Any = None,
 ) -> IngestSummary:
     """Ingest DICOM files into ``store`` of ``lake`` (created if needed).
 
     ``strict``: if any file is skipped or read with warnings, publish nothing and raise
-    :class:`IngestIssuesError` (the summary is on the exception).
+    :class:`IngestIssuesError` (the summary is on the exception). ``spark``: a SparkSession
+    whose executors run the conversion tasks (see :mod:`dicomlake.spark`).
     """
     check_store_name(store)
     if workers is not None and workers < 1:
@@ -196,7 +198,13 @@ def ingest(
         stage = cat.staging()
         advance, stop = progress_bar("ingest", len(paths), progress)
         try:
-            parts = _run_tasks(_chunks(paths, workers), stage, started, workers, filter_spec, advance)
+            if spark is not None:  # the same tasks, on Spark's executors
+                from .spark import run_ingest_tasks
+
+                width = max(1, int(spark.sparkContext.defaultParallelism))
+                parts = run_ingest_tasks(spark, _chunks(paths, width), stage, started, filter_spec, advance)
+            else:
+                parts = _run_tasks(_chunks(paths, workers), stage, started, workers, filter_spec, advance)
         finally:
             stop()
         for p in parts:

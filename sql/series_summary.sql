@@ -18,7 +18,7 @@ SELECT
     MIN(SeriesNumber) AS SeriesNumber,
     MIN(COALESCE(SeriesDate, StudyDate)) AS FirstDate,
     COUNT(*) AS InstanceCount,
-    SUM(dl_source_size) AS TotalBytes
+    CAST(SUM(dl_source_size) AS BIGINT) AS TotalBytes
 FROM store
 GROUP BY StudyInstanceUID, SeriesInstanceUID
 ORDER BY PatientID, StudyInstanceUID, SeriesNumber;

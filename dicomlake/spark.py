@@ -1,0 +1,163 @@
+"""The Apache Spark engine: the same lake, the same schema and the same SQL on a cluster.
+
+- :func:`session` makes (or :func:`dicomlake.open` takes) a ``SparkSession``; Spark's TIME type
+  is turned on (``spark.sql.timeType.enabled``) so TM columns keep their type, the session time
+  zone is UTC (as DuckDB's timestamps), and Python workers run this interpreter.
+- :func:`register` makes each store's Parquet files a Spark view named after the store, and
+  the catalog tables (``dl_issues`` …) views too.
+- :func:`transpile`: the SQL users write and the named queries in ``sql/`` are DuckDB SQL;
+  sqlglot turns them into Spark SQL (``$name`` parameters become ``:name``, bound by Spark),
+  so there is one source of truth, not two hand-kept copies.
+- :func:`run_ingest_tasks`: ingest's file chunks become Spark tasks, each running the same
+  converter (:func:`dicomlake.ingest._task`) and writing a Parquet part into the lake's staging
+  folder; the driver then unifies the parts' schemas and commits once, exactly as the local
+  engine does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from .errors import DicomlakeError
+
+ENGINES = ("duckdb", "spark")
+
+
+class SparkError(DicomlakeError):
+    """Spark is missing or a Spark job failed."""
+
+
+def session(master: str = "local[*]", app: str = "dicomlake") -> Any:
+    """A SparkSession for dicomlake (an existing one with the same master is reused)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise SparkError(
+            "the Spark engine needs pyspark and Java 17+: run './dev.sh setup' (or pip install pyspark)"
+        ) from None
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # executors run this interpreter (and dicomlake)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    try:
+        spark = (
+            SparkSession.builder.master(master)
+            .appName(app)
+            .config("spark.sql.timeType.enabled", "true")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.pyspark.python", sys.executable)
+            .config("spark.pyspark.driver.python", sys.executable)
+            .getOrCreate()
+        )
+        spark.sparkContext.setLogLevel("ERROR")
+        return spark
+    except Exception as exc:
+        raise SparkError(f"Spark did not start on master {master!r}: {str(exc).splitlines()[0]}") from None
+
+
+def _concat_text(node: Any) -> Any:
+    """CONCAT's arguments as text, as DuckDB reads them (Spark would coerce a DATE's '' to DATE)."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Concat):
+        node.set("expressions", [exp.cast(e, "VARCHAR") for e in node.expressions])
+    return node
+
+
+def transpile(sql: str) -> str:
+    """DuckDB SQL → Spark SQL."""
+    import sqlglot
+
+    try:
+        trees = sqlglot.parse(sql, read="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise SparkError(f"SQL does not parse: {str(exc).splitlines()[0]}") from None
+    return ";\n".join(t.transform(_concat_text).sql(dialect="spark") for t in trees if t is not None)
+
+
+def _spark_type(t: pa.DataType) -> Any:
+    from pyspark.sql.pandas.types import from_arrow_type
+
+    return from_arrow_type(t)
+
+
+def register(
+    spark: Any, stores: Mapping[str, Sequence[str]], tables: Mapping[str, pa.Table], alias: tuple[str, pa.Schema] | None
+) -> None:
+    """Views for the stores (their Parquet files), the catalog tables, and ``store``: the chosen
+    store with the core keywords it lacks as typed NULL columns (as on DuckDB)."""
+    from pyspark.sql import functions as F
+
+    for name, files in stores.items():
+        if files:
+            spark.read.parquet(*files).createOrReplaceTempView(name)
+    for name, table in tables.items():
+        spark.createDataFrame(table).createOrReplaceTempView(name)
+    if alias is not None:
+        chosen, schema = alias
+        df = spark.table(chosen)
+        have = {c.lower() for c in df.columns}
+        for f in schema:
+            if f.name.lower() not in have:
+                df = df.withColumn(f.name, F.lit(None).cast(_spark_type(f.type)))
+        df.createOrReplaceTempView("store")
+
+
+def sql(spark: Any, query: str, params: dict[str, Any] | None) -> pa.Table:
+    """Run DuckDB SQL on Spark; the result as Arrow."""
+    try:
+        table = spark.sql(transpile(query), args=params or None).toArrow()
+    except SparkError:
+        raise
+    except Exception as exc:
+        raise SparkError(f"Spark: {str(exc).splitlines()[0]}") from None
+    schema = pa.schema([f.with_type(_lake_type(f.type)) for f in table.schema])
+    return table if schema.equals(table.schema) else table.cast(schema)
+
+
+def _lake_type(t: pa.DataType) -> pa.DataType:
+    """The lake's type for what Spark hands back: its TIMESTAMP is in the session time zone
+    (UTC), the lake's are naive UTC; its TIME comes in nanoseconds, the lake's in microseconds."""
+    if pa.types.is_timestamp(t) and t.tz is not None:
+        return pa.timestamp("us")
+    if pa.types.is_time64(t):
+        return pa.time64("us")
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return pa.list_(t.value_field.with_type(_lake_type(t.value_type)))
+    if pa.types.is_struct(t):
+        return pa.struct([t.field(i).with_type(_lake_type(t.field(i).type)) for i in range(t.num_fields)])
+    return t
+
+
+def _spark_task(item: tuple[int, list[str]], stage: str, at: dt.datetime, keep: Any) -> Any:
+    from .ingest import _task
+
+    index, paths = item
+    return _task(paths, stage, index, at, keep)
+
+
+def run_ingest_tasks(
+    spark: Any,
+    chunks: list[Sequence[str]],
+    stage: Path,
+    ingested_at: dt.datetime,
+    keep: Any,
+    progress: Callable[[int], None],
+) -> list[Any]:
+    """Ingest's chunks as Spark tasks (one partition each); their staged parts, in order."""
+    items = [(i, list(c)) for i, c in enumerate(chunks)]
+    stage_s = str(stage)
+    rdd = spark.sparkContext.parallelize(items, max(1, len(items)))
+    try:
+        parts = rdd.map(lambda item: _spark_task(item, stage_s, ingested_at, keep)).collect()
+    except Exception as exc:
+        raise SparkError(f"Spark ingest failed: {str(exc).splitlines()[0]}") from None
+    progress(sum(len(c) for c in chunks))
+    return list(parts)
