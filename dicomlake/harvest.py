@@ -7,6 +7,7 @@ whole studies (one atomic catalog commit each), so a harvest that is killed keep
 committed. Running the same command again resumes it: instances this server already gave the
 store (recognised by their ``dl_source`` URL) are skipped and the rest are appended. A study
 that vanishes between listing and fetching is reported and the harvest goes on.
+``WRITE_TRUNCATE`` starts over: the store is replaced by a fresh harvest.
 """
 
 from __future__ import annotations
@@ -169,8 +170,10 @@ def harvest(
     workers = max(1, workers or os.cpu_count() or 1)
     with cat.write_lock():
         cat.check_new_name(store)
-        done = _already(cat, store, server)
-        if done:  # a harvest of this server into this store ran before: finish it
+        # A harvest of this server into this store ran before: the same command finishes it
+        # (WRITE_TRUNCATE starts over instead).
+        done = _already(cat, store, server) if write_disposition != "WRITE_TRUNCATE" else set()
+        if done:
             write_disposition = "WRITE_APPEND"
             summary.skipped_reasons["already in the store: harvest resumed"] = len(done)
         check_disposition(cat.stores().get(store), write_disposition, store)

@@ -232,3 +232,16 @@ def test_vanished_study_is_reported_and_the_rest_goes_on(files: list[str], tmp_p
         s = harvest(tmp_path / "lake", Vanishing(o.url), "web", progress=False)
         assert any("study vanished" in i["reason"] for i in s.issues)
         assert s.ingested == o.count() > 0
+
+
+def test_rerun_resumes_and_truncate_starts_over(server: Orthanc, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    assert run("ingest", server.url, "--lake", str(lake), "--store", "web").returncode == 0
+    first = dicomlake.open(lake).sql('SELECT max(dl_ingested_at), count(*) FROM "web"').fetchall()[0]
+    again = run("ingest", server.url, "--lake", str(lake), "--store", "web")
+    assert again.returncode == 0 and "harvest resumed" in again.stdout
+    assert dicomlake.open(lake).sql('SELECT max(dl_ingested_at), count(*) FROM "web"').fetchall()[0] == first
+    fresh = run("ingest", server.url, "--lake", str(lake), "--store", "web", "--write-disposition", "WRITE_TRUNCATE")
+    assert fresh.returncode == 0 and "resumed" not in fresh.stdout
+    latest, n = dicomlake.open(lake).sql('SELECT min(dl_ingested_at), count(*) FROM "web"').fetchall()[0]
+    assert latest > first[0] and n == first[1]
