@@ -12,5 +12,5 @@ SELECT
     COUNT(*) AS InstanceCount
 FROM store
 GROUP BY StudyInstanceUID
-ORDER BY StudyDateTime DESC
+ORDER BY StudyDateTime DESC, StudyInstanceUID  -- the seed orders by StudyDateTime only; ties are broken so every engine agrees
 LIMIT $limit;

@@ -21,4 +21,4 @@ SELECT
     CAST(SUM(dl_source_size) AS BIGINT) AS TotalBytes
 FROM store
 GROUP BY StudyInstanceUID, SeriesInstanceUID
-ORDER BY PatientID, StudyInstanceUID, SeriesNumber;
+ORDER BY PatientID, StudyInstanceUID, SeriesNumber, SeriesInstanceUID;
