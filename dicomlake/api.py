@@ -88,6 +88,7 @@ class Lake:
 
     def __init__(self, root: str | os.PathLike[str], spark: Any = None) -> None:
         self.spark = spark  # a SparkSession: SQL runs on Spark (results still come back as relations)
+        self._spark_views: tuple[float | None, str | None] | None = None
         self.catalog = Catalog.open(root)
         self.root = self.catalog.root
         self.con = duckdb.connect()
@@ -192,12 +193,14 @@ class Lake:
         from . import spark as sp
 
         chosen = self._select_store(store)
-        alias = None
-        if chosen is not None:
-            alias = (chosen, self.con.table("store").limit(0).to_arrow_table().schema)
-        tables = {t: self.con.table(t).to_arrow_table() for t in ("dl_issues", "dl_stores", "dl_operations")}
-        stores = {n: i.files for n, i in self._stores.items() if n not in self._damaged}
-        sp.register(self.spark, stores, tables, alias)
+        if self._spark_views != (self._stamp, chosen):  # views are made once per catalog version
+            alias = None
+            if chosen is not None:
+                alias = (chosen, self.con.table("store").limit(0).to_arrow_table().schema)
+            tables = {t: self.con.table(t).to_arrow_table() for t in ("dl_issues", "dl_stores", "dl_operations")}
+            stores = {n: i.files for n, i in self._stores.items() if n not in self._damaged}
+            sp.register(self.spark, stores, tables, alias)
+            self._spark_views = (self._stamp, chosen)
         return sp.sql(self.spark, query, params)
 
     def query(

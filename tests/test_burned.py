@@ -158,6 +158,7 @@ def test_verify_ocr_finds_text_in_source_not_after_sensitive(
 
 def test_explain_lists_instances_to_ocr(burned: tuple[Path, list[Planted]], tmp_path: Path) -> None:
     root, planted = burned
+    (root / "all.json").write_text(json.dumps(SEED["all"]))
     r = run(
         "deidentify",
         "--lake",
@@ -170,6 +171,8 @@ def test_explain_lists_instances_to_ocr(burned: tuple[Path, list[Planted]], tmp_
     )
     assert r.returncode == 0, r.stderr
     assert f"{len(planted)} instances will be read by OCR" in r.stdout
+    plan = [line for line in r.stdout.splitlines() if "PixelData" in line or "BurnedInAnnotation" in line]
+    assert any("clean_image" in line for line in plan) and any(" set " in line for line in plan), plan
     assert all(p.sop_instance_uid in r.stdout for p in planted)
     assert not (tmp_path / "x").exists()
 

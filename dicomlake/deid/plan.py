@@ -22,7 +22,7 @@ from ..dictionary import PIXEL_DATA, keyword_entry
 from .config import Action, DeidConfig, ImageConfig
 from .profile_table import lookup
 
-ACTIONS = ("keep", "remove", "delete", "reset", "regen_uid", "clean_text", "recurse", "clean_image")
+ACTIONS = ("keep", "remove", "delete", "reset", "regen_uid", "clean_text", "recurse", "clean_image", "set")
 CLEAN_TEXT_VRS = frozenset(["AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "DA", "DT", "AS"])
 PRIMARY_IDS = {
     0x0020000D: "StudyInstanceUID",

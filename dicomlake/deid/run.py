@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..api import Lake
+from ..dictionary import PIXEL_DATA
 from ..errors import ConfigError, StoreError
 from ..filterfile import FilterSpec
 from ..lake import Catalog
@@ -156,13 +157,26 @@ def _sql(planner: Planner, maps: ValueMaps, schema: pa.Schema, source: str, step
     return transform_sql(schema, source, _ctx(planner, maps), markers, _phrases(planner, schema), image)
 
 
+def plan_steps(planner: Planner, schema: pa.Schema) -> list[Step]:
+    """The element-level plan, with what cleaning burned-in text sets (BurnedInAnnotation)."""
+    steps = compile_plan(planner, schema)
+    image = planner.pixel_image()
+    if image is not None:
+        why = f"cleanImage {image.mode}: NO on every image read by OCR"
+        steps = [s for s in steps if s.path not in ("BurnedInAnnotation", "PixelData")]
+        pixel = planner.decide(PIXEL_DATA, "OB").why
+        steps.append(Step("PixelData", "PixelData", "7FE00010", "OB", "clean_image", f"{pixel} (from the source file)"))
+        steps.append(Step("BurnedInAnnotation", "BurnedInAnnotation", "00280301", "CS", "set", why))
+    return steps
+
+
 def transform_store(
     lake: Lake, store: str, planner: Planner, maps: ValueMaps, spec: FilterSpec | None
 ) -> tuple[list[Step], str, pa.Table]:
     """Plan, SQL and the transformed table of one store."""
     rel = lake.select(store, spec)
     schema = rel.limit(0).to_arrow_table().schema
-    steps = compile_plan(planner, schema)
+    steps = plan_steps(planner, schema)
     maps.register(lake.con)
     lake.con.register("dl_deid_source", rel.to_arrow_table())
     sql = _sql(planner, maps, schema, "dl_deid_source", steps)
@@ -524,7 +538,7 @@ def explain(
         maps = ValueMaps(b"explain", planner, text_rule(request.config.text))
         rel = lake.select(s, spec)
         schema = rel.limit(0).to_arrow_table().schema
-        summary.plan[s] = steps = compile_plan(planner, schema)
+        summary.plan[s] = steps = plan_steps(planner, schema)
         summary.sql[s] = _sql(planner, maps, schema, quote(s), steps)
         image = planner.pixel_image()
         if image is not None and "DroppedTags" in schema.names:
