@@ -88,6 +88,17 @@ def pixel_hash(ds: Dataset) -> str:
     return h.hexdigest()
 
 
+_DECODE_HINT = "decompress the file first (e.g. dcmtk's 'dcmdjpeg in.dcm out.dcm'), or check that it is not damaged"
+
+
+def _have_decoders() -> bool:
+    try:
+        import pylibjpeg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _as_frames(arr: np.ndarray, ds: Dataset) -> np.ndarray:
     """(frames, rows, cols, samples) from what pydicom returns for one or many frames."""
     spp = int(ds.get("SamplesPerPixel") or 1)
@@ -106,9 +117,10 @@ def stored_frames(ds: Dataset) -> np.ndarray:
         arr = pixel_array(ds)
     except Exception as exc:
         ts = ds.file_meta.get("TransferSyntaxUID", "?") if hasattr(ds, "file_meta") else "?"
+        first = " ".join(line.strip() for line in str(exc).splitlines())
         raise PixelError(
-            f"pixel data could not be decoded ({type(exc).__name__}: {exc}; transfer syntax {ts}); "
-            "install the decoders with './dev.sh setup' (pylibjpeg and its plugins)"
+            f"pixel data could not be decoded ({type(exc).__name__}: {first}; transfer syntax {ts}); "
+            f"{_DECODE_HINT if _have_decoders() else './dev.sh setup installs the decoders (pylibjpeg and its plugins)'}"
         ) from None
     return _as_frames(arr, ds)
 

@@ -25,6 +25,7 @@ from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, generate_uid
 FORMATS = ("ybr422_jpeg", "mono8", "mono16", "mono1", "rgb", "multiframe")
 US_IMAGE = "1.2.840.10008.5.1.4.1.1.6.1"
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
+MULTIFRAME_SC = "1.2.840.10008.5.1.4.1.1.7.2"  # Multi-frame Grayscale Byte Secondary Capture
 
 PEOPLE = (
     ("JOHNSON", "ANN", "F"),
@@ -96,7 +97,7 @@ def _dataset(
     canvases = [np.maximum(_canvas(rows, cols, np.random.default_rng(seed + i + f)), text) for f in range(frames)]
 
     ds = Dataset()
-    ds.SOPClassUID = US_IMAGE if fmt == "ybr422_jpeg" else SECONDARY_CAPTURE
+    ds.SOPClassUID = {"ybr422_jpeg": US_IMAGE, "multiframe": MULTIFRAME_SC}.get(fmt, SECONDARY_CAPTURE)
     ds.SOPInstanceUID = generate_uid(entropy_srcs=[f"burned-{seed}-{i}-sop"])
     ds.StudyInstanceUID = generate_uid(entropy_srcs=[f"burned-{seed}-{i % len(PEOPLE)}-study"])
     ds.SeriesInstanceUID = generate_uid(entropy_srcs=[f"burned-{seed}-{i % len(PEOPLE)}-{fmt}-series"])
@@ -113,6 +114,11 @@ def _dataset(
     ds.Modality = "US" if fmt == "ybr422_jpeg" else "OT"
     ds.SeriesNumber, ds.InstanceNumber = 1, i + 1
     ds.BurnedInAnnotation = "YES"
+    ds.ImageType = ["ORIGINAL", "PRIMARY"]
+    ds.Manufacturer = "dicomlake sample"
+    ds.StudyID = str(i % len(PEOPLE) + 1)
+    ds.Laterality = ""
+    ds.PatientOrientation = ""
     ds.Rows, ds.Columns = rows, cols
     ds.PixelRepresentation = 0
     ds.file_meta = FileMetaDataset()
@@ -120,6 +126,12 @@ def _dataset(
     _pixels(ds, fmt, canvases)
     if frames > 1:
         ds.NumberOfFrames = frames
+        ds.FrameIncrementPointer = 0x00181063  # FrameTime
+        ds.FrameTime = 100.0
+        ds.PresentationLUTShape = "IDENTITY"
+        ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 0, 1, "US"
+    if fmt != "ybr422_jpeg":
+        ds.ConversionType = "WSD"  # Secondary Capture: made on a workstation
     ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     identifying = (family, given, shown_birth, pid) if phi else ()

@@ -361,3 +361,20 @@ def test_fill_multiframe_jpeg_decodes_to_lossless_rgb() -> None:
     assert (after[3, 20:40, 10:60] == before.min()).all()
     after[3, 20:40, 10:60] = before[3, 20:40, 10:60]
     assert np.array_equal(after, before)
+
+
+def _dciodvfy_errors(path: Path) -> list[str]:
+    import subprocess
+
+    out = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True).stderr
+    return [line for line in out.splitlines() if line.startswith("Error")]
+
+
+def test_sources_and_redacted_outputs_validate(burned: tuple[Path, list[Planted]], outputs: dict[str, Path]) -> None:
+    """dciodvfy: the generated images are valid, and so is every redacted output (lossless RGB included)."""
+    _, planted = burned
+    for p in planted:
+        assert _dciodvfy_errors(p.path) == [], p.path.parent.name
+    for name in ("all", "clean_descriptors"):
+        for path in _output_files(outputs[name]).values():
+            assert _dciodvfy_errors(path) == [], (name, path)
