@@ -117,7 +117,11 @@ class Server:
             ) from None
 
     def _http_error(self, what: str, response: Any) -> DicomWebError:
-        status = getattr(response, "status_code", None)
+        err = self._http_message(what, getattr(response, "status_code", None))
+        err.response = response
+        return err
+
+    def _http_message(self, what: str, status: int | None) -> DicomWebError:
         if status in (401, 403):
             return DicomWebError(
                 f"{self.url}: the server refused the credentials (HTTP {status}) while {what}; set "
@@ -128,9 +132,7 @@ class Server:
                 f"{self.url}: not a DICOMweb endpoint (HTTP {status} on QIDO-RS /studies); give the DICOMweb root, "
                 "e.g. http://host:8042/dicom-web"
             )
-        err = DicomWebError(f"{self.url}: HTTP {status} while {what}")
-        err.response = response
-        return err
+        return DicomWebError(f"{self.url}: HTTP {status} while {what}")
 
     def studies(self) -> Iterator[str]:
         """StudyInstanceUIDs on the server, page by page."""
@@ -153,16 +155,13 @@ class Server:
 
     def study_metadata(self, study: str) -> list[dict[str, Any]] | None:
         """Every instance of a study as DICOM JSON (one WADO-RS request); None if it is gone."""
-        import requests
-
+        what = f"fetching the metadata of study {study}"
         try:
-            return list(self.client.retrieve_study_metadata(study))
-        except requests.exceptions.HTTPError as exc:
-            if getattr(exc.response, "status_code", None) == 404:
+            return self.call(what, lambda: list(self.client.retrieve_study_metadata(study)))
+        except DicomWebError as exc:
+            if exc.response is not None and exc.response.status_code == 404:
                 return None
-            raise self._http_error(f"fetching the metadata of study {study}", exc.response) from None
-        except Exception as exc:
-            return self.call(f"fetching the metadata of study {study}", _raise, exc)
+            raise
 
     def instance(self, study: str, series: str, sop: str) -> bytes:
         """One instance's bytes as the server keeps them (WADO-RS, application/dicom in any
@@ -195,10 +194,6 @@ class Server:
     def store(self, datasets: list[Any]) -> Any:
         """STOW-RS a batch; returns the server's response dataset (per-instance results)."""
         return self.call(f"storing {len(datasets)} instances (STOW-RS)", self.client.store_instances, datasets)
-
-
-def _raise(exc: BaseException) -> None:
-    raise exc
 
 
 def parse_path(source: str) -> tuple[Server, str, str, str]:
@@ -246,7 +241,6 @@ def stow(server: Server, items: list[tuple[str, str]]) -> list[dict[str, Any]]:
     import io
 
     import pydicom
-    import requests
 
     from .sources import read_source
 
@@ -267,7 +261,5 @@ def stow(server: Server, items: list[tuple[str, str]]) -> list[dict[str, Any]]:
             if exc.response is None or exc.response.status_code != 409:  # 409: some instances refused
                 raise
             refused = _failed(exc.response.json())
-        except requests.exceptions.RequestException as exc:  # pragma: no cover - mapped by call()
-            raise DicomWebError(f"{server.url}: STOW-RS failed: {exc}") from None
         failures += [{"sop_instance_uid": u, "path": sent.get(u, ""), "reason": r} for u, r in refused.items()]
     return failures

@@ -13,9 +13,8 @@ that vanishes between listing and fetching is reported and the harvest goes on.
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,11 +24,12 @@ import pyarrow as pa
 from .dicomjson import convert_json
 from .dicomweb import Server
 from .errors import DicomReadError
-from .ingest import IngestSummary, _reason_kind
+from .ingest import IngestSummary
 from .lake import Catalog, check_store_name, quote_ident
 from .progress import progress_bar
 from .publish import Part, assemble, check_disposition, write_parquet
 from .schema import infer_schema
+from .workers import fork_pool
 
 BATCH = 200  # studies per commit
 
@@ -185,7 +185,7 @@ def harvest(
             server=replace(server), spec=filter_spec, done=done, at=started,
             threads=max(1, server.concurrency // workers),
         )  # fmt: skip
-        pool = _pool(workers)
+        pool = fork_pool(workers)
         try:
             for start in range(0, max(1, len(studies)), batch):
                 chunk = studies[start : start + batch]
@@ -207,17 +207,6 @@ def harvest(
             stop()
         if filter_spec is not None:
             summary.unmatched = filter_spec.unmatched(keys) if not done else []
-        for i in summary.issues:
-            if i["severity"] == "error":
-                summary.skipped += 1
-                summary.skipped_reasons[_reason_kind(i["reason"])] += 1
-            elif i["severity"] == "warning":
-                summary.warnings += 1
+        summary.count_issues()
         summary.rows_in_store = cat.stores()[store].row_count
     return summary
-
-
-def _pool(workers: int) -> ProcessPoolExecutor | None:
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))

@@ -45,6 +45,15 @@ class IngestSummary:
     unmatched: list[tuple[int, str]] = field(default_factory=list)  # filter lines that matched nothing
     unit: str = "files"  # what ``files`` counts ("studies" for a DICOMweb harvest)
 
+    def count_issues(self) -> None:
+        """Tally ``issues``: errors are skipped files, warnings counted, infos (DICOMDIR, duplicates) listed."""
+        for i in self.issues:
+            if i["severity"] in ("error", "info"):
+                self.skipped += i["severity"] == "error"
+                self.skipped_reasons[_reason_kind(i["reason"])] += 1
+            elif i["severity"] == "warning":
+                self.warnings += 1
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "store": self.store,
@@ -213,14 +222,7 @@ def ingest(
         if filter_spec is not None:
             summary.unmatched = filter_spec.unmatched(k for p in parts for k in p.keys)
         new_files, keep = assemble(existing, parts, write_disposition, stage, summary)
-        for i in summary.issues:
-            if i["severity"] == "error":
-                summary.skipped += 1
-                summary.skipped_reasons[_reason_kind(i["reason"])] += 1
-            elif i["severity"] == "warning":
-                summary.warnings += 1
-            elif i["severity"] == "info":
-                summary.skipped_reasons[_reason_kind(i["reason"])] += 1
+        summary.count_issues()
         if strict and (summary.skipped or summary.warnings):
             raise IngestIssuesError(
                 f"--strict: {summary.skipped} files would be skipped and {summary.warnings} read with warnings, "

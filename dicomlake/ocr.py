@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -133,6 +134,17 @@ def read_frame(frame: np.ndarray, index: int = 0, photometric: str = "MONOCHROME
     return [Word(index, t, c, x // s, y // s, -(-w // s), -(-h // s)) for t, c, x, y, w, h in _data(img, FRAME_CONFIG)]
 
 
-def shifted(words: Iterable[Word], frame: int) -> list[Word]:
-    """The same words on another frame (frames with identical pixels are read once)."""
-    return [replace(w, frame=frame) for w in words]
+def read_frames(ds: Any) -> Iterator[tuple[int, list[Word], bool]]:
+    """(index, words, repeat) for every frame of a dataset's pixel data; a frame identical to an
+    earlier one is not read again (``repeat``: its words are the earlier frame's, on this one)."""
+    from .pixels import display_frames, frame_digest
+
+    photometric = str(ds.get("PhotometricInterpretation") or "MONOCHROME2")
+    seen: dict[str, list[Word]] = {}
+    for i, frame in display_frames(ds):
+        digest = frame_digest(frame)
+        if digest in seen:
+            yield i, [replace(w, frame=i) for w in seen[digest]], True
+        else:
+            seen[digest] = read_frame(frame, i, photometric)
+            yield i, seen[digest], False

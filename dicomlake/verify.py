@@ -33,14 +33,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
-import multiprocessing
 import os
 import re
 import unicodedata
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -56,6 +54,7 @@ from pydicom.tag import BaseTag
 from .api import Lake
 from .errors import DicomlakeError, StoreError
 from .lake import quote_ident
+from .workers import fork_pool
 
 __all__ = ["FORMATS", "FileScan", "Hit", "Matcher", "SourceValues", "VerifyReport", "collect_values", "scan_file"]
 __all__ += ["verify"]
@@ -612,8 +611,8 @@ def _raw_hits(instance: str, path: str, data: bytes, in_elements: Counter[str], 
 
 def _pixel_hits(instance: str, path: str, data: bytes, matcher: Matcher, problems: list[str]) -> list[Hit]:
     """Identifying values still legible in the pixels: OCR of every distinct frame, line by line."""
-    from .ocr import lines, read_frame
-    from .pixels import display_frames, frame_digest, has_pixels
+    from .ocr import lines, read_frames
+    from .pixels import has_pixels
 
     hits: list[Hit] = []
     try:
@@ -622,14 +621,10 @@ def _pixel_hits(instance: str, path: str, data: bytes, matcher: Matcher, problem
             ds = pydicom.dcmread(io.BytesIO(data), force=True)
             if not has_pixels(ds):
                 return []
-            photometric = str(ds.get("PhotometricInterpretation") or "MONOCHROME2")
-            seen: set[str] = set()
-            for i, frame in display_frames(ds):
-                digest = frame_digest(frame)
-                if digest in seen:
+            for i, words, repeat in read_frames(ds):
+                if repeat:  # the same pixels as an earlier frame: reported there
                     continue
-                seen.add(digest)
-                for line in lines(read_frame(frame, i, photometric)):
+                for line in lines(words):
                     text = " ".join(w.text for w in line)
                     for f in matcher.find(text):
                         box = f"{line[0].left},{min(w.top for w in line)},{line[-1].box.right},{max(w.box.bottom for w in line)}"
@@ -658,11 +653,12 @@ def scan_files(files: list[tuple[str, str]], matcher: Matcher, workers: int, ocr
     """:func:`scan_file` over (path, instance) pairs, in worker processes (fork) when there are many."""
     size = 1 if ocr else CHUNK  # OCR is slow: one file per task keeps every core busy
     chunks = [files[i : i + size] for i in range(0, len(files), size)]
-    if workers <= 1 or len(chunks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    pool = fork_pool(workers, len(chunks))
+    if pool is None:
         return [r for c in chunks for r in _scan_chunk(c, matcher, ocr)]
     _JOB.update(matcher=matcher, ocr=ocr)
     try:
-        with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=multiprocessing.get_context("fork")) as pool:
+        with pool:
             return [r for part in pool.map(_scan_chunk, chunks) for r in part]
     finally:
         _JOB.clear()

@@ -25,19 +25,19 @@ runs per instance, because it depends on the instance's own identifying values:
 from __future__ import annotations
 
 import io
-import multiprocessing
 import os
 import re
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 
 import pydicom
 
-from ..ocr import Word, check_tesseract, lines, read_frame, shifted
-from ..pixels import Box, display_frames, frame_digest, has_pixels, pixel_hash
+from ..ocr import Word, check_tesseract, lines, read_frames
+from ..pixels import Box, has_pixels, pixel_hash
 from ..sources import read_source
+from ..workers import fork_pool
 from .config import ImageConfig
 from .detect import DEFAULT_INFO_TYPES, PRIORITY, Context, detect
 
@@ -166,18 +166,11 @@ def read_file(path: str) -> Reading:
     """OCR of every frame of one file (identical frames read once)."""
     try:
         ds = read_dataset(path)
-        photometric = str(ds.get("PhotometricInterpretation") or "MONOCHROME2")
-        seen: dict[str, list[Word]] = {}
         words: list[Word] = []
         frames = 0
-        for i, frame in display_frames(ds):
+        for _, found, _ in read_frames(ds):
             frames += 1
-            digest = frame_digest(frame)
-            if digest not in seen:
-                seen[digest] = read_frame(frame, i, photometric)
-                words += seen[digest]
-            else:
-                words += shifted(seen[digest], i)
+            words += found
         return Reading(words, frames)
     except Exception as exc:  # one unreadable image must not stop the run
         return Reading(error=f"{type(exc).__name__}: {exc}")
@@ -193,12 +186,6 @@ def _keys(paths: list[str]) -> list[str | None]:
     return out
 
 
-def _pool(workers: int, n: int) -> ProcessPoolExecutor | None:
-    if workers <= 1 or n < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    return ProcessPoolExecutor(min(workers, n), mp_context=multiprocessing.get_context("fork"))
-
-
 def read_all(
     paths: list[str], workers: int | None = None, progress: Callable[[int, int], None] | None = None
 ) -> tuple[list[str | None], dict[str, Reading]]:
@@ -206,7 +193,7 @@ def read_all(
     check_tesseract()
     workers = workers or os.cpu_count() or 1
     chunks = [paths[i : i + 64] for i in range(0, len(paths), 64)]
-    pool = _pool(workers, len(paths))
+    pool = fork_pool(workers, len(paths))
     try:
         if pool is None:
             keys = [k for c in chunks for k in _keys(c)]

@@ -266,18 +266,6 @@ def _unread(table: pa.Table, i: int, why: str) -> dict[str, Any]:
     }
 
 
-def _renumber(boxes: dict[int, list[Box]], dropped: dict[int, str], n: int) -> dict[int, list[Box]]:
-    """Row numbers of ``boxes`` after the rows in ``dropped`` are filtered out."""
-    new, j = {}, 0
-    for i in range(n):
-        if i in dropped:
-            continue
-        if i in boxes:
-            new[j] = boxes[i]
-        j += 1
-    return new
-
-
 def rematerialize_table(
     table: pa.Table, stage_files: Path, final_files: Path, workers: int, boxes: dict[int, list[Box]] | None = None
 ) -> tuple[pa.Table, list[dict[str, Any]]]:
@@ -388,8 +376,9 @@ def deidentify_store(
         result.inspected, result.redacted = len(boxes), sum(1 for b in boxes.values() if b)
         if unread:  # an image whose text could not be checked is not written
             result.failures += [_unread(table, i, why) for i, why in unread.items()]
-            table = table.filter(pa.array([i not in unread for i in range(table.num_rows)]))
-            boxes = _renumber(boxes, unread, table.num_rows + len(unread))
+            kept = [i for i in range(table.num_rows) if i not in unread]
+            table = table.take(pa.array(kept, pa.int64()))
+            boxes = {new: boxes[old] for new, old in enumerate(kept) if old in boxes}
     with dest.write_lock():
         stage = dest.staging()
         files_dir = dest.root / "files" / dest_store / stage.name

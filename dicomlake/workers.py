@@ -1,0 +1,15 @@
+"""Worker processes: a forked pool (workers inherit the loaded modules and the job's data)."""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+
+def fork_pool(workers: int, tasks: int | None = None) -> ProcessPoolExecutor | None:
+    """A pool of ``workers`` forked processes (no more than ``tasks``), or None when one process
+    does: one worker, fewer than two tasks, or no fork on this platform."""
+    if workers <= 1 or (tasks is not None and tasks < 2) or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    size = workers if tasks is None else min(workers, tasks)
+    return ProcessPoolExecutor(size, mp_context=multiprocessing.get_context("fork"))
