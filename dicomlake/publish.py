@@ -220,8 +220,48 @@ def publish_table(
     ``disposition`` WRITE_APPEND keeps the store's rows (instances in ``table`` replace theirs);
     anything else replaces them.
     """
-    tally = tally or Counts()
     part = stage / "table.parquet"
     write_parquet(table, part)
-    files, keep = assemble(cat.stores().get(name), [part_of(part, table)], disposition, stage, tally)
+    publish_parts(
+        cat,
+        name,
+        [part_of(part, table)],
+        disposition,
+        stage,
+        tally=tally,
+        issues=issues,
+        operation=operation,
+        file_set=file_set,
+    )
+
+
+def staged_part(path: Path) -> Part:
+    """A Parquet file a writer staged (a Spark task's, for one) as a part."""
+    cols = pq.read_table(path, columns=["SOPInstanceUID", "dl_source"])
+    return Part(
+        path,
+        cols.num_rows,
+        pq.read_schema(path),
+        cols.column(0).to_pylist(),
+        [],
+        0,
+        [s or "" for s in cols.column(1).to_pylist()],
+    )
+
+
+def publish_parts(
+    cat: Catalog,
+    name: str,
+    parts: list[Part],
+    disposition: str,
+    stage: Path,
+    *,
+    tally: Tally | None = None,
+    issues: list[dict[str, Any]] | None = None,
+    operation: dict[str, Any] | None = None,
+    file_set: Path | None = None,
+) -> None:
+    """Publish staged parts as the new rows of store ``name`` (see :func:`publish_table`)."""
+    tally = tally or Counts()
+    files, keep = assemble(cat.stores().get(name), parts, disposition, stage, tally)
     cat.commit(name, files, keep, tally.issues if issues is None else issues, operation, file_set=file_set)

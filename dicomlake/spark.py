@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pyarrow as pa
 
@@ -71,15 +72,48 @@ def _concat_text(node: Any) -> Any:
     return node
 
 
-def transpile(sql: str) -> str:
-    """DuckDB SQL → Spark SQL."""
+def dialect() -> Any:
+    """sqlglot's Spark dialect, with TIME kept as TIME (sqlglot writes TIMESTAMP for Spark versions
+    without a TIME type; with ``spark.sql.timeType.enabled`` Spark has one)."""
+    global _DIALECT
+    if _DIALECT is None:
+        from sqlglot import exp
+        from sqlglot.dialects.spark import Spark
+
+        class Generator(Spark.Generator):  # type: ignore[name-defined,misc,valid-type]
+            TYPE_MAPPING: ClassVar[dict[Any, str]] = {
+                k: v for k, v in Spark.Generator.TYPE_MAPPING.items() if k != exp.DataType.Type.TIME
+            }
+
+        _DIALECT = type("SparkWithTime", (Spark,), {"Generator": Generator})()
+    return _DIALECT
+
+
+_DIALECT: Any = None
+
+
+def parse_duckdb(sql: str) -> list[Any]:
+    """DuckDB SQL as sqlglot trees."""
     import sqlglot
 
     try:
-        trees = sqlglot.parse(sql, read="duckdb")
+        return [t for t in sqlglot.parse(sql, read="duckdb") if t is not None]
     except sqlglot.errors.ParseError as exc:
         raise SparkError(f"SQL does not parse: {str(exc).splitlines()[0]}") from None
-    return ";\n".join(t.transform(_concat_text).sql(dialect="spark") for t in trees if t is not None)
+
+
+def transpile(sql: str) -> str:
+    """DuckDB SQL → Spark SQL."""
+    return ";\n".join(t.transform(_concat_text).sql(dialect=dialect()) for t in parse_duckdb(sql))
+
+
+def error_line(exc: BaseException) -> str:
+    """The line of a Spark error that says what went wrong (for a Python task: its exception)."""
+    lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
+    python = [x for x in lines if re.match(r"^[A-Za-z_.]*(Error|Exception): ", x)]
+    if "Python worker" in str(exc) and python:
+        return python[-1]
+    return lines[0] if lines else type(exc).__name__
 
 
 def _spark_type(t: pa.DataType) -> Any:
@@ -118,7 +152,12 @@ def sql(spark: Any, query: str, params: dict[str, Any] | None) -> pa.Table:
         raise
     except Exception as exc:
         raise SparkError(f"Spark: {str(exc).splitlines()[0]}") from None
-    schema = pa.schema([f.with_type(_lake_type(f.type)) for f in table.schema])
+    return to_lake_types(table)
+
+
+def to_lake_types(table: pa.Table) -> pa.Table:
+    """An Arrow table from Spark with the lake's types (see :func:`_lake_type`)."""
+    schema = pa.schema([f.with_type(_lake_type(f.type)).with_nullable(True) for f in table.schema])
     return table if schema.equals(table.schema) else table.cast(schema)
 
 
@@ -130,9 +169,11 @@ def _lake_type(t: pa.DataType) -> pa.DataType:
     if pa.types.is_time64(t):
         return pa.time64("us")
     if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return pa.list_(t.value_field.with_type(_lake_type(t.value_type)))
-    if pa.types.is_struct(t):
-        return pa.struct([t.field(i).with_type(_lake_type(t.field(i).type)) for i in range(t.num_fields)])
+        return pa.list_(t.value_field.with_type(_lake_type(t.value_type)).with_nullable(True))
+    if pa.types.is_struct(t):  # Spark marks fields of what STRUCT() builds NOT NULL; the lake's are nullable
+        return pa.struct(
+            [t.field(i).with_type(_lake_type(t.field(i).type)).with_nullable(True) for i in range(t.num_fields)]
+        )
     return t
 
 

@@ -31,7 +31,7 @@ from ..filterfile import FilterSpec
 from ..lake import Catalog
 from ..pixels import Box
 from ..progress import progress_bar
-from ..publish import publish_table
+from ..publish import publish_parts, publish_table, staged_part
 from ..rematerialize import build_file
 from .config import DeidRequest, ImageConfig
 from .plan import Planner, Step, compile_plan
@@ -320,13 +320,14 @@ def rematerialize_table(
 def _publish(
     dest: Catalog,
     name: str,
-    table: pa.Table,
+    rows: pa.Table | list[Path],
     stage: Path,
     files_dir: Path,
     result: StoreResult,
     started: dt.datetime,
     disposition: str,
 ) -> None:
+    """Publish the de-identified rows (a table, or the Parquet parts Spark tasks staged)."""
     files_dir.parent.mkdir(parents=True, exist_ok=True)
     if (stage / "files").exists():
         os.replace(stage / "files", files_dir)
@@ -336,17 +337,15 @@ def _publish(
         "started_at": started,
         "summary": {"source": result.source, "success": result.success, "failure": len(result.failures)},
     }
-    publish_table(
-        dest,
-        name,
-        table,
-        disposition,
-        stage,
-        tally=result,
-        issues=result.failures + result.issues,
-        operation=op,
-        file_set=files_dir,
+    parts = [staged_part(p) for p in rows] if isinstance(rows, list) else None
+    kwargs: dict[str, Any] = dict(
+        tally=result, issues=result.failures + result.issues, operation=op, file_set=files_dir
     )
+    if parts is None:
+        assert isinstance(rows, pa.Table)
+        publish_table(dest, name, rows, disposition, stage, **kwargs)
+    else:
+        publish_parts(dest, name, parts, disposition, stage, **kwargs)
 
 
 def deidentify_store(
@@ -363,9 +362,14 @@ def deidentify_store(
     maps_out: list[ValueMaps],
     disposition: str,
     final_root: Path | None = None,
+    spark: Any = None,
 ) -> tuple[StoreResult, list[Step], str]:
     planner = Planner(request.config)
     maps = ValueMaps(key, planner, text_rule(request.config.text), uid_root)
+    if spark is not None:
+        return _deidentify_on_spark(
+            lake, store, dest, dest_store, planner, maps, spec, disposition, final_root, spark, maps_out
+        )
     steps, sql, table = transform_store(lake, store, planner, maps, spec)
     result = StoreResult(store, dest_store, selected=table.num_rows)
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -394,6 +398,47 @@ def deidentify_store(
     return result, steps, sql
 
 
+def _deidentify_on_spark(
+    lake: Lake,
+    store: str,
+    dest: Catalog,
+    dest_store: str,
+    planner: Planner,
+    maps: ValueMaps,
+    spec: FilterSpec | None,
+    disposition: str,
+    final_root: Path | None,
+    spark: Any,
+    maps_out: list[ValueMaps],
+) -> tuple[StoreResult, list[Step], str]:
+    """The same plan and SQL, run by Spark; files written by its tasks (:mod:`.on_spark`)."""
+    from .on_spark import register_functions, run_transform, source_view
+
+    schema = lake.select(store, spec).limit(0).to_arrow_table().schema
+    steps = plan_steps(planner, schema)
+    sql = _sql(planner, maps, schema, "dl_deid_source", steps)
+    source_view(spark, list(lake.store_info(store).files), spec.table() if spec else None, "dl_deid_source")
+    register_functions(spark, maps)
+    result = StoreResult(store, dest_store)
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with dest.write_lock():
+        stage = dest.staging()
+        files_dir = dest.root / "files" / dest_store / stage.name
+        final_dir = (final_root or dest.root) / "files" / dest_store / stage.name
+        parts, failures, result.inspected, result.redacted = run_transform(
+            spark, sql, stage, final_dir, planner.pixel_image()
+        )
+        result.failures += failures
+        for part in parts:
+            cols = pq.read_table(part, columns=["SOPInstanceUID", "dl_source"]).to_pydict()
+            result.written += list(zip(cols["SOPInstanceUID"], cols["dl_source"], strict=True))
+        result.success = len(result.written)
+        result.selected = result.success + len(result.failures)
+        _publish(dest, dest_store, parts, stage, files_dir, result, started, disposition)
+    maps_out.append(maps)
+    return result, steps, sql
+
+
 def deidentify(
     src: str | os.PathLike[str],
     request: DeidRequest,
@@ -407,9 +452,11 @@ def deidentify(
     uid_root: str = "2.25",
     crosswalk: str | None = None,
     dest_dicomweb: str | None = None,
+    spark: Any = None,
 ) -> DeidSummary:
     """Run a de-identification (dataset level when ``store`` is None, else store level);
-    ``dest_dicomweb``: also send the de-identified instances to this DICOMweb server (STOW-RS)."""
+    ``dest_dicomweb``: also send the de-identified instances to this DICOMweb server (STOW-RS);
+    ``spark``: a SparkSession to run the transform and the rematerialization on."""
     summary = DeidSummary(notes=list(request.notes))
     lake = Lake(src)
     workers = workers or os.cpu_count() or 1
@@ -465,7 +512,12 @@ def deidentify(
             maps_out=maps,
             disposition=disposition,
             final_root=dest_root.absolute(),
+            spark=spark,
         )
+        if spark is not None and crosswalk:
+            from .on_spark import crosswalk as spark_crosswalk
+
+            spark_crosswalk(spark, sql, maps[-1])
         summary.stores.append(r)
         summary.plan[s], summary.sql[s] = steps, sql
     if build != dest_root:

@@ -1,0 +1,257 @@
+"""De-identification on Spark: the plan's SQL on a cluster, and rematerialization in its tasks.
+
+The transform is the SQL :mod:`.sqlgen` writes for DuckDB, transpiled by sqlglot (one source of
+truth). Spark cannot call a Python function inside a lambda (``transform(seq, it -> f(it.X))``
+is refused), and the per-value work of :mod:`.udfs` happens inside lambdas wherever sequences
+and multi-valued elements are. So each per-value call is rewritten:
+
+- ``dl_uid``, ``dl_clean``, ``dl_keep_path`` and ``dl_keep_private`` become lookups
+  (``try_element_at``) in a per-row map. A subquery gathers every value the row passes to the
+  function, at any depth (the same lambdas, gathering instead of rewriting), and one Python
+  function per row maps them with the same :class:`~.udfs.ValueMaps`, per distinct value.
+- ``dl_shift_date`` / ``dl_shift_ts`` become Spark's date arithmetic on the row's shift in days,
+  computed once per row from the patient by the same keyed rule.
+
+Rematerialization runs in the tasks (``mapInArrow``): each task inspects the pixels of its
+rows when burned-in text is cleaned, writes their files into the destination's staging folder
+(which must be on storage every executor and the driver see), and stages one Parquet part of
+its finished rows; the driver publishes the parts as one version, as ingest on Spark does.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ..errors import StoreError
+from ..spark import SparkError, dialect, error_line, parse_duckdb, to_lake_types
+from .config import ImageConfig
+from .udfs import ValueMaps
+
+#: The per-value functions answered from per-row maps: function → the map column.
+MAP_OF = {"dl_uid": "dl_m_uid", "dl_clean": "dl_m_clean", "dl_keep_path": "dl_m_keep", "dl_keep_private": "dl_m_keep"}
+#: The Python function that builds each map column from the gathered values.
+BUILDER = {"dl_m_uid": "dl_uid_map", "dl_m_clean": "dl_clean_map", "dl_m_keep": "dl_keep_map"}
+SHIFT_DAYS = "dl_shift_days"
+
+
+def _key(node: Any) -> Any:
+    """The lookup key of a per-value call: the value (``dl_clean``: its VR, two letters, first)."""
+    from sqlglot import exp
+
+    args = node.expressions
+    if node.name.lower() != "dl_clean":
+        return args[0].copy()
+    value, context, vr = args
+    if not (isinstance(context, exp.Column) and context.name == "dl_context" and isinstance(vr, exp.Literal)):
+        raise AssertionError(f"unexpected dl_clean call: {node.sql()}")
+    return exp.func("CONCAT", vr.copy(), value.copy())
+
+
+def _gather(node: Any, key: Any) -> Any:
+    """An expression of the row listing every value ``key`` takes at ``node``: each lambda around
+    it becomes a ``transform`` over the same array, flattened (an absent array gives none)."""
+    from sqlglot import exp
+
+    out: Any = exp.Array(expressions=[key])
+    parent: Any = node.parent
+    while parent is not None:
+        if isinstance(parent, exp.Lambda):
+            array = parent.parent.this.copy()
+            if any(a.name.lower().startswith("dl_") for a in array.find_all(exp.Anonymous)):
+                raise AssertionError(f"a per-value call in a lambda's array: {array.sql()}")
+            each = exp.Lambda(this=out, expressions=[v.copy() for v in parent.expressions])
+            out = exp.func(
+                "COALESCE", exp.func("FLATTEN", exp.func("TRANSFORM", array, each)), exp.Array(expressions=[])
+            )
+        parent = parent.parent
+    return out
+
+
+def spark_sql(duck_sql: str) -> tuple[str, str]:
+    """The transform's DuckDB SQL as Spark SQL with the per-value calls rewritten (module doc),
+    and a query listing the distinct UIDs and patients it maps (for ``--crosswalk``)."""
+    from sqlglot import exp
+
+    (tree,) = parse_duckdb(duck_sql)
+    shifts = False
+    gathered: dict[str, list[Any]] = {}
+    for node in list(tree.find_all(exp.Anonymous)):
+        name = node.name.lower()
+        if name in ("dl_shift_date", "dl_shift_ts"):
+            value, days = node.expressions[0].copy(), exp.column(SHIFT_DAYS)
+            if name == "dl_shift_date":
+                node.replace(exp.func("DATE_ADD", value, days))
+            else:
+                node.replace(exp.Anonymous(this="TIMESTAMPADD", expressions=[exp.var("DAY"), days, value]))
+            shifts = True
+        elif name in MAP_OF:
+            key = _key(node)
+            gathered.setdefault(MAP_OF[name], []).append(_gather(node, key.copy()))
+            node.replace(exp.func("TRY_ELEMENT_AT", exp.column(MAP_OF[name]), key))
+    for bracket in list(tree.find_all(exp.Bracket)):  # DuckDB's list[a:b] is Spark's slice(list, a, b - a + 1)
+        (piece,) = bracket.expressions
+        if isinstance(piece, exp.Slice):
+            start, end = int(piece.this.name), int(piece.expression.name)
+            bracket.replace(
+                exp.func(
+                    "SLICE", bracket.this.copy(), exp.Literal.number(start), exp.Literal.number(max(0, end - start + 1))
+                )
+            )
+    for window in list(tree.find_all(exp.Window)):  # dl_row: any unique number (Spark needs ORDER BY)
+        window.replace(exp.Anonymous(this="MONOTONICALLY_INCREASING_ID"))
+    extra = [
+        exp.alias_(
+            exp.Anonymous(
+                this=BUILDER[col],
+                expressions=[exp.func("CONCAT", *parts) if len(parts) > 1 else parts[0]]
+                + ([exp.column("dl_context")] if col == "dl_m_clean" else []),
+            ),
+            col,
+        )
+        for col, parts in gathered.items()
+    ]
+    if shifts:
+        extra.append(exp.alias_(exp.Anonymous(this=SHIFT_DAYS, expressions=[exp.column("dl_patient")]), SHIFT_DAYS))
+    sub = tree.args["from_"].this
+    rows = exp.Subquery(this=sub.this.copy(), alias=exp.TableAlias(this="dl_rows"))
+    uids = gathered.get("dl_m_uid") or [exp.Array(expressions=[])]
+    listing = exp.union(
+        exp.select(
+            exp.alias_(exp.Literal.string("UID"), "kind"),
+            exp.alias_(exp.func("EXPLODE", exp.func("CONCAT", *uids)), "value"),
+        ).from_(rows.copy()),
+        exp.select(
+            exp.alias_(exp.Literal.string("PATIENT" if shifts else ""), "kind"),
+            exp.alias_(exp.column("dl_patient"), "value"),
+        ).from_(rows.copy()),
+        distinct=True,
+    )
+    if extra:
+        middle = exp.select(exp.Star(), *extra).from_(rows)
+        sub.set("this", middle)
+    return tree.sql(dialect=dialect()), listing.sql(dialect=dialect())
+
+
+def register_functions(spark: Any, maps: ValueMaps) -> None:
+    """The map builders and the shift as Spark functions over ``maps`` (shipped to the tasks)."""
+    from pyspark.sql.functions import udf
+    from pyspark.sql.types import BooleanType, IntegerType, MapType, StringType
+
+    def uid_map(values: list[str | None] | None) -> dict[str, str]:
+        return {v: maps.uid(v) for v in values or () if v is not None}
+
+    def clean_map(keys: list[str | None] | None, context: str | None) -> dict[str, str]:
+        return {k: (maps.clean(k[2:], context or "", k[:2]) if k[2:] else k[2:]) for k in keys or () if k}
+
+    def keep_map(paths: list[str | None] | None) -> dict[str, bool]:
+        return {p: maps.keep_path(p) for p in paths or () if p is not None}
+
+    def shift_days(patient: str | None) -> int:
+        return maps.shift(patient)
+
+    text = StringType()
+    spark.udf.register("dl_uid_map", udf(uid_map, MapType(text, text), useArrow=True))
+    spark.udf.register("dl_clean_map", udf(clean_map, MapType(text, text), useArrow=True))
+    spark.udf.register("dl_keep_map", udf(keep_map, MapType(text, BooleanType()), useArrow=True))
+    spark.udf.register(SHIFT_DAYS, udf(shift_days, IntegerType(), useArrow=True))
+
+
+def source_view(spark: Any, files: list[str], spec_table: pa.Table | None, name: str) -> None:
+    """The store's Parquet files (or the rows a filter selects) as the view ``name``."""
+    from ..filterfile import selection_sql
+    from ..spark import transpile
+
+    df = spark.read.parquet(*files)
+    if spec_table is None:
+        df.createOrReplaceTempView(name)
+        return
+    df.createOrReplaceTempView(f"{name}_all")
+    spark.createDataFrame(spec_table).createOrReplaceTempView(f"{name}_filter")
+    spark.sql(transpile(selection_sql(f"{name}_all", f"{name}_filter"))).createOrReplaceTempView(name)
+
+
+RESULT = pa.schema(
+    [
+        ("part", pa.string()),
+        ("rows", pa.int64()),
+        ("failures", pa.string()),
+        ("inspected", pa.int64()),
+        ("redacted", pa.int64()),
+    ]
+)
+
+
+def _write_partition(
+    batches: Iterator[pa.RecordBatch], stage: str, final_files: str, image: ImageConfig | None
+) -> Iterator[pa.RecordBatch]:
+    """One task: the files of its rows, and a Parquet part of the finished rows."""
+    from ..publish import write_parquet
+    from .run import _unread, inspect_pixels, rematerialize_table
+
+    table = pa.Table.from_batches(list(batches))
+    if table.num_rows == 0:
+        return
+    table = to_lake_types(table)
+    failures: list[dict[str, Any]] = []
+    boxes: dict[int, Any] = {}
+    if image is not None:
+        boxes, unread = inspect_pixels(table, image, workers=1)
+        if unread:
+            failures += [_unread(table, i, why) for i, why in unread.items()]
+            kept = [i for i in range(table.num_rows) if i not in unread]
+            table = table.take(pa.array(kept, pa.int64()))
+            boxes = {new: boxes[old] for new, old in enumerate(kept) if old in boxes}
+    out, more = rematerialize_table(table, Path(stage) / "files", Path(final_files), 1, boxes)
+    part = Path(stage) / f"deid-{uuid.uuid4().hex}.parquet"
+    write_parquet(out, part)
+    row = {
+        "part": [str(part)],
+        "rows": [out.num_rows],
+        "failures": [json.dumps(failures + more, default=str)],
+        "inspected": [len(boxes)],
+        "redacted": [sum(1 for b in boxes.values() if b)],
+    }
+    yield pa.RecordBatch.from_pydict(row, schema=RESULT)
+
+
+def run_transform(
+    spark: Any, sql: str, stage: Path, final_files: Path, image: ImageConfig | None
+) -> tuple[list[Path], list[dict[str, Any]], int, int]:
+    """Run the transform and the rematerialization on Spark: (parts, failures, inspected, redacted)."""
+    stage_s, final_s = str(stage), str(final_files)
+    try:
+        df = spark.sql(spark_sql(sql)[0])
+        rows = df.mapInArrow(lambda it: _write_partition(it, stage_s, final_s, image), _spark_schema()).collect()
+    except (StoreError, SparkError):
+        raise
+    except Exception as exc:
+        raise SparkError(f"Spark de-identification failed: {error_line(exc)}") from None
+    parts = [Path(r["part"]) for r in rows]
+    failures = [f for r in rows for f in json.loads(r["failures"])]
+    return parts, failures, sum(r["inspected"] for r in rows), sum(r["redacted"] for r in rows)
+
+
+def crosswalk(spark: Any, sql: str, maps: ValueMaps) -> None:
+    """Fill ``maps`` with the UIDs and per-patient shifts the run mapped (the tasks' own maps stay
+    on the executors): one more pass over the source, only for ``--crosswalk``."""
+    try:
+        rows = spark.sql(spark_sql(sql)[1]).collect()
+    except Exception as exc:
+        raise SparkError(f"Spark crosswalk failed: {error_line(exc)}") from None
+    for kind, value in rows:
+        if kind == "UID" and value is not None:
+            maps.uid(value)
+        elif kind == "PATIENT":
+            maps.shift(value)
+
+
+def _spark_schema() -> Any:
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(RESULT)
