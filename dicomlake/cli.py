@@ -20,6 +20,7 @@ from .errors import DicomlakeError, IngestIssuesError, QueryError, StoreError
 from .ingest import IngestSummary
 from .output import FORMATS, write_result
 from .publish import DISPOSITIONS
+from .spark import ENGINES
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -48,7 +49,7 @@ SparkMasterOpt = Annotated[str, typer.Option("--spark-master", help="Spark maste
 
 def _spark(engine: str, master: str) -> Any:
     """A SparkSession for --engine spark, None for duckdb."""
-    if engine not in ("duckdb", "spark"):
+    if engine not in ENGINES:
         raise QueryError(f"--engine {engine!r}: use duckdb or spark")
     if engine == "duckdb":
         return None
@@ -365,6 +366,8 @@ def deidentify(
             "--dest-dicomweb", help="Also send the de-identified instances to this DICOMweb server (STOW-RS)."
         ),
     ] = None,
+    engine: EngineOpt = "duckdb",
+    spark_master: SparkMasterOpt = "local[*]",
     fmt: FormatOpt = None,
 ) -> None:
     """De-identify a lake (dataset level) or one store (store level) with the API's DeidentifyConfig."""
@@ -375,12 +378,14 @@ def deidentify(
 
     request = load_config(config)
     spec = read_filter(filter_file) if filter_file is not None else None
+    if engine not in ENGINES:
+        raise QueryError(f"--engine {engine!r}: use duckdb or spark")
     for note in request.notes:
         typer.echo(f"note: {note}", err=True)
     if explain_:
         from .deid.report import print_explain
 
-        print_explain(explain(lake, request, store, spec), fmt or "table")
+        print_explain(explain(lake, request, store, spec, spark=engine == "spark"), fmt or "table")
         return
     if store is None and (dest_store is not None or spec is not None):
         raise StoreError("--dest-store and --filter are for store-level de-identification: add --store NAME")
@@ -396,6 +401,7 @@ def deidentify(
         uid_root=uid_root,
         crosswalk=str(crosswalk) if crosswalk else None,
         dest_dicomweb=dest_dicomweb,
+        spark=_spark(engine, spark_master),
     )
     for note in summary.notes[len(request.notes) :]:
         typer.echo(f"warning: {note}", err=True)

@@ -1,13 +1,16 @@
 """The Spark engine (``local[2]``, one session for the whole run): ingest on Spark equals local
-ingest, and every named query gives the same rows on Spark as on DuckDB."""
+ingest, every named query gives the same rows on Spark as on DuckDB, and de-identification on
+Spark writes the same files and rows as on DuckDB for the same key."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from pydicom.data import get_testdata_file
 
@@ -88,3 +91,108 @@ def test_cli_query_on_spark(lake: Path) -> None:
     assert r.returncode == 0, r.stderr
     d = run("query", "modality_counts", "--lake", str(lake), "--store", "local", "-f", "csv")
     assert r.stdout == d.stdout
+
+
+DEID_CONFIGS = {
+    "basic_descriptors_dateshift": {
+        "dicomTagConfig": {
+            "profileType": "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE",
+            "options": {"cleanDescriptors": {}},
+        },
+        "text": {"additionalTransformations": [{"infoTypes": [], "dateShiftConfig": {}}]},
+    },
+    "tag_contents_dateshift": {  # dates shifted and text cleaned inside sequences too
+        "dicomTagConfig": {"profileType": "DEIDENTIFY_TAG_CONTENTS"},
+        "text": {"additionalTransformations": [{"infoTypes": [], "dateShiftConfig": {}}]},
+    },
+    "keep_all_actions": {
+        "dicomTagConfig": {
+            "profileType": "KEEP_ALL_PROFILE",
+            "actions": [
+                {"queries": ["PatientName", "StudyDescription", "StudyDate"], "cleanTextTag": {}},
+                {"queries": ["StudyInstanceUID", "SOPInstanceUID", "ReferencedSOPInstanceUID"], "regenUidTag": {}},
+                {"queries": ["PatientID"], "resetTag": {}},
+                {"queries": ["ReferringPhysicianName", "StudyTime"], "removeTag": {}},
+            ],
+        },
+        "text": {"additionalTransformations": [{"infoTypes": ["PERSON_NAME"], "characterMaskConfig": {}}]},
+    },
+}
+
+
+def _datasets(lake: Path) -> dict[str, Any]:
+    import pydicom
+
+    return {p.name: pydicom.dcmread(p) for p in (lake / "files").rglob("*.dcm")}
+
+
+def assert_same_output(a: Path, b: Path, store: str) -> None:
+    """Two destination lakes hold the same files, element by element, and the same rows."""
+    fa, fb = _datasets(a), _datasets(b)
+    assert fa and sorted(fa) == sorted(fb)
+    for name, x in fa.items():
+        y = fb[name]
+        assert x.file_meta == y.file_meta, name
+        assert x == y, name
+    ta, tb = dicomlake.open(a).table(store).to_arrow_table(), dicomlake.open(b).table(store).to_arrow_table()
+    assert ta.schema.equals(tb.schema)
+    drop = ["dl_source", "dl_ingested_at"]  # where the files are, and when
+    key = lambda r: r["SOPInstanceUID"]  # noqa: E731
+    assert sorted(ta.drop_columns(drop).to_pylist(), key=key) == sorted(tb.drop_columns(drop).to_pylist(), key=key)
+
+
+@pytest.mark.parametrize("name", sorted(DEID_CONFIGS))
+def test_deidentify_on_spark_equals_duckdb(lake: Path, spark: Any, tmp_path: Path, name: str) -> None:
+    key = tmp_path / "key"
+    key.write_text(run("keygen").stdout)
+    config = {"config": DEID_CONFIGS[name]}
+    kwargs: dict[str, Any] = {"store": "local", "key_file": str(key)}
+    for dest in ("duck", "spark"):
+        dicomlake.open(tmp_path / dest, create=True).create_store("out")
+    on_duck = dicomlake.open(lake).deidentify(config, dest_lake=tmp_path / "duck", dest_store="out", **kwargs)
+    on_spark = dicomlake.open(lake).deidentify(
+        config, dest_lake=tmp_path / "spark", dest_store="out", spark=spark, **kwargs
+    )
+    (a,), (b,) = on_duck.stores, on_spark.stores
+    assert (a.selected, a.success) == (b.selected, b.success) and a.success >= 60
+    assert sorted(f["path"] for f in a.failures) == sorted(f["path"] for f in b.failures)
+    assert_same_output(tmp_path / "duck", tmp_path / "spark", "out")
+
+
+def test_cli_deidentify_engine_spark(tmp_path: Path) -> None:
+    """The CLI on Spark: burned-in text redacted by the tasks, a filter, and the same crosswalk."""
+    from dicomlake.sample_burned import make_burned_in
+
+    make_burned_in(tmp_path / "files", 3)
+    src = tmp_path / "lake"
+    assert run("ingest", str(tmp_path / "files"), "--lake", str(src), "--store", "s").returncode == 0
+    uids = dicomlake.open(src).sql("SELECT DISTINCT StudyInstanceUID FROM s ORDER BY 1").fetchall()
+    (tmp_path / "filter.txt").write_text("".join(f"/studies/{u}\n" for (u,) in uids[:2]))
+    (tmp_path / "key").write_text(run("keygen").stdout)
+    (tmp_path / "config.json").write_text(
+        json.dumps({"dicomTagConfig": {"options": {"cleanImage": {"textRedactionMode": "REDACT_SENSITIVE_TEXT"}}}})
+    )
+    common = ["--store", "s", "--config", str(tmp_path / "config.json"), "--key-file", str(tmp_path / "key"),
+              "--filter", str(tmp_path / "filter.txt"), "--dest-store", "out"]  # fmt: skip
+    for engine in ("duckdb", "spark"):
+        dest = tmp_path / engine
+        assert run("store", "create", "out", "--lake", str(dest)).returncode == 0
+        r = run("deidentify", "--lake", str(src), "--dest-lake", str(dest), *common, "--engine", engine,
+                "--spark-master", "local[2]", "--crosswalk", str(tmp_path / f"{engine}.parquet"))  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        assert "burned-in text: 2 images read by OCR, text redacted in 2" in r.stdout
+    assert_same_output(tmp_path / "duckdb", tmp_path / "spark", "out")
+    a, b = (pq.read_table(tmp_path / f"{e}.parquet").to_pylist() for e in ("duckdb", "spark"))
+    key = lambda r: (r["kind"], r["original"])  # noqa: E731
+    assert len(a) > 4 and sorted(a, key=key) == sorted(b, key=key)
+
+
+def test_cli_deidentify_explain_shows_spark_sql(lake: Path, tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"config": DEID_CONFIGS["basic_descriptors_dateshift"]}))
+    r = run("deidentify", "--lake", str(lake), "--store", "local", "--config", str(tmp_path / "config.json"),
+            "--explain", "--engine", "spark")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "TRY_ELEMENT_AT(dl_m_uid" in r.stdout and "list_transform" not in r.stdout
+    bad = run("deidentify", "--lake", str(lake), "--store", "local", "--config", str(tmp_path / "config.json"),
+              "--explain", "--engine", "sparkle")  # fmt: skip
+    assert bad.returncode == 1 and "use duckdb or spark" in bad.stderr

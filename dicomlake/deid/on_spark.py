@@ -62,7 +62,8 @@ def _gather(node: Any, key: Any) -> Any:
     parent: Any = node.parent
     while parent is not None:
         if isinstance(parent, exp.Lambda):
-            array = parent.parent.this.copy()
+            hof: Any = parent.parent  # transform(array, lambda) or filter(array, lambda)
+            array = hof.this.copy()
             if any(a.name.lower().startswith("dl_") for a in array.find_all(exp.Anonymous)):
                 raise AssertionError(f"a per-value call in a lambda's array: {array.sql()}")
             each = exp.Lambda(this=out, expressions=[v.copy() for v in parent.expressions])

@@ -569,9 +569,13 @@ def write_crosswalk(maps: list[ValueMaps], path: str) -> None:
 
 
 def explain(
-    src: str | os.PathLike[str], request: DeidRequest, store: str | None, spec: FilterSpec | None = None
+    src: str | os.PathLike[str],
+    request: DeidRequest,
+    store: str | None,
+    spec: FilterSpec | None = None,
+    spark: bool = False,
 ) -> DeidSummary:
-    """The plan and SQL of each store, without running anything."""
+    """The plan and SQL of each store, without running anything (``spark``: the SQL Spark runs)."""
     lake = Lake(src)
     summary = DeidSummary(notes=list(request.notes))
     for s in [store] if store else lake.stores:
@@ -581,6 +585,10 @@ def explain(
         schema = rel.limit(0).to_arrow_table().schema
         summary.plan[s] = steps = plan_steps(planner, schema)
         summary.sql[s] = _sql(planner, maps, schema, quote(s), steps)
+        if spark:
+            from .on_spark import spark_sql
+
+            summary.sql[s] = spark_sql(summary.sql[s])[0]
         image = planner.pixel_image()
         if image is not None and "DroppedTags" in schema.names:
             uids = rel.filter("list_contains(DroppedTags, 'PixelData')").select("SOPInstanceUID").fetchall()
