@@ -1,4 +1,5 @@
-"""Spark engine benchmark: ingest and the named queries on DuckDB and on Spark ``local[2]``, one run.
+"""Spark engine benchmark: ingest, de-identification and the named queries on DuckDB and on Spark
+``local[2]``, one run.
 
     python bench/spark.py [--n 20000] [--master local[2]] [--repeat 2]
 
@@ -11,7 +12,9 @@ then, ``--repeat`` times each into fresh lakes:
 
 Prints files/s for each (best run) and the ratio b / a (on 2 cores Spark is not expected to
 win: the figure is its overhead; target: Spark's time under 2x the local engine's). Then the
-time of each named query on both engines over the ingested store.
+same for de-identification of the ingested store (the BASIC profile, dataset level, end to end:
+transform, rematerialized files, published store), (c) with the DuckDB engine and (d) with
+Spark; and the time of each named query on both engines over the ingested store.
 """
 
 from __future__ import annotations
@@ -23,8 +26,12 @@ import time
 from pathlib import Path
 
 import dicomlake
+from dicomlake.deid.config import load_config
+from dicomlake.deid.run import deidentify
 from dicomlake.sample import make_sample
 from dicomlake.spark import session
+
+REQUEST = {"dicomTagConfig": {}}  # the BASIC profile, as bench/deidentify.py
 
 
 def main() -> None:
@@ -53,6 +60,28 @@ def main() -> None:
     print(f"(a) ingest, local engine: {a:,.0f} files/s (runs: {', '.join(f'{x:,.0f}' for x in local)})")
     print(f"(b) ingest, Spark {args.master}: {b:,.0f} files/s (runs: {', '.join(f'{x:,.0f}' for x in on_spark)})")
     print(f"ratio b / a: {b / a:.2f} (Spark's time is {a / b:.2f}x the local engine's; target < 2)")
+    deid_duck, deid_spark = [], []
+    key = root / "key"
+    key.write_text("c2FtZSBrZXkgZm9yIGJvdGggZW5naW5lcyBoZXJlIQ==")
+    for i in range(args.repeat):
+        for kind in ("local", "spark") if i % 2 == 0 else ("spark", "local"):
+            dest = root / f"deid-{kind}{i}"
+            t = time.perf_counter()
+            summary = deidentify(
+                root / "local0", load_config(REQUEST), dest_lake=dest, key_file=str(key),
+                spark=spark if kind == "spark" else None,
+            )  # fmt: skip
+            rate = sum(r.success for r in summary.stores) / (time.perf_counter() - t)
+            assert summary.failed == 0, [f for r in summary.stores for f in r.failures][:3]
+            (deid_duck if kind == "local" else deid_spark).append(rate)
+            if i > 0:
+                shutil.rmtree(dest)
+    c, d = max(deid_duck), max(deid_spark)
+    print(f"(c) deidentify, DuckDB engine: {c:,.0f} files/s (runs: {', '.join(f'{x:,.0f}' for x in deid_duck)})")
+    print(f"(d) deidentify, Spark {args.master}: {d:,.0f} files/s (runs: {', '.join(f'{x:,.0f}' for x in deid_spark)})")
+    print(f"ratio d / c: {d / c:.2f} (Spark's time is {c / d:.2f}x the DuckDB engine's; target < 2)")
+    same = _same_files(root / "deid-local0", root / "deid-spark0")
+    print(f"the two engines wrote {'the same' if same else 'DIFFERENT'} files (byte for byte)")
     duck, sp = dicomlake.open(root / "local0"), dicomlake.open(root / "local0", spark=spark)
     pid = duck.sql('SELECT PatientID FROM "s" LIMIT 1').fetchall()[0][0]
     for name in sorted(dicomlake.Lake.named_queries()):
@@ -65,6 +94,13 @@ def main() -> None:
         print(f"query {name}: DuckDB {times[0] * 1000:.0f} ms, Spark {times[1] * 1000:.0f} ms")
     spark.stop()
     shutil.rmtree(root, ignore_errors=True)
+
+
+def _same_files(a: Path, b: Path) -> bool:
+    """Both destination lakes hold files with the same names and bytes."""
+    fa = {p.name: p for p in (a / "files").rglob("*.dcm")}
+    fb = {p.name: p for p in (b / "files").rglob("*.dcm")}
+    return sorted(fa) == sorted(fb) and all(fa[n].read_bytes() == fb[n].read_bytes() for n in fa)
 
 
 if __name__ == "__main__":

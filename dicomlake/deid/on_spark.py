@@ -191,34 +191,26 @@ RESULT = pa.schema(
 def _write_partition(
     batches: Iterator[pa.RecordBatch], stage: str, final_files: str, image: ImageConfig | None
 ) -> Iterator[pa.RecordBatch]:
-    """One task: the files of its rows, and a Parquet part of the finished rows."""
+    """One task: for each Arrow batch of its rows as it arrives, their files and a Parquet part."""
     from ..publish import write_parquet
-    from .run import _unread, inspect_pixels, rematerialize_table
+    from .run import StoreResult, write_rows
 
-    table = pa.Table.from_batches(list(batches))
-    if table.num_rows == 0:
-        return
-    table = to_lake_types(table)
-    failures: list[dict[str, Any]] = []
-    boxes: dict[int, Any] = {}
-    if image is not None:
-        boxes, unread = inspect_pixels(table, image, workers=1)
-        if unread:
-            failures += [_unread(table, i, why) for i, why in unread.items()]
-            kept = [i for i in range(table.num_rows) if i not in unread]
-            table = table.take(pa.array(kept, pa.int64()))
-            boxes = {new: boxes[old] for new, old in enumerate(kept) if old in boxes}
-    out, more = rematerialize_table(table, Path(stage) / "files", Path(final_files), 1, boxes)
-    part = Path(stage) / f"deid-{uuid.uuid4().hex}.parquet"
-    write_parquet(out, part)
-    row = {
-        "part": [str(part)],
-        "rows": [out.num_rows],
-        "failures": [json.dumps(failures + more, default=str)],
-        "inspected": [len(boxes)],
-        "redacted": [sum(1 for b in boxes.values() if b)],
-    }
-    yield pa.RecordBatch.from_pydict(row, schema=RESULT)
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        tally = StoreResult("", "")
+        table = to_lake_types(pa.Table.from_batches([batch]))
+        out = write_rows(table, image, 1, Path(stage) / "files", Path(final_files), tally)
+        part = Path(stage) / f"deid-{uuid.uuid4().hex}.parquet"
+        write_parquet(out, part)
+        row = {
+            "part": [str(part)],
+            "rows": [out.num_rows],
+            "failures": [json.dumps(tally.failures, default=str)],
+            "inspected": [tally.inspected],
+            "redacted": [tally.redacted],
+        }
+        yield pa.RecordBatch.from_pydict(row, schema=RESULT)
 
 
 def run_transform(

@@ -317,6 +317,26 @@ def rematerialize_table(
     return keep, failures
 
 
+def write_rows(
+    table: pa.Table, image: ImageConfig | None, workers: int, stage_files: Path, final_files: Path, result: StoreResult
+) -> pa.Table:
+    """Inspect the pixels (when burned-in text is cleaned) and rematerialize the transformed rows;
+    the rows written come back, failures and OCR counts go to ``result``."""
+    boxes: dict[int, list[Box]] = {}
+    if image is not None:
+        boxes, unread = inspect_pixels(table, image, workers)
+        result.inspected += len(boxes)
+        result.redacted += sum(1 for b in boxes.values() if b)
+        if unread:  # an image whose text could not be checked is not written
+            result.failures += [_unread(table, i, why) for i, why in unread.items()]
+            kept = [i for i in range(table.num_rows) if i not in unread]
+            table = table.take(pa.array(kept, pa.int64()))
+            boxes = {new: boxes[old] for new, old in enumerate(kept) if old in boxes}
+    out, failures = rematerialize_table(table, stage_files, final_files, workers, boxes)
+    result.failures += failures
+    return out
+
+
 def _publish(
     dest: Catalog,
     name: str,
@@ -373,22 +393,11 @@ def deidentify_store(
     steps, sql, table = transform_store(lake, store, planner, maps, spec)
     result = StoreResult(store, dest_store, selected=table.num_rows)
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    boxes: dict[int, list[Box]] = {}
-    image = planner.pixel_image()
-    if image is not None:
-        boxes, unread = inspect_pixels(table, image, workers)
-        result.inspected, result.redacted = len(boxes), sum(1 for b in boxes.values() if b)
-        if unread:  # an image whose text could not be checked is not written
-            result.failures += [_unread(table, i, why) for i, why in unread.items()]
-            kept = [i for i in range(table.num_rows) if i not in unread]
-            table = table.take(pa.array(kept, pa.int64()))
-            boxes = {new: boxes[old] for new, old in enumerate(kept) if old in boxes}
     with dest.write_lock():
         stage = dest.staging()
         files_dir = dest.root / "files" / dest_store / stage.name
         final_dir = (final_root or dest.root) / "files" / dest_store / stage.name
-        out, failures = rematerialize_table(table, stage / "files", final_dir, workers, boxes)
-        result.failures += failures
+        out = write_rows(table, planner.pixel_image(), workers, stage / "files", final_dir, result)
         result.success = out.num_rows
         result.written = list(
             zip(out.column("SOPInstanceUID").to_pylist(), out.column("dl_source").to_pylist(), strict=True)
