@@ -16,7 +16,7 @@ import typer
 
 from . import api
 from .dicomweb import is_url
-from .errors import DicomlakeError, IngestIssuesError, QueryError, StoreError
+from .errors import DicomlakeError, IngestIssuesError, QueryError, SourceError, StoreError
 from .ingest import IngestSummary
 from .output import FORMATS, write_result
 from .publish import DISPOSITIONS
@@ -149,10 +149,20 @@ def ingest(
     batch_studies: Annotated[
         int, typer.Option("--batch-studies", help="DICOMweb: studies per commit (a killed harvest keeps them).")
     ] = 200,
+    exact: Annotated[
+        bool,
+        typer.Option(
+            "--exact",
+            help="DICOMweb: fetch each instance (pixels too) and read it as a file, keeping DS/IS text and "
+            "file meta, which DICOM JSON loses.",
+        ),
+    ] = False,
     engine: EngineOpt = "duckdb",
     spark_master: SparkMasterOpt = "local[*]",
 ) -> None:
     """Ingest DICOM files, or a DICOMweb server (http[s]://host/dicom-web), into a store of the lake."""
+    if exact and not is_url(source):
+        raise SourceError("--exact is for a DICOMweb source; files are always read exactly")
     spec = None
     if filter_file is not None:
         from .filterfile import read_filter
@@ -174,7 +184,7 @@ def ingest(
                 "timeout": timeout,
                 "concurrency": concurrency,
             },
-            **({"batch": batch_studies} if is_url(source) else {"spark": _spark(engine, spark_master)}),
+            **({"batch": batch_studies, "exact": exact} if is_url(source) else {"spark": _spark(engine, spark_master)}),
         )
     except IngestIssuesError as exc:
         if isinstance(exc.summary, IngestSummary):

@@ -1,6 +1,8 @@
 """Ingest from a DICOMweb server: QIDO-RS lists the studies, WADO-RS brings each study's
 metadata in one request, :mod:`dicomlake.dicomjson` turns it into rows through the one
-converter. Bulk data (pixels) is not downloaded.
+converter. Bulk data (pixels) is not downloaded. DICOM JSON carries DS and IS values as numbers
+and (from most servers) no file meta group; ``exact=True`` (``--exact``) fetches each instance
+instead and reads it as file ingest does, for rows identical to a file ingest of the same files.
 
 Studies are fetched a few at a time (``Server.concurrency``) and committed in batches of
 whole studies (one atomic catalog commit each), so a harvest that is killed keeps what it
@@ -13,6 +15,7 @@ that vanishes between listing and fetching is reported and the harvest goes on.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -22,12 +25,13 @@ from typing import Any
 import pyarrow as pa
 
 from .dicomjson import convert_json
-from .dicomweb import Server
+from .dicomweb import DicomWebError, Server
 from .errors import DicomReadError
 from .ingest import IngestSummary
 from .lake import Catalog, check_store_name, quote_ident
 from .progress import progress_bar
 from .publish import Part, assemble, check_disposition, write_parquet
+from .reader import Converted, convert_bytes
 from .schema import infer_schema
 from .workers import fork_pool
 
@@ -42,16 +46,31 @@ def _selected(doc: dict[str, Any], spec: Any) -> bool:
     return spec is None or spec.matches(first("0020000D"), first("0020000E"), first("00080018"))
 
 
+def _whole(server: Server, study: str, doc: dict[str, Any]) -> tuple[Converted, int, str]:
+    """``exact``: the instance itself (WADO-RS, pixels included) read as file ingest reads a file."""
+    series, sop = (((doc.get(t) or {}).get("Value") or [""])[0] for t in ("0020000E", "00080018"))
+    try:
+        data = server.instance(study, str(series), str(sop))
+    except DicomWebError as exc:
+        raise DicomReadError(f"cannot fetch the instance: {exc}") from None
+    return convert_bytes(data), len(data), hashlib.sha256(data).hexdigest()
+
+
 def _rows(
-    server: Server, study: str, docs: list[dict[str, Any]], spec: Any, done: set[str], at: dt.datetime
+    server: Server, study: str, docs: list[dict[str, Any]], spec: Any, done: set[str], at: dt.datetime, exact: bool
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
     rows, issues, excluded = [], [], 0
     for doc in docs:
         if not _selected(doc, spec):
             excluded += 1
             continue
+        size: int | None = None
+        digest: str | None = None
         try:
-            c = convert_json(doc)
+            if exact:
+                c, size, digest = _whole(server, study, doc)
+            else:
+                c = convert_json(doc)
         except DicomReadError as exc:
             issues.append({"path": server.path(study), "severity": "error", "element": None, "reason": str(exc)})
             continue
@@ -60,7 +79,7 @@ def _rows(
         if sop in done:
             continue
         source = server.path(study, row.get("SeriesInstanceUID"), sop)
-        row.update(dl_source=source, dl_source_size=None, dl_source_sha256=None, dl_ingested_at=at)
+        row.update(dl_source=source, dl_source_size=size, dl_source_sha256=digest, dl_ingested_at=at)
         issues += [
             {"path": source, "sop_instance_uid": sop, "severity": s, "element": e or None, "reason": r}
             for s, e, r in c.issues
@@ -105,7 +124,7 @@ def _task(studies: list[str], stage: str, index: int) -> Part:
             if docs is None:
                 issues.append(_vanished(server, study))
                 continue
-            got, met, n = _rows(server, study, docs, job["spec"], job["done"], job["at"])
+            got, met, n = _rows(server, study, docs, job["spec"], job["done"], job["at"], job["exact"])
             rows += got
             issues += met
             excluded += n
@@ -156,11 +175,14 @@ def harvest(
     progress: bool | None = None,
     batch: int = BATCH,
     workers: int | None = None,
+    exact: bool = False,
 ) -> IngestSummary:
     """Ingest the instances of a DICOMweb server (or those a filter selects) into ``store``.
 
     Worker processes (``workers``, default all cores) each fetch and convert a share of every
-    batch of studies, ``server.concurrency`` requests in flight in all."""
+    batch of studies, ``server.concurrency`` requests in flight in all. ``exact``: fetch each
+    instance (WADO-RS, pixels included) and read it as file ingest reads a file, so the rows
+    keep DS/IS text and the file meta group, which DICOM JSON cannot carry."""
     check_store_name(store)
     listed = sorted({line[2] for line in filter_spec.lines}) if filter_spec is not None else None
     studies = listed if listed is not None else list(server.studies())  # before the lake: a bad URL writes nothing
@@ -182,7 +204,7 @@ def harvest(
         keys: list[tuple[str | None, str | None, str | None]] = []
         # Each process makes its own connections: the client is created on first use after the fork.
         _JOB.update(
-            server=replace(server), spec=filter_spec, done=done, at=started,
+            server=replace(server), spec=filter_spec, done=done, at=started, exact=exact,
             threads=max(1, server.concurrency // workers),
         )  # fmt: skip
         pool = fork_pool(workers)

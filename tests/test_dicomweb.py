@@ -99,6 +99,31 @@ def test_harvest_gives_the_rows_of_file_ingest(server: Orthanc, files: list[str]
             assert _norm(ra.get(col), col) == _norm(rb.get(col), col), (uid, col)
 
 
+def test_exact_harvest_gives_identical_rows(server: Orthanc, files: list[str], tmp_path: Path) -> None:
+    """--exact reads each instance as a file: DS/IS text and file meta too, the very same bytes."""
+    lake = tmp_path / "lake"
+    r = run("ingest", server.url, "--lake", str(lake), "--store", "web", "--exact")
+    assert r.returncode == 0, r.stderr
+    dicomlake.ingest(lake, files, "file", progress=False)
+    db = dicomlake.open(lake)
+    ta, tb = db.table("file").to_arrow_table(), db.table("web").to_arrow_table()
+    assert ta.schema.equals(tb.schema)
+    a = {r["SOPInstanceUID"]: r for r in ta.to_pylist()}
+    b = {r["SOPInstanceUID"]: r for r in tb.to_pylist()}
+    assert set(a) == set(b) and len(b) == server.count()
+    for uid, ra in a.items():
+        rb = b[uid]
+        study, series = ra["StudyInstanceUID"], ra["SeriesInstanceUID"]
+        assert rb["dl_source"] == f"{server.url}/studies/{study}/series/{series}/instances/{uid}"
+        assert {k: v for k, v in ra.items() if k not in ("dl_source", "dl_ingested_at")} == {
+            k: v for k, v in rb.items() if k not in ("dl_source", "dl_ingested_at")
+        }, uid
+    ds = [v for r in a.values() for v in [r.get("SliceThickness")] if v]
+    assert "0.8000" in ds  # MR_small's text, which DICOM JSON would send as the number 0.8
+    bad = run("ingest", str(tmp_path), "--lake", str(lake), "--store", "x", "--exact")
+    assert_error(bad, "--exact is for a DICOMweb source")
+
+
 def test_filter_limits_the_harvest(server: Orthanc, files: list[str], tmp_path: Path) -> None:
     db = dicomlake.open(tmp_path / "all", create=True)
     dicomlake.ingest(tmp_path / "all", files, "f", progress=False)
