@@ -21,7 +21,7 @@ import struct
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydicom.charset import encode_string, python_encoding
+from pydicom.charset import custom_encoders, encode_string, need_tail_escape_sequence_encodings, python_encoding
 
 from .errors import DicomReadError
 from .reader import Converted, convert_bytes
@@ -35,10 +35,26 @@ _PIXEL_KEYS = ("7FE00010", "7FE00008", "7FE00009")
 _PLAIN = frozenset(["AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM", "UC", "UI", "UR", "UT"])
 
 
-def _header(tag: int, vr: str, length: int) -> bytes:
+_SHORT_HEADER = struct.Struct("<I2sH").pack
+_LONG_HEADER = struct.Struct("<I2sHI").pack
+_ITEM = struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF)
+_ITEM_END = struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
+_SEQ_END = struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+_TAGS: dict[str, tuple[int, int]] = {}  # JSON key → (tag, its group-then-element 32-bit LE word)
+
+
+def _tag(key: str) -> tuple[int, int]:
+    got = _TAGS.get(key)
+    if got is None:
+        tag = int(key, 16)
+        got = _TAGS[key] = (tag, (tag >> 16) | (tag & 0xFFFF) << 16)
+    return got
+
+
+def _header(word: int, vr: str, length: int) -> bytes:
     if vr in _LONG:
-        return struct.pack("<HH2sHI", tag >> 16, tag & 0xFFFF, vr.encode(), 0, length)
-    return struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr.encode(), length)
+        return _LONG_HEADER(word, vr.encode(), 0, length)
+    return _SHORT_HEADER(word, vr.encode(), length)
 
 
 def _encodings(ds: Mapping[str, Any]) -> list[str]:
@@ -68,17 +84,32 @@ def _pn_text(v: Any) -> str:
     return "=".join(groups)
 
 
+def _text_bytes(text: str, vr: str, encodings: list[str]) -> bytes:
+    if vr in _CHARSET_VRS and encodings != ["iso8859"]:
+        first = encodings[0]
+        if first not in custom_encoders and first not in need_tail_escape_sequence_encodings:
+            try:  # what encode_string does first, without its per-call overhead
+                return text.encode(first)
+            except (UnicodeError, LookupError):
+                pass
+        return bytes(encode_string(text, encodings))
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:  # not representable in the declared default repertoire: keep the characters
+        return text.encode("utf-8")
+
+
 def _value_bytes(vr: str, el: Mapping[str, Any], encodings: list[str]) -> bytes:
     values = el.get("Value")
-    if vr in _PLAIN and values and encodings == ["iso8859"]:  # the common case: plain text, default charset
-        try:
-            return "\\".join("" if v is None else v for v in values).encode("latin-1")
-        except (TypeError, UnicodeEncodeError):
-            pass
-    if "InlineBinary" in el:
-        return base64.b64decode(el["InlineBinary"])
     if not values:
+        if "InlineBinary" in el:
+            return base64.b64decode(el["InlineBinary"])
         return b""
+    if vr in _PLAIN:  # the common case: text as it is
+        try:
+            return _text_bytes("\\".join("" if v is None else v for v in values), vr, encodings)
+        except TypeError:
+            pass
     if vr in _NUM:
         return struct.pack("<" + _NUM[vr] * len(values), *(v if vr in ("FL", "FD") else int(v) for v in values))
     if vr == "AT":
@@ -89,44 +120,40 @@ def _value_bytes(vr: str, el: Mapping[str, Any], encodings: list[str]) -> bytes:
         text = "\\".join(_pn_text(v) for v in values)
     else:
         text = "\\".join("" if v is None else str(v) for v in values)
-    if vr in _CHARSET_VRS and encodings != ["iso8859"]:
-        return bytes(encode_string(text, encodings))
-    try:
-        return text.encode("latin-1")
-    except UnicodeEncodeError:  # not representable in the declared default repertoire: keep the characters
-        return text.encode("utf-8")
+    return _text_bytes(text, vr, encodings)
 
 
 def _dataset(ds: Mapping[str, Any], encodings: list[str], skip_meta: bool) -> bytes:
     if "00080005" in ds:
         encodings = _encodings(ds)
     out = []
-    for key in sorted(ds, key=str.upper):  # eight hex digits: text order is tag order
-        tag = int(key, 16)
+    keys = sorted(ds)
+    if not all(k.isupper() or k.isdigit() for k in keys):  # eight hex digits: text order is tag order
+        keys = sorted(ds, key=str.upper)
+    for key in keys:
+        tag, word = _tag(key)
         if skip_meta and tag >> 16 == 0x0002:
             continue
         el = ds[key]
-        vr = str(el.get("vr") or "UN")
+        vr = el.get("vr") or "UN"
         if vr == "SQ":
             items = b"".join(
-                struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF)
-                + _dataset(item or {}, encodings, False)
-                + struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
-                for item in el.get("Value") or []
+                _ITEM + _dataset(item or {}, encodings, False) + _ITEM_END for item in el.get("Value") or []
             )
-            out.append(_header(tag, "SQ", 0xFFFFFFFF) + items + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0))
+            out.append(_LONG_HEADER(word, b"SQ", 0, 0xFFFFFFFF) + items + _SEQ_END)
             continue
         data = _value_bytes(vr, el, encodings)
         if len(data) % 2:
             data += b"\0" if vr in ("OB", "UI", "UN") else b" "
         if vr not in _LONG and len(data) > 0xFFFF:
             vr = "UN"
-        out.append(_header(tag, vr, len(data)) + data)
+        out.append(_header(word, vr, len(data)))
+        out.append(data)
     return b"".join(out)
 
 
 def _meta(ds: Mapping[str, Any]) -> bytes:
-    elements = {k: v for k, v in ds.items() if int(k, 16) >> 16 == 0x0002 and int(k, 16) != 0x00020000}
+    elements = {k: v for k, v in ds.items() if k.startswith("0002") and k != "00020000"}
     elements["00020010"] = {"vr": "UI", "Value": [EXPLICIT_LE]}  # how the stream is laid out
     group = _dataset(elements, ["iso8859"], False)
     return b"\0" * 128 + b"DICM" + struct.pack("<HH2sHI", 2, 0, b"UL", 4, len(group)) + group
