@@ -11,6 +11,7 @@ credentials, a URL that is not a DICOMweb root) become one clear :class:`DicomWe
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from .errors import DicomlakeError
 
 ENV_TOKEN, ENV_USER, ENV_PASSWORD = "DICOMLAKE_DICOMWEB_TOKEN", "DICOMLAKE_DICOMWEB_USER", "DICOMLAKE_DICOMWEB_PASSWORD"
 PAGE = 1000  # QIDO-RS page size
+FIRST_PAGE = 50
 
 
 class DicomWebError(DicomlakeError):
@@ -135,22 +137,28 @@ class Server:
         return DicomWebError(f"{self.url}: HTTP {status} while {what}")
 
     def studies(self) -> Iterator[str]:
-        """StudyInstanceUIDs on the server, page by page."""
-        offset = 0
-        while True:
+        """StudyInstanceUIDs on the server, page by page as they are consumed (a small first page,
+        so the work can start while the rest is listed). Listing ends at an empty page, or at a
+        page shorter than both the limit asked and the longest page so far: a server that caps
+        pages below our limit is still listed to the end."""
+        offset, longest, seen = 0, 0, set()
+        for limit in itertools.chain([FIRST_PAGE], itertools.repeat(PAGE)):
             page = self.call(
                 "listing studies (QIDO-RS)",
                 self.client.search_for_studies,
                 fields=["StudyInstanceUID"],
-                limit=PAGE,
+                limit=limit,
                 offset=offset,
             )
-            for study in page:
-                uid = ((study.get("0020000D") or {}).get("Value") or [None])[0]
-                if uid:
-                    yield str(uid)
-            if len(page) < PAGE:
+            uids = [str(u) for u in (((st.get("0020000D") or {}).get("Value") or [None])[0] for st in page) if u]
+            new = [u for u in uids if u not in seen]
+            if not new:  # empty, or a server that ignores offset
                 return
+            seen.update(new)
+            yield from new
+            if len(page) < limit and len(page) < longest:
+                return
+            longest = max(longest, len(page))
             offset += len(page)
 
     def study_metadata(self, study: str) -> list[dict[str, Any]] | None:

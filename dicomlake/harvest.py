@@ -4,9 +4,9 @@ converter. Bulk data (pixels) is not downloaded. DICOM JSON carries DS and IS va
 and (from most servers) no file meta group; ``exact=True`` (``--exact``) fetches each instance
 instead and reads it as file ingest does, for rows identical to a file ingest of the same files.
 
-Studies are fetched a few at a time (``Server.concurrency``) and committed in batches of
-whole studies (one atomic catalog commit each), so a harvest that is killed keeps what it
-committed. Running the same command again resumes it: instances this server already gave the
+Studies are fetched a few at a time (``Server.concurrency``) while the listing goes on, and
+committed in batches of whole studies (one atomic catalog commit each), so a harvest that is
+killed keeps what it committed. Running the same command again resumes it: instances this server already gave the
 store (recognised by their ``dl_source`` URL) are skipped and the rest are appended. A study
 that vanishes between listing and fetching is reported and the harvest goes on.
 ``WRITE_TRUNCATE`` starts over: the store is replaced by a fresh harvest.
@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -147,7 +149,8 @@ def _commit(
     summary: IngestSummary,
     server: Server,
     started: dt.datetime,
-) -> None:
+) -> str:
+    """Commit one batch; the disposition of the next (an append)."""
     batch = IngestSummary(store=store)
     new_files, keep = assemble(cat.stores().get(store), parts, disposition, stage, batch)
     issues = [i for p in parts for i in p.issues] + batch.issues
@@ -163,6 +166,7 @@ def _commit(
         "summary": {"source": server.url, "write_disposition": disposition, "ingested": batch.ingested},
     }
     cat.commit(store, new_files, keep, issues, operation)
+    return "WRITE_APPEND"
 
 
 def harvest(
@@ -179,13 +183,16 @@ def harvest(
 ) -> IngestSummary:
     """Ingest the instances of a DICOMweb server (or those a filter selects) into ``store``.
 
-    Worker processes (``workers``, default all cores) each fetch and convert a share of every
-    batch of studies, ``server.concurrency`` requests in flight in all. ``exact``: fetch each
-    instance (WADO-RS, pixels included) and read it as file ingest reads a file, so the rows
-    keep DS/IS text and the file meta group, which DICOM JSON cannot carry."""
+    Worker processes (``workers``, default all cores) fetch and convert tasks of a few studies
+    each, ``server.concurrency`` requests in flight in all, while this process goes on listing
+    (QIDO-RS pages) and commits each batch of ``batch`` studies as soon as its tasks are done.
+    ``exact``: fetch each instance (WADO-RS, pixels included) and read it as file ingest reads a
+    file, so the rows keep DS/IS text and the file meta group, which DICOM JSON cannot carry."""
     check_store_name(store)
-    listed = sorted({line[2] for line in filter_spec.lines}) if filter_spec is not None else None
-    studies = listed if listed is not None else list(server.studies())  # before the lake: a bad URL writes nothing
+    listing: Iterator[str] = (
+        iter(sorted({line[2] for line in filter_spec.lines})) if filter_spec is not None else server.studies()
+    )
+    first = list(itertools.islice(listing, 1))  # before the lake: a bad URL writes nothing
     cat = Catalog.create_or_open(lake)
     summary = IngestSummary(store=store, unit="studies")
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -199,36 +206,103 @@ def harvest(
             write_disposition = "WRITE_APPEND"
             summary.skipped_reasons["already in the store: harvest resumed"] = len(done)
         check_disposition(cat.stores().get(store), write_disposition, store)
-        summary.files = len(studies)
-        advance, stop = progress_bar("harvest", len(studies), progress)
-        keys: list[tuple[str | None, str | None, str | None]] = []
+        advance, stop = progress_bar("harvest", None, progress)
         # Each process makes its own connections: the client is created on first use after the fork.
         _JOB.update(
             server=replace(server), spec=filter_spec, done=done, at=started, exact=exact,
             threads=max(1, server.concurrency // workers),
         )  # fmt: skip
-        pool = fork_pool(workers)
+        run = _Batches(cat, fork_pool(workers), max(1, min(TASK_STUDIES, batch // (2 * workers))), batch, advance)
         try:
-            for start in range(0, max(1, len(studies)), batch):
-                chunk = studies[start : start + batch]
-                size = max(1, -(-len(chunk) // (workers * 2)))
-                tasks = [chunk[i : i + size] for i in range(0, len(chunk), size)]
-                stage = cat.staging()
-                if pool is None or len(tasks) < 2:
-                    parts = [_task(t, str(stage), i) for i, t in enumerate(tasks)]
-                else:
-                    parts = list(pool.map(_task, tasks, [str(stage)] * len(tasks), range(len(tasks))))
-                advance(len(chunk))
-                keys += [k for p in parts for k in p.keys]
-                _commit(cat, store, parts, stage, write_disposition, summary, server, started)
-                write_disposition = "WRITE_APPEND"
+            for study in itertools.chain(first, listing):
+                for ready in run.add(study):
+                    write_disposition = _commit(cat, store, *ready, write_disposition, summary, server, started)
+            for ready in run.finish():
+                write_disposition = _commit(cat, store, *ready, write_disposition, summary, server, started)
         finally:
-            if pool is not None:
-                pool.shutdown()
+            run.close()
             _JOB.clear()
             stop()
+        summary.files = run.listed
         if filter_spec is not None:
-            summary.unmatched = filter_spec.unmatched(keys) if not done else []
+            summary.unmatched = filter_spec.unmatched(run.keys) if not done else []
         summary.count_issues()
         summary.rows_in_store = cat.stores()[store].row_count
     return summary
+
+
+TASK_STUDIES = 25  # studies per task, at most
+
+
+class _Batches:
+    """Studies → tasks in the worker pool → batches of parts ready to commit, in order.
+
+    ``add`` queues a study and returns the batches whose tasks have all finished (it never
+    waits), so listing, fetching and committing overlap; ``finish`` waits for the rest."""
+
+    def __init__(self, cat: Catalog, pool: Any, task: int, batch: int, advance: Any) -> None:
+        self.cat, self.pool, self.task, self.batch, self.advance = cat, pool, task, batch, advance
+        self.chunk: list[str] = []
+        self.futures: list[Future[Part]] = []
+        self.pending: list[tuple[Path, list[Future[Part]]]] = []
+        self.in_batch = 0
+        self.listed = 0
+        self.committed = 0
+        self.stage: Path | None = None
+        self.keys: list[tuple[str | None, str | None, str | None]] = []
+
+    def add(self, study: str) -> list[tuple[list[Part], Path]]:
+        self.listed += 1
+        self.chunk.append(study)
+        if len(self.chunk) >= self.task or self.in_batch + len(self.chunk) >= self.batch:
+            self._submit()
+        return self._ready(wait=False)
+
+    def finish(self) -> list[tuple[list[Part], Path]]:
+        if self.chunk:
+            self._submit()
+        if self.futures:
+            self._close_batch()
+        if not self.pending and not self.committed:  # nothing listed: the (empty) store is still written
+            self.pending.append((self.cat.staging(), []))
+        return self._ready(wait=True)
+
+    def _submit(self) -> None:
+        if self.stage is None:
+            self.stage = self.cat.staging()
+        chunk, self.chunk = self.chunk, []
+        args = (chunk, str(self.stage), len(self.futures))
+        if self.pool is None:
+            future: Future[Part] = Future()
+            future.set_result(_task(*args))
+        else:
+            future = self.pool.submit(_task, *args)
+        n = len(chunk)
+
+        def advance(_: Future[Part]) -> None:
+            self.advance(n)
+
+        future.add_done_callback(advance)
+        self.futures.append(future)
+        self.in_batch += len(chunk)
+        if self.in_batch >= self.batch:
+            self._close_batch()
+
+    def _close_batch(self) -> None:
+        assert self.stage is not None
+        self.pending.append((self.stage, self.futures))
+        self.stage, self.futures, self.in_batch = None, [], 0
+
+    def _ready(self, wait: bool) -> list[tuple[list[Part], Path]]:
+        out = []
+        while self.pending and (wait or all(f.done() for f in self.pending[0][1])):
+            stage, futures = self.pending.pop(0)
+            parts = [f.result() for f in futures]
+            self.keys += [k for p in parts for k in p.keys]
+            self.committed += 1
+            out.append((parts, stage))
+        return out
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)

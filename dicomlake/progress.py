@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 
 def progress_bar(
-    label: str, total: int, enabled: bool | None = None
+    label: str, total: int | None, enabled: bool | None = None
 ) -> tuple[Callable[[int], None], Callable[[], None]]:
-    """(advance(n), stop()) of a bar counting to ``total``."""
+    """(advance(n), stop()) of a bar counting to ``total`` (None: not known, the bar only counts)."""
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:

@@ -251,8 +251,8 @@ def test_vanished_study_is_reported_and_the_rest_goes_on(files: list[str], tmp_p
 
         class Vanishing(Server):
             def studies(self) -> Iterator[str]:  # listed, then deleted before its metadata is fetched
-                yield from studies
                 o.delete_study(studies[0])
+                yield from studies
 
         s = harvest(tmp_path / "lake", Vanishing(o.url), "web", progress=False)
         assert any("study vanished" in i["reason"] for i in s.issues)
