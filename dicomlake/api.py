@@ -260,8 +260,11 @@ class Lake:
 
     # ---- writes ------------------------------------------------------------------------
     def ingest(self, source: str | os.PathLike[str] | Sequence[str], store: str, **kwargs: Any) -> IngestSummary:
-        """Same as ``dicomlake ingest``: see :func:`dicomlake.ingest.ingest`."""
-        summary = _ingest(self.root, source, store, **kwargs)
+        """Same as ``dicomlake ingest``: files (on Spark when the lake was opened with a SparkSession)
+        or a DICOMweb root URL; see :func:`ingest`."""
+        if not (isinstance(source, str | os.PathLike) and is_url(source)):
+            kwargs.setdefault("spark", self.spark)
+        summary = ingest(self.root, source, store, **kwargs)
         self.refresh(force=True)
         return summary
 
@@ -275,6 +278,7 @@ class Lake:
         from .deid.run import deidentify
 
         request = config if isinstance(config, DeidRequest) else load_config(config)
+        kwargs.setdefault("spark", self.spark)  # a lake opened with a SparkSession de-identifies on Spark
         summary = deidentify(self.root, request, store=store, **kwargs)
         self.refresh(force=True)
         return summary

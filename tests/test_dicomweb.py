@@ -270,3 +270,9 @@ def test_rerun_resumes_and_truncate_starts_over(server: Orthanc, tmp_path: Path)
     assert fresh.returncode == 0 and "resumed" not in fresh.stdout
     latest, n = dicomlake.open(lake).sql('SELECT min(dl_ingested_at), count(*) FROM "web"').fetchall()[0]
     assert latest > first[0] and n == first[1]
+
+
+def test_python_api_harvests_a_url(server: Orthanc, tmp_path: Path) -> None:
+    lake = dicomlake.open(tmp_path / "lake", create=True)
+    summary = lake.ingest(server.url, "web", progress=False)
+    assert summary.ingested == server.count() == lake.sql("SELECT count(*) FROM web").fetchall()[0][0]

@@ -150,8 +150,8 @@ def test_deidentify_on_spark_equals_duckdb(lake: Path, spark: Any, tmp_path: Pat
     for dest in ("duck", "spark"):
         dicomlake.open(tmp_path / dest, create=True).create_store("out")
     on_duck = dicomlake.open(lake).deidentify(config, dest_lake=tmp_path / "duck", dest_store="out", **kwargs)
-    on_spark = dicomlake.open(lake).deidentify(
-        config, dest_lake=tmp_path / "spark", dest_store="out", spark=spark, **kwargs
+    on_spark = dicomlake.open(lake, spark=spark).deidentify(
+        config, dest_lake=tmp_path / "spark", dest_store="out", **kwargs
     )
     (a,), (b,) = on_duck.stores, on_spark.stores
     assert (a.selected, a.success) == (b.selected, b.success) and a.success >= 60
