@@ -47,10 +47,14 @@ EngineOpt = Annotated[str, typer.Option("--engine", help="duckdb (this machine) 
 SparkMasterOpt = Annotated[str, typer.Option("--spark-master", help="Spark master URL (with --engine spark).")]
 
 
-def _spark(engine: str, master: str) -> Any:
-    """A SparkSession for --engine spark, None for duckdb."""
+def _check_engine(engine: str) -> None:
     if engine not in ENGINES:
         raise QueryError(f"--engine {engine!r}: use duckdb or spark")
+
+
+def _spark(engine: str, master: str) -> Any:
+    """A SparkSession for --engine spark, None for duckdb."""
+    _check_engine(engine)
     if engine == "duckdb":
         return None
     from .spark import session
@@ -388,8 +392,7 @@ def deidentify(
 
     request = load_config(config)
     spec = read_filter(filter_file) if filter_file is not None else None
-    if engine not in ENGINES:
-        raise QueryError(f"--engine {engine!r}: use duckdb or spark")
+    _check_engine(engine)
     for note in request.notes:
         typer.echo(f"note: {note}", err=True)
     if explain_:

@@ -206,7 +206,7 @@ def assemble(
 def publish_table(
     cat: Catalog,
     name: str,
-    table: pa.Table,
+    rows: pa.Table | list[Part],
     disposition: str,
     stage: Path,
     *,
@@ -215,24 +215,19 @@ def publish_table(
     operation: dict[str, Any] | None = None,
     file_set: Path | None = None,
 ) -> None:
-    """Publish ``table`` as the new rows of store ``name`` (the caller holds the write lock).
+    """Publish ``rows`` (a table, or the parts writers staged) as the new rows of store ``name``
+    (the caller holds the write lock).
 
-    ``disposition`` WRITE_APPEND keeps the store's rows (instances in ``table`` replace theirs);
+    ``disposition`` WRITE_APPEND keeps the store's rows (instances in ``rows`` replace theirs);
     anything else replaces them.
     """
-    part = stage / "table.parquet"
-    write_parquet(table, part)
-    publish_parts(
-        cat,
-        name,
-        [part_of(part, table)],
-        disposition,
-        stage,
-        tally=tally,
-        issues=issues,
-        operation=operation,
-        file_set=file_set,
-    )
+    if isinstance(rows, pa.Table):
+        part = stage / "table.parquet"
+        write_parquet(rows, part)
+        rows = [part_of(part, rows)]
+    tally = tally or Counts()
+    files, keep = assemble(cat.stores().get(name), rows, disposition, stage, tally)
+    cat.commit(name, files, keep, tally.issues if issues is None else issues, operation, file_set=file_set)
 
 
 def staged_part(path: Path) -> Part:
@@ -247,21 +242,3 @@ def staged_part(path: Path) -> Part:
         0,
         [s or "" for s in cols.column(1).to_pylist()],
     )
-
-
-def publish_parts(
-    cat: Catalog,
-    name: str,
-    parts: list[Part],
-    disposition: str,
-    stage: Path,
-    *,
-    tally: Tally | None = None,
-    issues: list[dict[str, Any]] | None = None,
-    operation: dict[str, Any] | None = None,
-    file_set: Path | None = None,
-) -> None:
-    """Publish staged parts as the new rows of store ``name`` (see :func:`publish_table`)."""
-    tally = tally or Counts()
-    files, keep = assemble(cat.stores().get(name), parts, disposition, stage, tally)
-    cat.commit(name, files, keep, tally.issues if issues is None else issues, operation, file_set=file_set)

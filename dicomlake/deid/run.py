@@ -31,7 +31,7 @@ from ..filterfile import FilterSpec
 from ..lake import Catalog
 from ..pixels import Box
 from ..progress import progress_bar
-from ..publish import publish_parts, publish_table, staged_part
+from ..publish import Part, publish_table, staged_part
 from ..rematerialize import build_file
 from .config import DeidRequest, ImageConfig
 from .plan import Planner, Step, compile_plan
@@ -340,7 +340,7 @@ def write_rows(
 def _publish(
     dest: Catalog,
     name: str,
-    rows: pa.Table | list[Path],
+    rows: pa.Table | list[Part],
     stage: Path,
     files_dir: Path,
     result: StoreResult,
@@ -357,15 +357,17 @@ def _publish(
         "started_at": started,
         "summary": {"source": result.source, "success": result.success, "failure": len(result.failures)},
     }
-    parts = [staged_part(p) for p in rows] if isinstance(rows, list) else None
-    kwargs: dict[str, Any] = dict(
-        tally=result, issues=result.failures + result.issues, operation=op, file_set=files_dir
+    publish_table(
+        dest,
+        name,
+        rows,
+        disposition,
+        stage,
+        tally=result,
+        issues=result.failures + result.issues,
+        operation=op,
+        file_set=files_dir,
     )
-    if parts is None:
-        assert isinstance(rows, pa.Table)
-        publish_table(dest, name, rows, disposition, stage, **kwargs)
-    else:
-        publish_parts(dest, name, parts, disposition, stage, **kwargs)
 
 
 def deidentify_store(
@@ -438,12 +440,11 @@ def _deidentify_on_spark(
             spark, sql, stage, final_dir, planner.pixel_image()
         )
         result.failures += failures
-        for part in parts:
-            cols = pq.read_table(part, columns=["SOPInstanceUID", "dl_source"]).to_pydict()
-            result.written += list(zip(cols["SOPInstanceUID"], cols["dl_source"], strict=True))
+        staged = [staged_part(p) for p in parts]
+        result.written = [(u or "", src) for part in staged for u, src in zip(part.uids, part.sources, strict=True)]
         result.success = len(result.written)
         result.selected = result.success + len(result.failures)
-        _publish(dest, dest_store, parts, stage, files_dir, result, started, disposition)
+        _publish(dest, dest_store, staged, stage, files_dir, result, started, disposition)
     maps_out.append(maps)
     return result, steps, sql
 
