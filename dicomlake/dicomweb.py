@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import DicomlakeError
+from .sources import Source
 
 ENV_TOKEN, ENV_USER, ENV_PASSWORD = "DICOMLAKE_DICOMWEB_TOKEN", "DICOMLAKE_DICOMWEB_USER", "DICOMLAKE_DICOMWEB_PASSWORD"
 PAGE = 1000  # QIDO-RS page size
@@ -243,26 +244,28 @@ def _failed(response: Any) -> dict[str, str]:
     return out
 
 
-def stow(server: Server, items: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def stow(server: Server, items: list[tuple[str, Source]]) -> list[dict[str, Any]]:
     """Send ``(SOPInstanceUID, source)`` instances with STOW-RS in batches; the failures, per
-    instance, as the server reported them (or why they could not be read or sent)."""
+    instance, as the server reported them (or why they could not be read, changed since ingest,
+    or were not sent)."""
     import io
 
     import pydicom
 
-    from .sources import read_source
+    from .sources import read_checked
 
     failures: list[dict[str, Any]] = []
     for start in range(0, len(items), STOW_BATCH):
         batch, datasets = items[start : start + STOW_BATCH], []
+        sent: dict[str, str] = {}
         for uid, source in batch:
             try:
-                datasets.append(pydicom.dcmread(io.BytesIO(read_source(source))))
+                datasets.append(pydicom.dcmread(io.BytesIO(read_checked(source))))
+                sent[str(datasets[-1].SOPInstanceUID)] = source.path
             except Exception as exc:
-                failures.append({"sop_instance_uid": uid, "path": source, "reason": f"not read: {exc}"})
+                failures.append({"sop_instance_uid": uid, "path": source.path, "reason": f"not read: {exc}"})
         if not datasets:
             continue
-        sent = {str(ds.SOPInstanceUID): src for (uid, src), ds in zip(batch, datasets, strict=False)}
         try:
             refused = _failed(server.store(datasets))
         except DicomWebError as exc:

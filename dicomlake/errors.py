@@ -31,6 +31,10 @@ class SourceError(DicomlakeError):
     """An ingest source (folder, file, list, server) cannot be read."""
 
 
+class SourceChangedError(DicomlakeError):
+    """A row's source file vanished or no longer has the size and SHA-256 ingest recorded."""
+
+
 class DicomReadError(DicomlakeError):
     """One file cannot be read as DICOM; ingest records it as an issue and goes on."""
 

@@ -10,7 +10,6 @@ together with a write disposition is an error.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import re
 import shutil
@@ -32,7 +31,7 @@ from .filterfile import FilterSpec
 from .lake import Catalog, check_store_name, quote_literal
 from .publish import DISPOSITIONS, publish_table
 from .schema import PN_TYPE, conform, unify
-from .sources import read_source
+from .sources import Source, read_checked
 from .values import format_pn
 
 KINDS = ("lake", "parquet", "ndjson", "csv", "dicom", "dicomweb")
@@ -269,16 +268,18 @@ def _export_dicomweb(rel: duckdb.DuckDBPyRelation, url: str, summary: ExportSumm
     """Send the selected instances to a DICOMweb server with STOW-RS, in batches."""
     from .dicomweb import Server, stow
 
-    rows = rel.select("SOPInstanceUID, dl_source").fetchall()
+    rows = rel.select("SOPInstanceUID, dl_source, dl_source_size, dl_source_sha256").fetchall()
     summary.selected = len(rows)
-    summary.failures = stow(Server.from_env(url), [(str(u), str(s or "")) for u, s in rows])
+    summary.failures = stow(Server.from_env(url), [(str(u), Source(str(s or ""), n, h)) for u, s, n, h in rows])
     summary.written = len(rows) - len(summary.failures)
 
 
 # ---- DICOM files -----------------------------------------------------------------------------
 def _export_dicom(rel: duckdb.DuckDBPyRelation, folder: Path, summary: ExportSummary) -> None:
     """Copy the selected instances' source files to ``folder/study/series/instance.dcm``, byte-identical."""
-    cols = rel.select("StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID, dl_source, dl_source_sha256")
+    cols = rel.select(
+        "StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID, dl_source, dl_source_size, dl_source_sha256"
+    )
     rows = cols.to_arrow_table().to_pylist()
     summary.selected = len(rows)
     folder.mkdir(parents=True, exist_ok=True)
@@ -294,15 +295,11 @@ def _copy_one(row: dict[str, Any], folder: Path) -> dict[str, Any] | None:
     if not src:
         return {**fail, "reason": "the row has no source (dl_source is empty)"}
     try:
-        data = read_source(src)
+        data = read_checked(Source(src, row["dl_source_size"], row["dl_source_sha256"]))
     except DicomlakeError as exc:
         return {**fail, "reason": str(exc)}
-    except FileNotFoundError:
-        return {**fail, "reason": "source file vanished since ingest; re-ingest or restore it"}
     except OSError as exc:
         return {**fail, "reason": f"cannot read the source file: {exc.strerror or exc}"}
-    if row["dl_source_sha256"] and hashlib.sha256(data).hexdigest() != row["dl_source_sha256"]:
-        return {**fail, "reason": "source file changed since ingest (SHA-256 differs); re-ingest it"}
     parts = [row["StudyInstanceUID"], row["SeriesInstanceUID"], uid]
     if not all(parts):
         return {**fail, "reason": "instance lacks a Study/Series/SOP Instance UID for the study/series/instance layout"}

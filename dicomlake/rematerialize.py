@@ -28,7 +28,7 @@ from .encode import Unsupported, encode_file
 from .pixels import Box, fill_boxes
 from .reader import IMPLICIT_LE
 from .schema import PLACEHOLDER as ITEM_PLACEHOLDER
-from .sources import read_source
+from .sources import Source, read_checked
 from .values import parse_da, parse_dt, parse_tm, to_dicom
 
 SKIP = frozenset(["DroppedTags", "OtherElements", ITEM_PLACEHOLDER])
@@ -133,9 +133,12 @@ def _vr(dict_vr: str, src: Dataset | None, tag: int) -> str:
 
 
 def build_file(
-    row: dict[str, Any], source: str | None, dest: Path, fast: bool = True, boxes: list[Box] | None = None
+    row: dict[str, Any], source: Source | None, dest: Path, fast: bool = True, boxes: list[Box] | None = None
 ) -> tuple[int, str, dict[str, Any]]:
     """Write ``row`` as a Part 10 file at ``dest``; returns (size, sha256, changed attributes).
+
+    The source is read once and checked against the size and SHA-256 ingest recorded
+    (:class:`~dicomlake.errors.SourceChangedError` when it vanished or changed: nothing is written).
 
     The fast byte writer (:mod:`dicomlake.encode`) is used where it applies, pydicom otherwise.
     ``boxes``: burned-in text to fill in the pixel data (:func:`dicomlake.pixels.fill_boxes`);
@@ -144,9 +147,10 @@ def build_file(
     missing = [k for k in ("SOPClassUID", "SOPInstanceUID") if not row.get(k)]
     if missing:
         raise ValueError(f"the instance has no {' or '.join(missing)}, which a valid Part 10 file needs")
-    data = _fast(row, source) if fast and source else None
+    raw = read_checked(source) if source and source.path else None
+    data = _fast(row, raw) if fast and raw is not None else None
     if data is None:
-        data = _with_pydicom(row, source)
+        data = _with_pydicom(row, raw)
     changes: dict[str, Any] = {}
     if boxes:
         data, changes = _redacted(data, boxes)
@@ -166,15 +170,20 @@ def _redacted(data: bytes, boxes: list[Box]) -> tuple[bytes, dict[str, Any]]:
     return buf.getvalue(), changes
 
 
-def _fast(row: dict[str, Any], source: str) -> bytes | None:
+def _fast(row: dict[str, Any], source: bytes | str) -> bytes | None:
+    """The fast writer's file (``source``: the source's bytes, or a path read unchecked)."""
     try:
-        return encode_file(row, read_source(source))
+        return encode_file(row, _bytes(source))
     except Unsupported:
         return None
 
 
-def _with_pydicom(row: dict[str, Any], source: str | None) -> bytes:
-    src = pydicom.dcmread(io.BytesIO(read_source(source)), force=True) if source else None
+def _bytes(source: bytes | str) -> bytes:
+    return source if isinstance(source, bytes) else read_checked(Source(source))
+
+
+def _with_pydicom(row: dict[str, Any], source: bytes | str | None) -> bytes:
+    src = pydicom.dcmread(io.BytesIO(_bytes(source)), force=True) if source else None
     b = _Builder(row)
     body = {k: v for k, v in row.items() if not k.startswith("Media") and k not in _META_KEYWORDS}
     ds = b.dataset(body, src, "")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
+from typing import NamedTuple
 
-from .errors import SourceError
+from .errors import SourceChangedError, SourceError
 
 
 def _is_path_list(path: Path) -> bool:
@@ -62,3 +64,28 @@ def read_source(source: str) -> bytes:
 
         return fetch(source)
     return Path(source).read_bytes()
+
+
+class Source(NamedTuple):
+    """A row's source instance (``dl_source``) and what ingest recorded of it: ``dl_source_size``
+    and ``dl_source_sha256`` (None where nothing was recorded, as for a DICOMweb metadata harvest)."""
+
+    path: str
+    size: int | None = None
+    sha256: str | None = None
+
+
+def read_checked(source: Source) -> bytes:
+    """The source's bytes, checked against the size and SHA-256 ingest recorded (hashed as they are
+    read, never read twice). Raises :class:`SourceChangedError` for a vanished or changed file."""
+    try:
+        data = read_source(source.path)
+    except FileNotFoundError:
+        raise SourceChangedError("source file vanished since ingest; restore it or re-ingest the store") from None
+    if source.size is not None and len(data) != source.size:
+        raise SourceChangedError(
+            f"source file changed since ingest (size differs: {len(data)} bytes, {source.size} recorded); re-ingest it"
+        )
+    if source.sha256 and hashlib.sha256(data).hexdigest() != source.sha256:
+        raise SourceChangedError("source file changed since ingest (SHA-256 differs); re-ingest it")
+    return data

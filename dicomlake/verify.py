@@ -40,7 +40,6 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import duckdb
@@ -52,8 +51,9 @@ from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
 
 from .api import Lake
-from .errors import DicomlakeError, StoreError
+from .errors import DicomlakeError, SourceChangedError, StoreError
 from .lake import quote_ident
+from .sources import Source, read_checked
 from .workers import fork_pool
 
 __all__ = ["FORMATS", "FileScan", "Hit", "Matcher", "SourceValues", "VerifyReport", "collect_values", "scan_file"]
@@ -554,13 +554,18 @@ def element_texts(ds: Dataset, prefix: str, problems: list[str]) -> Iterator[tup
             yield f"{prefix}{name}", _text_of(value), False
 
 
-def scan_file(path: str, instance: str, matcher: Matcher, ocr: bool = False) -> FileScan:
+def scan_file(source: Source | str, instance: str, matcher: Matcher, ocr: bool = False) -> FileScan:
     """Search one file: its elements (each hit with its element path), then its raw bytes for
     distinctive values more often there than in the elements; with ``ocr``, also the text
-    Tesseract reads in its pixels (path ``PixelData frame F box LEFT,TOP,RIGHT,BOTTOM``)."""
+    Tesseract reads in its pixels (path ``PixelData frame F box LEFT,TOP,RIGHT,BOTTOM``).
+    A :class:`Source` is checked against the size and SHA-256 its store recorded."""
+    src = source if isinstance(source, Source) else Source(source)
+    path = src.path
     scan = FileScan()
     try:
-        data = Path(path).read_bytes()
+        data = read_checked(src)
+    except SourceChangedError as exc:
+        return FileScan(problems=[f"{path}: not read: {exc}"], read=False)
     except OSError as exc:
         return FileScan(problems=[f"{path}: not read: {exc.strerror or exc}"], read=False)
     in_elements: Counter[str] = Counter()
@@ -642,14 +647,14 @@ _JOB: dict[str, Any] = {}
 
 
 def _scan_chunk(
-    files: list[tuple[str, str]], matcher: Matcher | None = None, ocr: bool | None = None
+    files: list[tuple[Source, str]], matcher: Matcher | None = None, ocr: bool | None = None
 ) -> list[FileScan]:
     m: Matcher = matcher or _JOB["matcher"]
     with_ocr = _JOB.get("ocr", False) if ocr is None else ocr
     return [scan_file(path, instance, m, with_ocr) for path, instance in files]
 
 
-def scan_files(files: list[tuple[str, str]], matcher: Matcher, workers: int, ocr: bool = False) -> list[FileScan]:
+def scan_files(files: list[tuple[Source, str]], matcher: Matcher, workers: int, ocr: bool = False) -> list[FileScan]:
     """:func:`scan_file` over (path, instance) pairs, in worker processes (fork) when there are many."""
     size = 1 if ocr else CHUNK  # OCR is slow: one file per task keeps every core busy
     chunks = [files[i : i + size] for i in range(0, len(files), size)]
@@ -705,10 +710,10 @@ def verify(
     against_store = _store(src, against_store, "--against")
     matcher = Matcher(collect_values(src, against_store))
     rows = dest.sql(
-        f"SELECT DISTINCT dl_source, SOPInstanceUID FROM {quote_ident(store)} WHERE dl_source IS NOT NULL "
-        "ORDER BY dl_source"
+        f"SELECT DISTINCT dl_source, dl_source_size, dl_source_sha256, SOPInstanceUID FROM {quote_ident(store)} "
+        "WHERE dl_source IS NOT NULL ORDER BY dl_source"
     ).fetchall()
-    files = [(str(p), str(uid or "")) for p, uid in rows]
+    files = [(Source(str(p), n, h), str(uid or "")) for p, n, h, uid in rows]
     report = VerifyReport(
         len(files), [], values=matcher.count, patients=matcher.patients, store=store, against=against_store
     )

@@ -36,7 +36,7 @@ import pydicom
 
 from ..ocr import Word, check_tesseract, lines, read_frames
 from ..pixels import Box, has_pixels, pixel_hash
-from ..sources import read_source
+from ..sources import Source, read_checked
 from ..workers import fork_pool
 from .config import ImageConfig
 from .detect import DEFAULT_INFO_TYPES, PRIORITY, Context, detect
@@ -150,19 +150,20 @@ def redaction_boxes(words: list[Word], image: ImageConfig, ctx: Context) -> list
 # --- reading pixel data, in worker processes ---------------------------------------------
 
 
-def read_dataset(path: str) -> pydicom.Dataset:
+def read_dataset(source: Source) -> pydicom.Dataset:
+    """The source's dataset, its bytes checked against what ingest recorded."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pydicom.dcmread(io.BytesIO(read_source(path)), force=True)
+        return pydicom.dcmread(io.BytesIO(read_checked(source)), force=True)
 
 
-def pixel_key(path: str) -> str | None:
+def pixel_key(path: Source) -> str | None:
     """A digest of the file's stored pixel data; None when it has none."""
     ds = read_dataset(path)
     return pixel_hash(ds) if has_pixels(ds) else None
 
 
-def read_file(path: str) -> Reading:
+def read_file(path: Source) -> Reading:
     """OCR of every frame of one file (identical frames read once)."""
     try:
         ds = read_dataset(path)
@@ -176,7 +177,7 @@ def read_file(path: str) -> Reading:
         return Reading(error=f"{type(exc).__name__}: {exc}")
 
 
-def _keys(paths: list[str]) -> list[str | None]:
+def _keys(paths: list[Source]) -> list[str | None]:
     out: list[str | None] = []
     for p in paths:
         try:
@@ -187,7 +188,7 @@ def _keys(paths: list[str]) -> list[str | None]:
 
 
 def read_all(
-    paths: list[str], workers: int | None = None, progress: Callable[[int, int], None] | None = None
+    paths: list[Source], workers: int | None = None, progress: Callable[[int, int], None] | None = None
 ) -> tuple[list[str | None], dict[str, Reading]]:
     """Pixel keys of ``paths`` and one :class:`Reading` per distinct key."""
     check_tesseract()
@@ -199,7 +200,7 @@ def read_all(
             keys = [k for c in chunks for k in _keys(c)]
         else:
             keys = [k for part in pool.map(_keys, chunks) for k in part]
-        first: dict[str, str] = {}
+        first: dict[str, Source] = {}
         for p, k in zip(paths, keys, strict=True):
             if k is not None:
                 first.setdefault(k, p)

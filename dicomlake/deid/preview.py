@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from ..api import Lake
-from ..errors import StoreError
+from ..errors import SourceChangedError, StoreError
 from ..lake import quote_ident
 from ..ocr import check_tesseract, read_frame
 from ..pixels import display_frames
+from ..sources import Source
 from .burned import read_dataset, redaction_boxes
 from .config import ImageConfig
 from .sqlgen import context_sql
@@ -46,15 +47,18 @@ def redact_preview(
     schema = lk.table(store).limit(0).to_arrow_table().schema
     ctx_sql = context_sql(schema, descriptor_columns(schema))
     rows = lk.sql(
-        f"SELECT dl_source, {ctx_sql} FROM {quote_ident(store)} WHERE SOPInstanceUID = $uid LIMIT 1",
+        f"SELECT dl_source, dl_source_size, dl_source_sha256, {ctx_sql} FROM {quote_ident(store)} WHERE SOPInstanceUID = $uid LIMIT 1",
         {"uid": instance},
     ).fetchall()
     if not rows:
         raise StoreError(
             f"no instance {instance} in store '{store}'; list them with 'dicomlake query instances_by_patient'"
         )
-    path, ctx_json = rows[0]
-    ds = read_dataset(str(path))
+    path, size, sha256, ctx_json = rows[0]
+    try:
+        ds = read_dataset(Source(str(path), size, sha256))
+    except SourceChangedError as exc:
+        raise SourceChangedError(f"{path}: {exc}") from None
     photometric = str(ds.get("PhotometricInterpretation") or "MONOCHROME2")
     frames = dict(display_frames(ds))
     if frame not in frames:

@@ -26,13 +26,14 @@ import pyarrow.parquet as pq
 
 from ..api import Lake
 from ..dictionary import PIXEL_DATA
-from ..errors import ConfigError, StoreError
+from ..errors import ConfigError, SourceChangedError, StoreError
 from ..filterfile import FilterSpec
 from ..lake import Catalog
 from ..pixels import Box
 from ..progress import progress_bar
 from ..publish import Part, publish_table, staged_part
 from ..rematerialize import build_file
+from ..sources import Source, read_checked
 from .config import DeidRequest, ImageConfig
 from .plan import Planner, Step, compile_plan
 from .sqlgen import PN_EMPTY, Ctx, marker_columns, pn_struct, transform_sql
@@ -206,7 +207,8 @@ def _write_chunk(bounds: tuple[int, int]) -> list[tuple[int, int, str, str | Non
             if i in boxes:  # the pixels were inspected: no identifying text is left burned in
                 changes = {"BurnedInAnnotation": "NO"}
                 row.update(changes)
-            size, digest, more = build_file(row, row.pop("dl_src"), Path(_JOB["paths"][i]), boxes=boxes.get(i))
+            src = Source(row.pop("dl_src"), row.pop("dl_src_size"), row.pop("dl_src_sha256"))
+            size, digest, more = build_file(row, src, Path(_JOB["paths"][i]), boxes=boxes.get(i))
             out.append((i, size, digest, None, changes | more))
         except Exception as exc:  # one instance failing must not stop the run
             out.append((i, 0, f"{type(exc).__name__}: {exc}", "failed", {}))
@@ -238,8 +240,12 @@ def inspect_pixels(table: pa.Table, image: ImageConfig, workers: int) -> tuple[d
     from .burned import read_all, redaction_boxes
     from .udfs import context_from_json
 
-    rows = table.select(["dl_src", "DroppedTags", "dl_image_context"]).to_pylist()
-    todo = [(i, r["dl_src"]) for i, r in enumerate(rows) if r["dl_src"] and "PixelData" in (r["DroppedTags"] or [])]
+    rows = table.select(["dl_src", "dl_src_size", "dl_src_sha256", "DroppedTags", "dl_image_context"]).to_pylist()
+    todo = [
+        (i, Source(r["dl_src"], r["dl_src_size"], r["dl_src_sha256"]))
+        for i, r in enumerate(rows)
+        if r["dl_src"] and "PixelData" in (r["DroppedTags"] or [])
+    ]
     advance, stop = progress_bar("OCR", len(todo))
     try:
         keys, readings = read_all([p for _, p in todo], workers, lambda n, total: advance(1))
@@ -247,13 +253,24 @@ def inspect_pixels(table: pa.Table, image: ImageConfig, workers: int) -> tuple[d
         stop()
     boxes: dict[int, list[Box]] = {}
     unread: dict[int, str] = {}
-    for (i, _), key in zip(todo, keys, strict=True):
+    for (i, src), key in zip(todo, keys, strict=True):
         reading = readings.get(key) if key is not None else None
         if reading is None or reading.error:
-            unread[i] = reading.error if reading is not None and reading.error else "the pixel data could not be read"
+            unread[i] = reading.error if reading is not None and reading.error else _why_unread(src)
         else:
             boxes[i] = redaction_boxes(reading.words, image, context_from_json(rows[i]["dl_image_context"]))
     return boxes, unread
+
+
+def _why_unread(src: Source) -> str:
+    """Why a source's pixel data could not be read (a changed or vanished file says so)."""
+    try:
+        read_checked(src)
+    except SourceChangedError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"cannot read the source file: {exc.strerror or exc}"
+    return "the pixel data could not be read"
 
 
 def _unread(table: pa.Table, i: int, why: str) -> dict[str, Any]:
@@ -300,7 +317,9 @@ def rematerialize_table(
         for r in results
         if r[3]
     ]
-    keep = table.take(pa.array([r[0] for r in ok], pa.int64())).drop_columns(["dl_src", *extra])
+    keep = table.take(pa.array([r[0] for r in ok], pa.int64())).drop_columns(
+        ["dl_src", "dl_src_size", "dl_src_sha256", *extra]
+    )
     if any(r[4] for r in ok):
         keep = _with_changes(keep, [r[4] for r in ok])
     keep = keep.set_column(
@@ -540,7 +559,7 @@ def deidentify(
 
         server = Server.from_env(dest_dicomweb)
         for r in summary.stores:
-            refused = stow(server, r.written)
+            refused = stow(server, [(u, Source(p)) for u, p in r.written])
             r.sent = len(r.written) - len(refused)
             r.failures += [{**f, "reason": f"STOW-RS to {server.url}: {f['reason']}"} for f in refused]
     return summary

@@ -301,6 +301,8 @@ def transform_sql(
         f"nullif({empty}, []) AS dl_empty",
         "nullif(list_filter(dl_raw, lambda r: dl_keep_path(r.Path)), []) AS dl_raw",
         "dl_src",
+        "dl_src_size",
+        "dl_src_sha256",
         "dl_row",
     ]
     if image_phrases is not None:
@@ -308,6 +310,7 @@ def transform_sql(
     inner = (
         f"SELECT *, {context_sql(schema, phrases)} AS dl_context, "
         "coalesce(PatientID, StudyInstanceUID) AS dl_patient, dl_source AS dl_src, "
+        "dl_source_size AS dl_src_size, dl_source_sha256 AS dl_src_sha256, "
         f"row_number() OVER () AS dl_row FROM {source}"
     )
     if "PatientID" not in {f.name for f in schema}:
