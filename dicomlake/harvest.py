@@ -33,7 +33,7 @@ from .ingest import IngestSummary
 from .lake import Catalog, check_store_name, quote_ident
 from .progress import progress_bar
 from .publish import Part, assemble, check_disposition, write_parquet
-from .reader import Converted, convert_bytes
+from .reader import Converted, check_storable, convert_bytes
 from .schema import infer_schema
 from .workers import fork_pool
 
@@ -73,6 +73,7 @@ def _rows(
                 c, size, digest = _whole(server, study, doc)
             else:
                 c = convert_json(doc)
+            check_storable(c.row)
         except DicomReadError as exc:
             issues.append({"path": server.path(study), "severity": "error", "element": None, "reason": str(exc)})
             continue

@@ -24,7 +24,7 @@ from .errors import DicomReadError, IngestIssuesError, SourceError
 from .lake import Catalog, check_store_name
 from .progress import progress_bar
 from .publish import Part, assemble, check_disposition, write_parquet
-from .reader import convert_file
+from .reader import check_storable, convert_file
 from .schema import infer_schema
 from .sources import list_sources
 
@@ -80,6 +80,7 @@ def convert_paths(paths: Sequence[str], ingested_at: dt.datetime) -> tuple[list[
     for p in paths:
         try:
             c, size, digest = convert_file(p)
+            check_storable(c.row)
         except DicomReadError as exc:
             sev = "info" if str(exc).startswith("DICOMDIR") else "error"
             issues.append({"path": p, "severity": sev, "element": None, "reason": str(exc)})

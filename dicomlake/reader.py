@@ -26,6 +26,8 @@ from .values import parse_da, parse_dt, parse_float, parse_int, parse_pn, parse_
 UNDEFINED = 0xFFFFFFFF
 ITEM, ITEM_END, SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+#: What a DICOM store needs of an instance; without one of them it is an ingest error, not a row.
+STORABLE = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
 IMPLICIT_LE, EXPLICIT_BE, DEFLATED = "1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"
 VALID_VRS = frozenset(
     [
@@ -582,6 +584,14 @@ def convert_bytes(buf: Buffer) -> Converted:
     row["dl_empty"] = w.empty or None
     row["dl_raw"] = w.raw or None
     return Converted(row, issues)
+
+
+def check_storable(row: dict[str, Any]) -> None:
+    """Raise DicomReadError unless the row has what a DICOM store needs of an instance
+    (:data:`STORABLE`): without them it becomes an ingest error, never a row of a store."""
+    missing = [k for k in STORABLE if not row.get(k)]
+    if missing:
+        raise DicomReadError(f"not a storable instance: no {', '.join(missing)}")
 
 
 def _file_meta(w: _Walker, row: dict[str, Any], pos: int) -> int:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 import dicomlake
+from dicomlake.reader import STORABLE
 
 from .test_cli import assert_error, run
 
@@ -97,3 +99,67 @@ def test_export_verify_and_preview_check_their_sources(files: Path, tmp_path: Pa
     args = ["--lake", str(lake), "--store", "s", "--instance", uid.fetchall()[0][0], "--out", str(tmp_path / "x.png")]
     assert_error(run("redact-preview", *args), "source file changed since ingest", changed["replaced"])
     assert not (tmp_path / "x.png").exists()
+
+
+def _dcmtk_worklists(folder: Path) -> list[Path]:
+    """The worklist examples the Debian package dcmtk installs (as dcmdump text), written as
+    DICOM files with its dump2dcm: found through the package's own file list."""
+    listed = subprocess.run(["dpkg", "-L", "dcmtk"], capture_output=True, text=True, check=True).stdout.split()
+    dumps = sorted(p for p in listed if "/wlist" in p and p.endswith(".dump"))
+    assert dumps, "dcmtk's worklist examples (wlistdb, wlistqry) are not installed: run ./dev.sh setup"
+    folder.mkdir(parents=True)
+    out = []
+    for d in dumps:
+        target = folder / (Path(d).stem + ".wl")
+        subprocess.run(["dump2dcm", "-q", d, str(target)], check=True)
+        out.append(target)
+    return out
+
+
+def _unstorable(files: list[Path]) -> dict[str, list[str]]:
+    """Files pydicom reads as a dataset lacking one of the UIDs a store needs: path → missing."""
+    import warnings
+
+    import pydicom
+
+    out = {}
+    for f in files:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = pydicom.dcmread(f, stop_before_pixels=True)
+        except Exception:
+            continue
+        if ds.file_meta.get("MediaStorageSOPClassUID") == "1.2.840.10008.1.3.10":  # DICOMDIR: an info row
+            continue
+        missing = [k for k in STORABLE if not ds.get(k)]
+        if missing:
+            out[str(f.absolute())] = missing
+    return out
+
+
+def test_instances_without_uids_are_error_rows_not_store_rows(tmp_path: Path, testfiles_dir: Path) -> None:
+    worklists = _dcmtk_worklists(tmp_path / "worklists")
+    src = tmp_path / "src.txt"  # one ingest of both folders: a text file of paths
+    pydicom_files = sorted(p for p in testfiles_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+    src.write_text("".join(f"{p}\n" for p in [*pydicom_files, *worklists]))
+    unstorable = _unstorable([*pydicom_files, *worklists])
+    assert {str(w) for w in worklists} <= set(unstorable)
+    assert any("SOPInstanceUID" in m for p, m in unstorable.items() if p.startswith(str(testfiles_dir)))
+    lake = tmp_path / "lake"
+    p = run("ingest", str(src), "--lake", str(lake), "--store", "t", "--workers", "2")
+    assert p.returncode == 0, p.stderr
+    lk = dicomlake.open(lake)
+    in_store = {r[0] for r in lk.sql("SELECT dl_source FROM t").fetchall()}
+    assert not in_store & set(unstorable)
+    errors = dict(lk.sql("SELECT path, reason FROM dl_issues WHERE severity = 'error'").fetchall())
+    for path, missing in unstorable.items():
+        assert errors[path] == f"not a storable instance: no {', '.join(missing)}"
+    assert lk.sql("SELECT count(*) FROM t WHERE SOPInstanceUID IS NULL OR StudyInstanceUID IS NULL").fetchall() == [
+        (0,)
+    ]
+    count = len(in_store)
+    for _ in range(2):
+        p = run("ingest", str(src), "--lake", str(lake), "--store", "t", "--write-disposition", "WRITE_APPEND")
+        assert p.returncode == 0, p.stderr
+        assert f"store 't' now has {count} rows" in p.stdout
