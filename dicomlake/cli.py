@@ -203,17 +203,18 @@ def ingest(
 
 def _print_unmatched(unmatched: list[tuple[int, str]], what: str) -> None:
     if unmatched:
-        shown = "; ".join(f"line {n}: {p}" for n, p in unmatched[:5])
+        shown = "; ".join(f"line {n}: {p}" for n, p in unmatched)
         typer.echo(f"{len(unmatched)} filter lines {what}: {shown}", err=True)
 
 
-def _print_failures(failures: list[dict[str, Any]], limit: int = 20) -> None:
-    for f in failures[:limit]:
+def _print_failures(failures: list[dict[str, Any]]) -> None:
+    """Every failure, one line each (a summary that says "listed above" lists them all)."""
+    for f in failures:
         typer.echo(f"failed: {f['sop_instance_uid']} ({f['path']}): {f['reason']}", err=True)
 
 
-def _print_issues(s: IngestSummary, limit: int = 20) -> None:
-    for i in [i for i in s.issues if i["severity"] in ("error", "warning")][:limit]:
+def _print_issues(s: IngestSummary) -> None:
+    for i in [i for i in s.issues if i["severity"] in ("error", "warning")]:
         typer.echo(f"{i['severity']}: {i['path']}: {i['reason']}", err=True)
 
 
@@ -457,10 +458,8 @@ def verify(
         raise VerifyError(f"unknown format {fmt!r}: use one of {', '.join(VERIFY_FORMATS)}")
     src_lake, src_store = parse_against(against)
     report = run_verify(lake, store, src_lake, src_store, workers=workers, ocr=ocr)
-    for problem in report.problems[:20]:
+    for problem in report.problems:
         typer.echo(f"warning: {problem}", err=True)
-    if len(report.problems) > 20:
-        typer.echo(f"warning: and {len(report.problems) - 20} more", err=True)
     if report.hits or fmt != "table":
         write_result(report.relation(), fmt)
     typer.echo(report.check(f"{lake}:{report.store}", f"{src_lake}:{report.against}"), err=fmt != "table")

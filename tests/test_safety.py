@@ -163,3 +163,17 @@ def test_instances_without_uids_are_error_rows_not_store_rows(tmp_path: Path, te
         p = run("ingest", str(src), "--lake", str(lake), "--store", "t", "--write-disposition", "WRITE_APPEND")
         assert p.returncode == 0, p.stderr
         assert f"store 't' now has {count} rows" in p.stdout
+
+
+def test_failure_lists_print_every_entry(tmp_path: Path) -> None:
+    assert run("sample", str(tmp_path / "files"), "--n", "24").returncode == 0
+    p = run("ingest", str(tmp_path / "files"), "--lake", str(tmp_path / "lake"), "--store", "s")
+    assert p.returncode == 0, p.stderr
+    sources = [r[0] for r in dicomlake.open(tmp_path / "lake").sql("SELECT dl_source FROM s").fetchall()]
+    for path in sources[2:]:
+        Path(path).unlink()
+    p = run("export", "--lake", str(tmp_path / "lake"), "--store", "s", "--to", f"dicom:{tmp_path / 'out'}")
+    assert p.returncode == 1 and "exported 2 of 24" in p.stdout
+    failed = [ln for ln in p.stderr.splitlines() if ln.startswith("failed: ")]
+    assert len(failed) == 22 and all(any(s in ln for ln in failed) for s in sources[2:])
+    assert p.stderr.strip().splitlines()[-1] == "Error: 22 of 24 instances could not be exported (listed above)"
