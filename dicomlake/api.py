@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from .dicomweb import Server, is_url
 from .dictionary import keyword_entry
-from .errors import QueryError, SourceError, StoreError
+from .errors import FilterFileError, QueryError, SourceError, StoreError
 from .filterfile import FilterSpec, paths_from_table, selection_sql, unmatched_sql
 from .harvest import harvest
 from .ingest import IngestSummary
@@ -77,6 +77,21 @@ class FilterCheck:
             more = f" (and {len(self.unmatched) - limit} more)" if len(self.unmatched) > limit else ""
             text += f"\n{len(self.unmatched)} lines match nothing in the store: {shown}{more}"
         return text
+
+    def require_any(self, store: str) -> None:
+        """Raise :class:`FilterFileError` when the filter selects nothing in ``store``: an export
+        or de-identification that would do nothing is an error, not a success."""
+        if self.instances:
+            return
+        if not self.lines:
+            raise FilterFileError(
+                f"filter file {self.source} is empty, so it selects nothing and nothing was written "
+                "(a failed 'dicomlake filter ... > FILE' leaves an empty file): write it again"
+            )
+        raise FilterFileError(
+            f"filter file {self.source} selects nothing in store '{store}': none of its {_n(self.lines, 'line')} "
+            f"matches an instance (line {self.unmatched[0][0]}: {self.unmatched[0][1]}), so nothing was written"
+        )
 
 
 def _n(count: int, one: str, many: str | None = None) -> str:

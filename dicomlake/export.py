@@ -122,7 +122,9 @@ def export(
     rel = lake.select(store, spec)
     summary = ExportSummary(str(to))
     if spec is not None:
-        summary.unmatched = lake.check_filter(spec, store).unmatched
+        check = lake.check_filter(spec, store)
+        check.require_any(store)
+        summary.unmatched = check.unmatched
     if dest.kind in ("dicom", "dicomweb"):
         if write_disposition is not None or force is not None:
             raise StoreError(f"--write-disposition and --force apply to table destinations, not {dest.kind}:")

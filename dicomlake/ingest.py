@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
+import shutil
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -21,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import DicomReadError, IngestIssuesError, SourceError
-from .lake import Catalog, check_store_name
+from .lake import CATALOG, Catalog, check_store_name
 from .progress import progress_bar
 from .publish import Part, assemble, check_disposition, write_parquet
 from .reader import check_storable, convert_file
@@ -176,6 +177,58 @@ def _run_tasks(
 
 
 def ingest(
+    lake: str | os.PathLike[str], source: str | os.PathLike[str] | Sequence[str], store: str, **kwargs: Any
+) -> IngestSummary:
+    """Ingest DICOM files into ``store`` of ``lake`` (created if needed); see :func:`ingest_files`
+    for the options. A source holding no DICOM instance is a :class:`SourceError`, and a lake this
+    call created for it is removed again: nothing is left behind by a run that did nothing."""
+    root = Path(lake).absolute()
+    fresh = not (root / CATALOG).exists()
+    existed = root.exists()
+    try:
+        return ingest_files(lake, source, store, **kwargs)
+    except NothingToIngest:
+        if fresh:
+            _remove_new_lake(root, existed)
+        raise
+
+
+class NothingToIngest(SourceError):
+    """The source holds no DICOM instance the store could take (or the filter selects none)."""
+
+
+def _remove_new_lake(root: Path, existed: bool) -> None:
+    """Remove what creating a lake in ``root`` made (the folder too, unless it was there, empty, before)."""
+    if not existed:
+        shutil.rmtree(root, ignore_errors=True)
+        return
+    for child in root.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def _nothing_found(source: object, paths: Sequence[str], parts: list[Part]) -> NothingToIngest:
+    """Why no instance came out of the source: each file's reason (or their counts), or the filter."""
+    excluded = sum(p.excluded for p in parts)
+    if excluded:
+        return NothingToIngest(
+            f"the filter selects none of the {excluded} instances in {source}: nothing was ingested; "
+            "check it with 'dicomlake filter --check FILE --lake LAKE --store STORE' on a lake that has them"
+        )
+    if not paths:
+        return NothingToIngest(f"{source} holds no files: nothing to ingest; pass a folder of DICOM files")
+    issues = [i for p in parts for i in p.issues if i["severity"] in ("error", "info")]
+    if len(issues) <= 3:
+        why = "; ".join(f"{Path(i['path']).name}: {i['reason']}" for i in issues)
+    else:
+        kinds = Counter(_reason_kind(i["reason"]) for i in issues)
+        why = f"{len(paths)} files: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common())
+    return NothingToIngest(f"no DICOM instance found in {source} ({why}); nothing was ingested")
+
+
+def ingest_files(
     lake: str | os.PathLike[str],
     source: str | os.PathLike[str] | Sequence[str],
     store: str,
@@ -217,6 +270,8 @@ def ingest(
                 parts = _run_tasks(_chunks(paths, workers), stage, started, workers, filter_spec, advance)
         finally:
             stop()
+        if not any(p.rows for p in parts):
+            raise _nothing_found(source, paths, parts)
         for p in parts:
             summary.issues.extend(p.issues)
             summary.excluded_by_filter += p.excluded

@@ -525,8 +525,31 @@ def _looks_explicit(buf: Buffer, pos: int) -> bool:
     return bytes(buf[pos + 4 : pos + 6]) in _VR_OF_BYTES
 
 
+#: Leading bytes of the archive and compression formats people hand to ingest.
+_ARCHIVES = (
+    (b"PK\x03\x04", "a zip archive"),
+    (b"PK\x05\x06", "a zip archive"),
+    (b"\x1f\x8b", "a gzip-compressed file (.gz, .tgz)"),
+    (b"BZh", "a bzip2-compressed file (.bz2)"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file (.xz)"),
+    (b"(\xb5/\xfd", "a zstd-compressed file (.zst)"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7z archive"),
+)
+
+
+def archive_kind(buf: Buffer) -> str | None:
+    """What archive or compressed file ``buf`` is (by its leading bytes), or None."""
+    head = bytes(buf[:8])
+    if bytes(buf[257:262]) == b"ustar":
+        return "a tar archive"
+    return next((kind for magic, kind in _ARCHIVES if head.startswith(magic)), None)
+
+
 def _start_without_meta(buf: Buffer) -> tuple[int, bool, bool]:
     """(offset, implicit, little) of a dataset stored without preamble and file meta."""
+    kind = archive_kind(buf)
+    if kind is not None:
+        raise DicomReadError(f"{kind}, which ingest does not read yet: unpack it first")
     if len(buf) < 8:
         raise DicomReadError("not a DICOM file: too short")
     for little in (True, False):

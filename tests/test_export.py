@@ -11,7 +11,7 @@ import pytest
 from pydicom.sequence import Sequence
 
 import dicomlake
-from dicomlake.errors import StoreError
+from dicomlake.errors import FilterFileError, StoreError
 from dicomlake.export import export
 from dicomlake.filterfile import parse_filter
 
@@ -61,9 +61,11 @@ def test_seed_filter_mixing_levels_exports_exactly_those_instances(lake: dicomla
 
 def test_missing_resources_are_reported(lake: dicomlake.Lake, tmp_path: Path) -> None:
     spec = parse_filter(["/studies/1.2.3", "/studies/1.2.3/series/4", "/studies/1/series/2/instances/3"], "f.txt")
-    s = export(lake, "sample", f"dicom:{tmp_path / 'o'}", spec=spec)
-    assert s.selected == 0 and [n for n, _ in s.unmatched] == [1, 2, 3]
+    with pytest.raises(FilterFileError, match=r"f\.txt selects nothing in store 'sample'.*line 1: /studies/1\.2\.3"):
+        export(lake, "sample", f"dicom:{tmp_path / 'o'}", spec=spec)
+    assert not (tmp_path / "o").exists()
     check = lake.check_filter(spec, "sample")
+    assert [n for n, _ in check.unmatched] == [1, 2, 3]
     assert "3 lines match nothing" in check.summary()
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -177,3 +179,63 @@ def test_failure_lists_print_every_entry(tmp_path: Path) -> None:
     failed = [ln for ln in p.stderr.splitlines() if ln.startswith("failed: ")]
     assert len(failed) == 22 and all(any(s in ln for ln in failed) for s in sources[2:])
     assert p.stderr.strip().splitlines()[-1] == "Error: 22 of 24 instances could not be exported (listed above)"
+
+
+def test_a_source_without_dicom_is_an_error_and_creates_no_lake(files: Path, tmp_path: Path) -> None:
+    empty, junk = tmp_path / "empty", tmp_path / "junk"
+    empty.mkdir()
+    junk.mkdir()
+    (junk / "notes.txt").write_text("not dicom")
+    cohort = tmp_path / "cohort.zip"
+    with zipfile.ZipFile(cohort, "w") as z:
+        z.write(next(p for p in files.rglob("*") if p.is_file()), "I1")
+    lake = tmp_path / "lake"
+    cases = [
+        (empty, ["holds no files"]),
+        (junk, ["no DICOM instance found", "notes.txt: not a DICOM file"]),
+        (cohort, ["cohort.zip: a zip archive, which ingest does not read yet: unpack it first"]),
+    ]
+    for source, words in cases:
+        assert_error(run("ingest", str(source), "--lake", str(lake), "--store", "s"), *words)
+        assert not lake.exists()
+    lake.mkdir()  # an empty folder given as the lake stays as it was
+    assert_error(run("ingest", str(junk), "--lake", str(lake), "--store", "s"), "no DICOM instance found")
+    assert list(lake.iterdir()) == []
+    lake.rmdir()
+    existing, _ = _lake(files, tmp_path)
+    before = _state(existing)
+    for write_disposition in ("WRITE_APPEND", "WRITE_TRUNCATE"):
+        p = run("ingest", str(empty), "--lake", str(existing), "--store", "s", "--write-disposition", write_disposition)
+        assert_error(p, "holds no files")
+        assert _state(existing) == before
+
+
+def test_archives_found_in_a_folder_are_named_as_archives(files: Path, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(files, src)
+    with tarfile.open(src / "more.tgz", "w:gz") as t:
+        t.add(files, "files")
+    p = run("ingest", str(src), "--lake", str(tmp_path / "lake"), "--store", "s")
+    assert p.returncode == 0, p.stderr
+    assert "ingested 8 instances" in p.stdout
+    issues = dicomlake.open(tmp_path / "lake").sql("SELECT path, reason FROM dl_issues").fetchall()
+    assert issues == [
+        (str(src / "more.tgz"), "a gzip-compressed file (.gz, .tgz), which ingest does not read yet: unpack it first")
+    ]
+
+
+def test_a_filter_that_selects_nothing_is_an_error(files: Path, tmp_path: Path) -> None:
+    lake, _ = _lake(files, tmp_path)
+    assert run("store", "create", "out", "--lake", str(lake)).returncode == 0
+    before = _state(lake)
+    empty, nothing = tmp_path / "empty.txt", tmp_path / "nothing.txt"
+    empty.write_text("")
+    nothing.write_text("/studies/1.2.3\n/studies/1.2.3/series/4\n")
+    cfg = _config(tmp_path)
+    for filt, words in ((empty, ["empty.txt is empty", "write it again"]), (nothing, ["selects nothing", "line 1"])):
+        for to in (f"dicom:{tmp_path / 'out'}", f"lake:{tmp_path / 'l2'}/s", f"{tmp_path / 'o.parquet'}"):
+            assert_error(run("export", "--lake", str(lake), "--store", "s", "--to", to, "--filter", str(filt)), *words)
+        args = ["--lake", str(lake), "--store", "s", "--dest-store", "out", "--filter", str(filt)]
+        assert_error(run("deidentify", "--config", cfg, *args), *words)
+        assert _state(lake) == before
+        assert not [p for p in tmp_path.iterdir() if p.name in ("out", "l2", "o.parquet")]

@@ -503,6 +503,8 @@ def deidentify(
             raise StoreError("store-level de-identification needs --dest-store NAME")
         pairs = [(store, dest_store)]
         lake.store_info(store)
+        if spec is not None:
+            lake.check_filter(spec, store).require_any(store)
     dest_root = Path(dest_lake) if dest_lake is not None else lake.root
     _check_crosswalk(crosswalk, dest_root)
     if store is not None:
