@@ -311,7 +311,15 @@ class Lake:
             self.catalog.create_store(name)
         self.refresh(force=True)
 
-    def drop_store(self, name: str) -> None:
+    def drop_store(self, name: str, *, confirm: bool = False) -> None:
+        """Delete a store: its rows, its Parquet files and the DICOM files a de-identification
+        wrote for it. Destructive, so it refuses unless ``confirm=True`` (the CLI's ``--yes``)."""
+        info = self.catalog.store(name)  # an unknown store is an error either way
+        if not confirm:
+            raise StoreError(
+                f"dropping store '{name}' deletes its {info.row_count} rows and their files: "
+                "pass confirm=True to drop it"
+            )
         with self.catalog.write_lock():
             self.catalog.drop_store(name)
         self.con.execute(f"DROP VIEW IF EXISTS {quote_ident(name)}")

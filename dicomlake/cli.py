@@ -370,6 +370,9 @@ def deidentify(
         Optional[Path],
         typer.Option("--crosswalk", help="Write original → new values here (outside the destination lake)."),
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing --crosswalk file (refused otherwise).")
+    ] = False,
     uid_root: Annotated[str, typer.Option("--uid-root", help="Root of regenerated UIDs.")] = "2.25",
     workers: Annotated[Optional[int], typer.Option("--workers", help="Processes (default: all cores).")] = None,
     explain_: Annotated[
@@ -414,6 +417,7 @@ def deidentify(
         workers=workers,
         uid_root=uid_root,
         crosswalk=str(crosswalk) if crosswalk else None,
+        overwrite=overwrite,
         dest_dicomweb=dest_dicomweb,
         spark=_spark(engine, spark_master),
     )
@@ -512,9 +516,21 @@ def store_create(name: str, lake: LakeOpt) -> None:
 
 @store_app.command("drop")
 @handled
-def store_drop(name: str, lake: LakeOpt) -> None:
-    """Drop a store and its files."""
-    api.open(lake).drop_store(name)
+def store_drop(
+    name: str,
+    lake: LakeOpt,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Drop without asking (needed off a terminal).")] = False,
+) -> None:
+    """Drop a store and its files (asks first on a terminal; --yes otherwise)."""
+    the_lake = api.open(lake)
+    rows = the_lake.catalog.store(name).row_count
+    if not yes:
+        what = f"store '{name}' of {lake} ({rows} rows) and its files"
+        if not sys.stdin.isatty():
+            raise StoreError(f"not dropped: dropping deletes {what}; pass --yes to drop it without a terminal")
+        if not typer.confirm(f"Drop {what}?", default=False):
+            raise StoreError(f"not dropped: you answered no; {what} are unchanged")
+    the_lake.drop_store(name, confirm=True)
     typer.echo(f"dropped store '{name}' from {lake}")
 
 

@@ -119,6 +119,8 @@ def export(
     """Export ``store`` (or the part ``spec`` selects) to ``to``."""
     dest = Destination.parse(to)
     _refuse_inside_lake(dest)
+    if dest.kind == "lake" and dest.path.resolve() == lake.root.resolve() and str(dest.store).lower() == store.lower():
+        raise StoreError(f"--to {to} is the store being exported: a store is never its own destination")
     rel = lake.select(store, spec)
     summary = ExportSummary(str(to))
     if spec is not None:

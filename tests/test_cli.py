@@ -123,5 +123,5 @@ def test_store_commands(tmp_path: Path) -> None:
     assert run("store", "create", "dest", "--lake", lake).returncode == 0
     assert_error(run("store", "create", "dest", "--lake", lake), "already exists")
     assert "dest" in run("store", "list", "--lake", lake).stdout
-    assert run("store", "drop", "dest", "--lake", lake).returncode == 0
-    assert_error(run("store", "drop", "dest", "--lake", lake), "no store")
+    assert run("store", "drop", "dest", "--lake", lake, "--yes").returncode == 0
+    assert_error(run("store", "drop", "dest", "--lake", lake, "--yes"), "no store")

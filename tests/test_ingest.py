@@ -176,7 +176,10 @@ def test_symlinked_folders_hidden_files_and_damaged_stores(tmp_path: Path) -> No
     assert lake.sql("SELECT count(*) FROM other").fetchall() == [(1,)]
     with pytest.raises(StoreError, match=r"damaged.*store drop"):
         lake.table("s")
-    lake.drop_store("s")
+    with pytest.raises(StoreError, match="pass confirm=True"):
+        lake.drop_store("s")
+    assert sorted(lake.stores) == ["other", "s"]
+    lake.drop_store("s", confirm=True)
     assert lake.stores == ["other"]
 
 

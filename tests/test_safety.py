@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import dicomlake
+from dicomlake.errors import StoreError
 from dicomlake.reader import STORABLE
 
 from .test_cli import assert_error, run
@@ -239,3 +240,67 @@ def test_a_filter_that_selects_nothing_is_an_error(files: Path, tmp_path: Path) 
         assert_error(run("deidentify", "--config", cfg, *args), *words)
         assert _state(lake) == before
         assert not [p for p in tmp_path.iterdir() if p.name in ("out", "l2", "o.parquet")]
+
+
+def test_destination_mistakes_are_refused_and_change_nothing(files: Path, tmp_path: Path) -> None:
+    lake, _ = _lake(files, tmp_path)
+    cfg = _config(tmp_path)
+    before = _state(lake)
+    same = ["--lake", str(lake), "--store", "s", "--dest-lake", str(lake), "--dest-store", "S"]
+    assert_error(run("deidentify", "--config", cfg, *same), "never its own destination")
+    assert_error(run("deidentify", "--config", cfg, "--lake", str(lake), "--store", "s", "--dest-store", "s"), "own")
+    inside = lake / "stores" / "deid"
+    assert_error(run("deidentify", "--config", cfg, "--lake", str(lake), "--dest-lake", str(inside)), "inside")
+    assert_error(run("export", "--lake", str(lake), "--store", "s", "--to", f"lake:{lake}/s"), "never its own")
+    assert _state(lake) == before and not inside.exists()
+
+
+def test_an_existing_crosswalk_is_kept_unless_overwrite(files: Path, tmp_path: Path) -> None:
+    lake, _ = _lake(files, tmp_path)
+    cfg = _config(tmp_path)
+    crosswalk = tmp_path / "crosswalk.parquet"
+    crosswalk.write_bytes(b"the only way back from last year's release")
+    args = ["deidentify", "--config", cfg, "--lake", str(lake), "--crosswalk", str(crosswalk), "--dest-lake"]
+    assert_error(run(*args, str(tmp_path / "d1")), "already exists", "--overwrite")
+    assert crosswalk.read_bytes() == b"the only way back from last year's release"
+    assert not (tmp_path / "d1").exists()
+    p = run(*args, str(tmp_path / "d2"), "--overwrite")
+    assert p.returncode == 0, p.stderr
+    lk = dicomlake.open(lake)
+    mapped = {r[0] for r in lk.con.sql(f"SELECT original FROM '{crosswalk}' WHERE kind = 'UID'").fetchall()}
+    assert {r[0] for r in lk.sql("SELECT SOPInstanceUID FROM s").fetchall()} <= mapped
+
+
+def _on_terminal(args: list[str], answer: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with a terminal as its input (a pty), the user typing ``answer``."""
+    import os
+    import pty
+
+    from .test_cli import CLI
+
+    leader, follower = pty.openpty()
+    os.write(leader, answer.encode())
+    try:
+        return subprocess.run([*CLI, *args], stdin=follower, capture_output=True, text=True, timeout=120)
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+
+def test_store_drop_asks_on_a_terminal_and_needs_yes_otherwise(files: Path, tmp_path: Path) -> None:
+    lake, paths = _lake(files, tmp_path)
+    before = _state(lake)
+    drop = ["store", "drop", "s", "--lake", str(lake)]
+    assert_error(run(*drop), "not dropped", "--yes")
+    p = _on_terminal(drop, "n\n")
+    assert "Drop store 's'" in p.stdout and "(8 rows)" in p.stdout
+    assert_error(p, "not dropped", "you answered no")
+    assert _state(lake) == before
+    p = _on_terminal(drop, "y\n")
+    assert p.returncode == 0, p.stderr
+    assert dicomlake.open(lake).stores == [] and all(p.exists() for p in paths)
+    assert run("ingest", str(files), "--lake", str(lake), "--store", "t").returncode == 0
+    with pytest.raises(StoreError, match="deletes its 8 rows and their files: pass confirm=True"):
+        dicomlake.open(lake).drop_store("t")
+    assert run("store", "drop", "t", "--lake", str(lake), "--yes").returncode == 0
+    assert dicomlake.open(lake).stores == []

@@ -480,10 +480,12 @@ def deidentify(
     workers: int | None = None,
     uid_root: str = "2.25",
     crosswalk: str | None = None,
+    overwrite: bool = False,
     dest_dicomweb: str | None = None,
     spark: Any = None,
 ) -> DeidSummary:
     """Run a de-identification (dataset level when ``store`` is None, else store level);
+    ``crosswalk``: write original → new values to this new file (``overwrite``: replace an existing one);
     ``dest_dicomweb``: also send the de-identified instances to this DICOMweb server (STOW-RS);
     ``spark``: a SparkSession to run the transform and the rematerialization on."""
     summary = DeidSummary(notes=list(request.notes))
@@ -492,6 +494,11 @@ def deidentify(
     if store is None:
         if dest_lake is None:
             raise StoreError("dataset-level de-identification needs --dest-lake DIR (a lake that does not exist yet)")
+        if _inside(Path(dest_lake), lake.root):
+            raise StoreError(
+                f"--dest-lake {dest_lake} is inside the source lake {lake.root}: the de-identified lake "
+                "must be kept apart from the original; pick a folder outside it"
+            )
         if Path(dest_lake).exists():
             raise StoreError(
                 f"--dest-lake {dest_lake} already exists: the destination of a dataset-level "
@@ -506,7 +513,12 @@ def deidentify(
         if spec is not None:
             lake.check_filter(spec, store).require_any(store)
     dest_root = Path(dest_lake) if dest_lake is not None else lake.root
-    _check_crosswalk(crosswalk, dest_root)
+    if store is not None and (dest_store or "").lower() == store.lower() and dest_root.resolve() == lake.root.resolve():
+        raise StoreError(
+            f"--dest-store {dest_store} is the source store itself (in {lake.root}): a store is never its own "
+            "destination, real and de-identified rows would mix; create another store with 'dicomlake store create'"
+        )
+    _check_crosswalk(crosswalk, dest_root, overwrite)
     if store is not None:
         _require_store(dest_root, dest_store or "")
     key = load_key(key_file, summary.notes)
@@ -576,14 +588,24 @@ def _require_store(root: Path, name: str) -> None:
         )
 
 
-def _check_crosswalk(path: str | None, dest_root: Path) -> None:
+def _inside(path: Path, folder: Path) -> bool:
+    """``path`` is ``folder`` or below it (links resolved)."""
+    p, root = path.resolve(), folder.resolve()
+    return p == root or root in p.parents
+
+
+def _check_crosswalk(path: str | None, dest_root: Path, overwrite: bool) -> None:
     if path is None:
         return
-    p, root = Path(path).absolute(), dest_root.absolute()
-    if p == root or root in p.parents:
+    if _inside(Path(path), dest_root):
         raise ConfigError(
             f"--crosswalk {path} is inside the destination lake {dest_root}: it re-identifies the "
             "output, so keep it apart (write it outside the destination lake)"
+        )
+    if Path(path).exists() and not overwrite:
+        raise ConfigError(
+            f"--crosswalk {path} already exists and may be the only way back from an earlier run's output: "
+            "choose a new file, or pass --overwrite to replace it"
         )
 
 
