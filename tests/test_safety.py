@@ -304,3 +304,24 @@ def test_store_drop_asks_on_a_terminal_and_needs_yes_otherwise(files: Path, tmp_
         dicomlake.open(lake).drop_store("t")
     assert run("store", "drop", "t", "--lake", str(lake), "--yes").returncode == 0
     assert dicomlake.open(lake).stores == []
+
+
+def test_spark_tasks_and_stow_check_their_sources(files: Path, tmp_path: Path) -> None:
+    from dicomlake.testing import Orthanc
+
+    lake, paths = _lake(files, tmp_path)
+    changed = _changed(paths)
+    assert run("store", "create", "out", "--lake", str(tmp_path / "dest")).returncode == 0
+    args = ["--lake", str(lake), "--store", "s", "--dest-lake", str(tmp_path / "dest"), "--dest-store", "out"]
+    p = run("deidentify", "--config", _config(tmp_path), *args, "--engine", "spark", "--spark-master", "local[1]")
+    assert p.returncode == 1 and "success 5, failure 3" in p.stdout
+    failed = [ln for ln in p.stderr.splitlines() if ln.startswith("failed: ")]
+    assert len(failed) == 3 and sum("source file changed since ingest" in ln for ln in failed) == 2
+    assert any(changed["vanished"] in ln and "vanished since ingest" in ln for ln in failed)
+    assert dicomlake.open(tmp_path / "dest").table("out").count("*").fetchall() == [(5,)]
+    assert len(list((tmp_path / "dest" / "files").rglob("*.dcm"))) == 5
+    with Orthanc() as dest:
+        p = run("export", "--lake", str(lake), "--store", "s", "--to", f"dicomweb:{dest.url}")
+        assert p.returncode == 1 and "exported 5 of 8" in p.stdout
+        assert sum("source file changed since ingest" in ln for ln in p.stderr.splitlines()) == 2
+        assert dest.count() == 5
