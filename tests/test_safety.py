@@ -82,6 +82,18 @@ def test_deidentify_lists_changed_sources_and_writes_the_rest(files: Path, tmp_p
     assert len(issues) == 3
 
 
+def test_ocr_of_burned_in_text_checks_its_sources(files: Path, tmp_path: Path) -> None:
+    lake, paths = _lake(files, tmp_path)
+    changed = _changed(paths)
+    cfg = _config(tmp_path, {"dicomTagConfig": {"options": {"cleanImage": {"textRedactionMode": "REDACT_ALL_TEXT"}}}})
+    p = run("deidentify", "--lake", str(lake), "--config", cfg, "--dest-lake", str(tmp_path / "dest"))
+    assert p.returncode == 1 and "success 5, failure 3" in p.stdout
+    failed = [ln for ln in p.stderr.splitlines() if ln.startswith("failed: ")]
+    (line,) = [ln for ln in failed if changed["replaced"] in ln]
+    assert "burned-in text could not be checked (source file changed since ingest" in line
+    assert len(list((tmp_path / "dest" / "files").rglob("*.dcm"))) == 5
+
+
 def test_export_verify_and_preview_check_their_sources(files: Path, tmp_path: Path) -> None:
     lake, paths = _lake(files, tmp_path)
     dest = tmp_path / "dest"
