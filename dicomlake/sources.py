@@ -1,4 +1,5 @@
-"""Ingest sources: a folder walked recursively, one file, or a text file listing paths."""
+"""Ingest sources (a folder walked recursively, one file, or a text file listing paths), and the
+one checked read of a row's source bytes (:func:`read_checked`) every later reader uses."""
 
 from __future__ import annotations
 

@@ -337,3 +337,28 @@ def test_spark_tasks_and_stow_check_their_sources(files: Path, tmp_path: Path) -
         assert p.returncode == 1 and "exported 5 of 8" in p.stdout
         assert sum("source file changed since ingest" in ln for ln in p.stderr.splitlines()) == 2
         assert dest.count() == 5
+
+
+def test_harvest_records_an_instance_without_sop_class_as_an_error(tmp_path: Path) -> None:
+    """Orthanc stores an instance without SOPClassUID; a DICOMweb harvest does not."""
+    from pydicom import dcmread
+
+    from dicomlake.testing import Orthanc
+
+    from .conftest import write_instance
+
+    good = write_instance(tmp_path / "good.dcm")
+    bad = write_instance(tmp_path / "bad.dcm")
+    ds = dcmread(bad)
+    del ds.SOPClassUID
+    ds.save_as(bad)
+    with Orthanc() as server:
+        assert server.load([good, bad]) == 2
+        for exact in ([], ["--exact"]):
+            lake = tmp_path / f"lake{len(exact)}"
+            p = run("ingest", server.url, "--lake", str(lake), "--store", "web", *exact)
+            assert p.returncode == 0, p.stderr
+            lk = dicomlake.open(lake)
+            assert lk.sql("SELECT SOPInstanceUID FROM web").fetchall() == [(dcmread(good).SOPInstanceUID,)]
+            reasons = [r for (r,) in lk.sql("SELECT reason FROM dl_issues WHERE severity = 'error'").fetchall()]
+            assert reasons == ["not a storable instance: no SOPClassUID"]
