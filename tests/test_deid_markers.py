@@ -67,7 +67,9 @@ def test_seed_keep_tag_is_no_with_one_warning_line(lake: Path, tmp_path: Path) -
     p = run("deidentify", "--lake", str(lake), "--config", str(request), "--dest-lake", str(tmp_path / "d"))
     assert p.returncode == 0, p.stderr
     warned = [ln for ln in p.stderr.splitlines() if ln.startswith("warning: ") and "PatientIdentityRemoved" in ln]
-    assert len(warned) == 1 and warned[0].endswith("keep their original values: PatientName"), p.stderr
+    assert len(warned) == 1 and warned[0].endswith("1 identifying attribute keeps its original value: PatientName"), (
+        p.stderr
+    )
     for (f,) in dicomlake.open(tmp_path / "d").sql("SELECT dl_source FROM s").fetchall():
         ds = pydicom.dcmread(f)
         assert ds.PatientIdentityRemoved == "NO" and "113100" not in codes(ds) and str(ds.PatientName)

@@ -69,10 +69,15 @@ class Markers:
         """The one-line warning naming the kept identifying attributes (when the marker is NO)."""
         names = list(dict.fromkeys(path for path, _ in self.kept))
         more = f" and {len(names) - limit} more (deidentify --explain lists them)" if len(names) > limit else ""
-        return (
-            f"store '{store}': PatientIdentityRemoved is NO: {len(names)} identifying attributes keep their "
-            f"original values: {', '.join(names[:limit])}{more}"
-        )
+        return f"store '{store}': PatientIdentityRemoved is NO: {_kept(len(names))}: {', '.join(names[:limit])}{more}"
+
+
+def _kept(n: int) -> str:
+    return (
+        f"{n} identifying attribute keeps its original value"
+        if n == 1
+        else f"{n} identifying attributes keep their original values"
+    )
 
 
 def text_changes(rule: TextRule) -> bool:
@@ -117,8 +122,7 @@ def decide(planner: Planner, rule: TextRule, steps: list[Step], private: bool) -
     """The markers of a plan; ``private``: the store has private (non-sequence) elements."""
     uids = [s for s in steps if s.vr == "UI" and _identifying(s) is not None]
     retain_uids = bool(uids) and all(outcome(s, rule) == "kept" for s in uids)
-    codes: set[str] = {"113110"} if retain_uids else set()
-    why = ["113110: every UID the basic profile replaces is kept"] if retain_uids else []
+    codes: dict[str, str] = {"113110": "every UID the basic profile replaces is kept"} if retain_uids else {}
     kept: list[tuple[str, str]] = []
     for s in steps:
         row = _identifying(s)
@@ -127,33 +131,28 @@ def decide(planner: Planner, rule: TextRule, steps: list[Step], private: bool) -
         result = "kept" if s.vr == "SQ" and s.action == "recurse" else outcome(s, rule)
         if result == "changed":
             continue
-        if result == "shifted":
-            codes.add("113107")
-            continue
-        code = "113110" if retain_uids and s.vr == "UI" else _option(row, result, planner)
+        code = (
+            "113107"
+            if result == "shifted"
+            else "113110"
+            if retain_uids and s.vr == "UI"
+            else _option(row, result, planner)
+        )
         if code is not None:
-            codes.add(code)
+            codes.setdefault(code, f"{s.path} {result}")
         else:
-            kept.append(
-                (
-                    s.path,
-                    f"{s.why}: {'cleaned only where a detector finds something' if result == 'cleaned' else 'kept'}",
-                )
-            )
+            how = "cleaned only where a detector finds something" if result == "cleaned" else "kept"
+            kept.append((s.path, f"{s.why}: {how}"))
     if private and planner.decide(0x00091001, "LO").action == "keep":
         kept.append(("private elements", planner.decide(0x00091001, "LO").why))
     if not kept:
-        codes.add("113100")
-    why += [f"{c}: {CODES[c]} applied" for c in sorted(codes - {"113110"})]
+        codes["113100"] = "every attribute the basic profile changes was changed, or kept by a named option"
+    why = [f"{c} {CODES[c]}: {codes[c]}" for c in sorted(codes)]
     why.append(
         f"PatientIdentityRemoved {'NO' if kept else 'YES'}: "
-        + (
-            f"{len(kept)} identifying attributes keep their original values"
-            if kept
-            else "no identifying attribute keeps its value"
-        )
+        + (_kept(len(kept)) if kept else "no identifying attribute keeps its original value")
     )
-    return Markers(not kept, tuple(sorted(codes)), _method(planner, codes, kept), tuple(kept), tuple(why))
+    return Markers(not kept, tuple(sorted(codes)), _method(planner, set(codes), kept), tuple(kept), tuple(why))
 
 
 def _method(planner: Planner, codes: set[str], kept: list[tuple[str, str]]) -> tuple[str, ...]:
