@@ -241,3 +241,12 @@ def test_dciodvfy_finds_no_new_vr_problem(tmp_path: Path, name: str) -> None:
     assert len(pairs) == 4 + len(TEST_FILES)
     for a, b in pairs:
         assert _vr_problems(b) <= _vr_problems(a), (a, b)
+
+
+def test_dates_get_the_dummy_where_a_token_cannot_fit(lake: Path, tmp_path: Path) -> None:
+    text = {"additionalTransformations": [{"infoTypes": [], "replaceWithInfoTypeConfig": {}}]}
+    for ds in outputs(lake, tmp_path / "a", {"profileType": "DEIDENTIFY_TAG_CONTENTS"}, text=text):
+        assert ds.StudyDate == "19000101" and fits("DA", ds.StudyDate)
+    redact = {"additionalTransformations": [{"infoTypes": ["DATE"], "redactConfig": {}}]}
+    for ds in outputs(lake, tmp_path / "b", {"profileType": "DEIDENTIFY_TAG_CONTENTS"}, text=redact):
+        assert "StudyDate" in ds and ds.StudyDate == ""  # present (Type 2), empty

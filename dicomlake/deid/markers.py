@@ -86,9 +86,12 @@ def text_changes(rule: TextRule) -> bool:
 
 
 def date_outcome(rule: TextRule) -> str:
-    """What cleaning does to a DA/DT value: "shift", "remove" or "keep"."""
+    """What cleaning does to a DA/DT value: "shift", "remove" (redact), "dummy" (a token, mask or
+    hash does not fit a DA/DT: the VR's dummy is written) or "keep"."""
     date = rule.choose("DATE")
-    return "keep" if date is None else "shift" if date.kind == "dateShift" else "remove"
+    if date is None:
+        return "keep"
+    return {"dateShift": "shift", "redact": "remove"}.get(date.kind, "dummy")
 
 
 def outcome(step: Step, rule: TextRule) -> str:
@@ -100,7 +103,7 @@ def outcome(step: Step, rule: TextRule) -> str:
     if step.vr == "PN":  # a PN is a PERSON_NAME as a whole
         return "changed" if rule.choose("PERSON_NAME") is not None else "kept"
     if step.vr in ("DA", "DT"):
-        return {"shift": "shifted", "remove": "changed", "keep": "kept"}[date_outcome(rule)]
+        return {"shift": "shifted", "keep": "kept"}.get(date_outcome(rule), "changed")
     return "cleaned" if text_changes(rule) else "kept"
 
 

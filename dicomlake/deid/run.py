@@ -431,7 +431,8 @@ def _deidentify_on_spark(
         parts, failures, result.inspected, result.redacted = run_transform(
             spark, sql, stage, final_dir, planner.pixel_image()
         )
-        result.failures += failures
+        result.failures += [f for f in failures if f["severity"] == "error"]
+        result.issues += [f for f in failures if f["severity"] != "error"]  # warnings raised while writing
         staged = [staged_part(p) for p in parts]
         result.written = [(u or "", src) for part in staged for u, src in zip(part.uids, part.sources, strict=True)]
         result.success = len(result.written)

@@ -48,7 +48,7 @@ class Ctx:
     planner: Planner
     pn_clean: Callable[[str], str]  # SQL of a PN struct value → SQL of its cleaned struct
     text_clean: bool  # does cleanText change text at all (a TextConfig that transforms)?
-    date_clean: str  # "shift" | "remove" | "keep": what cleanText does to DA/DT values
+    date_clean: str  # "shift" | "remove" | "dummy" | "keep": what cleanText does to DA/DT values
     emptied: list[str]  # top-level typed scalars emptied by remove (added to dl_empty)
 
 
@@ -118,6 +118,8 @@ def leaf_expr(ref: str, f: pa.Field, vr: str, action: str, ctx: Ctx, path: str, 
     if action == "regen_uid":
         return _guard(ref, f"list_transform({ref}, lambda v: dl_uid(v))" if is_list else f"dl_uid({ref})")
     if action == "clean_text":
+        if top and vr in ("DA", "DT") and not is_list and ctx.date_clean == "remove":
+            ctx.emptied.append(path)  # a date whose text is removed stays, empty (it may be Type 2)
         return _clean_text(ref, t, vr, is_list, pn, ctx)
     raise AssertionError(action)
 
@@ -131,6 +133,8 @@ def _clean_text(ref: str, t: pa.DataType, vr: str, is_list: bool, pn: bool, ctx:
             return ref
         if ctx.date_clean == "remove":
             return f"{ref}[1:0]" if is_list else f"NULL::{_duck_type(t)}"
+        if ctx.date_clean == "dummy":  # a token does not fit a DA/DT: the VR's dummy
+            return _guard(ref, f"list_transform({ref}, lambda d: {dummy_sql(vr)})" if is_list else dummy_sql(vr))
         return f"list_transform({ref}, lambda d: {fn}(d, dl_patient))" if is_list else f"{fn}({ref}, dl_patient)"
     if not ctx.text_clean:
         return ref
