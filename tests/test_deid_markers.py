@@ -250,3 +250,12 @@ def test_dates_get_the_dummy_where_a_token_cannot_fit(lake: Path, tmp_path: Path
     redact = {"additionalTransformations": [{"infoTypes": ["DATE"], "redactConfig": {}}]}
     for ds in outputs(lake, tmp_path / "b", {"profileType": "DEIDENTIFY_TAG_CONTENTS"}, text=redact):
         assert "StudyDate" in ds and ds.StudyDate == ""  # present (Type 2), empty
+
+
+def test_readme_lists_the_dummies() -> None:
+    from dicomlake.deid.vr_values import DUMMY, PLACEHOLDER
+
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    for vr in ("DA", "TM", "DT", "AS"):
+        assert f"{vr} `{DUMMY[vr]}`" in readme, vr
+    assert f"text `{PLACEHOLDER}`, PN `{PLACEHOLDER}^`" in readme
