@@ -146,8 +146,9 @@ def decide(planner: Planner, rule: TextRule, steps: list[Step], private: bool) -
         else:
             how = "cleaned only where a detector finds something" if result == "cleaned" else "kept"
             kept.append((s.path, f"{s.why}: {how}"))
-    if private and planner.decide(0x00091001, "LO").action == "keep":
-        kept.append(("private elements", planner.decide(0x00091001, "LO").why))
+    probe = planner.decide(0x00091001, "LO")  # any private element: the profile's private rule
+    if private and probe.action in ("keep", "recurse", "clean_text"):
+        kept.append(("private elements", f"{probe.why}: {probe.action.replace('_', ' ')}"))
     if not kept:
         codes["113100"] = "every attribute the basic profile changes was changed, or kept by a named option"
     why = [f"{c} {CODES[c]}: {codes[c]}" for c in sorted(codes)]
