@@ -342,7 +342,12 @@ def _address_forms(value: str) -> set[str]:
 
 
 def written_forms(kind: str, value: str) -> set[str]:
-    """The written forms of one source value that are searched for (the identifying ones)."""
+    """The written forms of one source value that are searched for (the identifying ones; never
+    a value de-identification writes itself, such as the dummy date 19000101)."""
+    from .deid.vr_values import plan_wrote
+
+    if plan_wrote(value, kind):
+        return set()
     if kind == "PERSON_NAME":
         forms = _name_forms(value)
     elif kind == "DATE":

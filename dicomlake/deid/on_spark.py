@@ -206,7 +206,7 @@ def _write_partition(
         row = {
             "part": [str(part)],
             "rows": [out.num_rows],
-            "failures": [json.dumps(tally.failures, default=str)],
+            "failures": [json.dumps(tally.failures + tally.issues, default=str)],  # issues: severity warning
             "inspected": [tally.inspected],
             "redacted": [tally.redacted],
         }

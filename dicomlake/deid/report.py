@@ -25,6 +25,12 @@ def print_explain(summary: DeidSummary, fmt: str) -> None:
     if fmt == "table":
         for store, sql in summary.sql.items():
             sys.stdout.write(f"\n-- SQL of the transform of store '{store}'\n{sql};\n")
+    for store, m in summary.markers.items():
+        out = sys.stdout if fmt == "table" else sys.stderr
+        out.write(f"\n-- markers of store '{store}': PatientIdentityRemoved {'YES' if m.removed else 'NO'}, ")
+        out.write(f"DeidentificationMethodCodeSequence {' '.join(m.codes) or '(none)'}\n")
+        out.writelines(f"--   {line}\n" for line in m.why)
+        out.writelines(f"--   kept: {path} ({why})\n" for path, why in m.kept)
     for store, (mode, uids) in summary.ocr.items():
         out = sys.stdout if fmt == "table" else sys.stderr
         out.write(f"\n-- store '{store}': {len(uids)} instances will be read by OCR for burned-in text ({mode})\n")

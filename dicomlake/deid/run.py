@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import re
 import secrets
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,16 +36,10 @@ from ..publish import Part, publish_table, staged_part
 from ..rematerialize import build_file
 from ..sources import Source, read_checked
 from .config import DeidRequest, ImageConfig
+from .markers import Markers, date_outcome, decide, pixel_markers, text_changes
 from .plan import Planner, Step, compile_plan
 from .sqlgen import PN_EMPTY, Ctx, marker_columns, pn_struct, transform_sql
 from .udfs import ValueMaps, text_rule
-
-CODES = {
-    "basic": ("113100", "Basic Application Confidentiality Profile"),
-    "clean_pixels": ("113101", "Clean Pixel Data Option"),
-    "clean_descriptors": ("113105", "Clean Descriptors Option"),
-    "retain_uids": ("113110", "Retain UIDs Option"),
-}
 
 
 @dataclass
@@ -62,6 +57,7 @@ class StoreResult:
     redacted: int = 0  # of those, instances with burned-in text filled
     written: list[tuple[str, str]] = field(default_factory=list)  # (SOPInstanceUID, file) of this run
     sent: int = 0  # instances accepted by the --dest-dicomweb server
+    markers: Markers | None = None  # what PatientIdentityRemoved & co. say, and why
 
 
 @dataclass
@@ -71,6 +67,7 @@ class DeidSummary:
     plan: dict[str, list[Step]] = field(default_factory=dict)
     sql: dict[str, str] = field(default_factory=dict)
     ocr: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # store → (mode, instances OCR reads)
+    markers: dict[str, Markers] = field(default_factory=dict)  # store → its de-identification markers
 
     @property
     def failed(self) -> int:
@@ -95,20 +92,6 @@ def load_key(key_file: str | os.PathLike[str] | None, notes: list[str]) -> bytes
     return key
 
 
-def _method(planner: Planner) -> tuple[str, list[tuple[str, str]]]:
-    codes = []
-    if planner.profile == "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE":
-        codes.append(CODES["basic"])
-    if planner.clean_descriptors:
-        codes.append(CODES["clean_descriptors"])
-    if planner.image is not None and planner.image.mode != "REDACT_NO_TEXT":
-        codes.append(CODES["clean_pixels"])
-    if planner.primary == "keep":
-        codes.append(CODES["retain_uids"])
-    text = f"dicomlake {planner.profile}" + (f" + {len(planner.actions)} actions" if planner.actions else "")
-    return text, codes
-
-
 def _ctx(planner: Planner, maps: ValueMaps) -> Ctx:
     rule = maps.rule
     person = rule.choose("PERSON_NAME")
@@ -122,10 +105,7 @@ def _ctx(planner: Planner, maps: ValueMaps) -> Ctx:
         pn = lambda r: pn_struct(  # noqa: E731
             f"dl_clean(concat_ws('^', {r}.Alphabetic.FamilyName, {r}.Alphabetic.GivenName), dl_context, 'PN')"
         )
-    date = rule.choose("DATE")
-    date_clean = "keep" if date is None else "shift" if date.kind == "dateShift" else "remove"
-    text_clean = rule.profile != "EMPTY" or bool(rule.transformations)
-    return Ctx(planner, pn, text_clean, date_clean, [])
+    return Ctx(planner, pn, text_changes(rule), date_outcome(rule), [])
 
 
 def descriptor_columns(schema: pa.Schema) -> list[str]:
@@ -148,12 +128,16 @@ def _phrases(planner: Planner, schema: pa.Schema) -> list[str]:
     return descriptor_columns(schema) if planner.clean_descriptors else []
 
 
+def store_markers(planner: Planner, maps: ValueMaps, schema: pa.Schema, steps: list[Step]) -> Markers:
+    """The de-identification markers of this store's plan (:mod:`.markers`)."""
+    return decide(planner, maps.rule, steps, "OtherElements" in schema.names)
+
+
 def _sql(planner: Planner, maps: ValueMaps, schema: pa.Schema, source: str, steps: list[Step]) -> str:
     """The transform's SELECT; the de-identification markers are set when the plan changes anything."""
-    method, codes = _method(planner)
-    markers = marker_columns(method, codes) if any(s.action not in ("keep", "recurse") for s in steps) else {}
-    if not codes:
-        markers.pop("DeidentificationMethodCodeSequence", None)
+    m = store_markers(planner, maps, schema, steps)
+    changes = any(s.action not in ("keep", "recurse") for s in steps)
+    markers = marker_columns(m.removed, list(m.method), m.code_items()) if changes else {}
     image = descriptor_columns(schema) if planner.pixel_image() is not None else None
     return transform_sql(schema, source, _ctx(planner, maps), markers, _phrases(planner, schema), image)
 
@@ -195,23 +179,26 @@ def _part(uid: str | None, fallback: object = "unknown") -> str:
     return f"x{hashlib.sha256(str(uid or fallback).encode()).hexdigest()[:32]}"
 
 
-def _write_chunk(bounds: tuple[int, int]) -> list[tuple[int, int, str, str | None, dict[str, Any]]]:
+def _write_chunk(bounds: tuple[int, int]) -> list[tuple[int, int, str, str | None, dict[str, Any], list[str]]]:
     """Rematerialize rows [a, b) of the job's table; (row, size, sha256 or reason, None or
-    'failed', attributes changed by pixel redaction)."""
+    'failed', attributes changed by pixel redaction, warnings raised while writing it)."""
     table: pa.Table = _JOB["table"]
     boxes: dict[int, list[Box]] = _JOB["boxes"]
-    out: list[tuple[int, int, str, str | None, dict[str, Any]]] = []
+    out: list[tuple[int, int, str, str | None, dict[str, Any], list[str]]] = []
     for i, row in enumerate(table.slice(bounds[0], bounds[1] - bounds[0]).to_pylist(), start=bounds[0]):
-        try:
-            changes: dict[str, Any] = {}
-            if i in boxes:  # the pixels were inspected: no identifying text is left burned in
-                changes = {"BurnedInAnnotation": "NO"}
-                row.update(changes)
-            src = Source(row.pop("dl_src"), row.pop("dl_src_size"), row.pop("dl_src_sha256"))
-            size, digest, more = build_file(row, src, Path(_JOB["paths"][i]), boxes=boxes.get(i))
-            out.append((i, size, digest, None, changes | more))
-        except Exception as exc:  # one instance failing must not stop the run
-            out.append((i, 0, f"{type(exc).__name__}: {exc}", "failed", {}))
+        with warnings.catch_warnings(record=True) as caught:  # recorded in dl_issues, never printed
+            warnings.simplefilter("always")
+            try:
+                changes: dict[str, Any] = {}
+                if i in boxes:  # the pixels were inspected: no identifying text is left burned in
+                    changes = {"BurnedInAnnotation": "NO", **pixel_markers(row)}
+                    row.update(changes)
+                src = Source(row.pop("dl_src"), row.pop("dl_src_size"), row.pop("dl_src_sha256"))
+                size, digest, more = build_file(row, src, Path(_JOB["paths"][i]), boxes=boxes.get(i))
+                done: tuple[int, int, str, str | None, dict[str, Any]] = (i, size, digest, None, changes | more)
+            except Exception as exc:  # one instance failing must not stop the run
+                done = (i, 0, f"{type(exc).__name__}: {exc}", "failed", {})
+        out.append((*done, sorted({str(w.message) for w in caught})))
     return out
 
 
@@ -285,8 +272,9 @@ def _unread(table: pa.Table, i: int, why: str) -> dict[str, Any]:
 
 def rematerialize_table(
     table: pa.Table, stage_files: Path, final_files: Path, workers: int, boxes: dict[int, list[Box]] | None = None
-) -> tuple[pa.Table, list[dict[str, Any]]]:
-    """Write every row as a file; returns the table with dl_source & co. set, and the failures.
+) -> tuple[pa.Table, list[dict[str, Any]], list[dict[str, Any]]]:
+    """Write every row as a file; returns the table with dl_source & co. set, the failures, and
+    the issues (warnings raised while writing a file, e.g. a kept source value invalid for its VR).
 
     ``boxes``: for the rows whose pixels were inspected, the burned-in text to fill."""
     uids = table.select(["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"]).to_pylist()
@@ -306,17 +294,19 @@ def rematerialize_table(
         results = [r for c in chunks for r in _write_chunk(c)]
     _JOB.clear()
     ok = [r for r in results if r[3] is None]
-    failures = [
-        {
-            "path": table.column("dl_src")[r[0]].as_py(),
+    src = table.column("dl_src")
+
+    def issue(r: tuple[Any, ...], severity: str, reason: str) -> dict[str, Any]:
+        return {
+            "path": src[r[0]].as_py(),
             "sop_instance_uid": uids[r[0]]["SOPInstanceUID"],
-            "severity": "error",
+            "severity": severity,
             "element": None,
-            "reason": f"not written: {r[2]}",
+            "reason": reason,
         }
-        for r in results
-        if r[3]
-    ]
+
+    failures = [issue(r, "error", f"not written: {r[2]}") for r in results if r[3]]
+    issues = [issue(r, "warning", f"while writing: {text}") for r in ok for text in r[5]]
     keep = table.take(pa.array([r[0] for r in ok], pa.int64())).drop_columns(
         ["dl_src", "dl_src_size", "dl_src_sha256", *extra]
     )
@@ -333,7 +323,7 @@ def rematerialize_table(
     keep = keep.set_column(
         keep.schema.get_field_index("dl_source_sha256"), "dl_source_sha256", pa.array([r[2] for r in ok], pa.string())
     )
-    return keep, failures
+    return keep, failures, issues
 
 
 def write_rows(
@@ -351,8 +341,9 @@ def write_rows(
             kept = [i for i in range(table.num_rows) if i not in unread]
             table = table.take(pa.array(kept, pa.int64()))
             boxes = {new: boxes[old] for new, old in enumerate(kept) if old in boxes}
-    out, failures = rematerialize_table(table, stage_files, final_files, workers, boxes)
+    out, failures, issues = rematerialize_table(table, stage_files, final_files, workers, boxes)
     result.failures += failures
+    result.issues += issues
     return out
 
 
@@ -413,6 +404,7 @@ def deidentify_store(
         )
     steps, sql, table = transform_store(lake, store, planner, maps, spec)
     result = StoreResult(store, dest_store, selected=table.num_rows)
+    result.markers = store_markers(planner, maps, table.schema, steps)
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with dest.write_lock():
         stage = dest.staging()
@@ -447,9 +439,9 @@ def _deidentify_on_spark(
     schema = lake.select(store, spec).limit(0).to_arrow_table().schema
     steps = plan_steps(planner, schema)
     sql = _sql(planner, maps, schema, "dl_deid_source", steps)
+    result = StoreResult(store, dest_store, markers=store_markers(planner, maps, schema, steps))
     source_view(spark, list(lake.store_info(store).files), spec.table() if spec else None, "dl_deid_source")
     register_functions(spark, maps)
-    result = StoreResult(store, dest_store)
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with dest.write_lock():
         stage = dest.staging()
@@ -458,7 +450,8 @@ def _deidentify_on_spark(
         parts, failures, result.inspected, result.redacted = run_transform(
             spark, sql, stage, final_dir, planner.pixel_image()
         )
-        result.failures += failures
+        result.failures += [f for f in failures if f["severity"] == "error"]
+        result.issues += [f for f in failures if f["severity"] != "error"]  # warnings raised while writing
         staged = [staged_part(p) for p in parts]
         result.written = [(u or "", src) for part in staged for u, src in zip(part.uids, part.sources, strict=True)]
         result.success = len(result.written)
@@ -563,6 +556,10 @@ def deidentify(
             spark_crosswalk(spark, sql, maps[-1])
         summary.stores.append(r)
         summary.plan[s], summary.sql[s] = steps, sql
+        if r.markers is not None:
+            summary.markers[s] = r.markers
+            if not r.markers.removed:
+                summary.notes.append(r.markers.warning(s))
     if build != dest_root:
         os.rename(build, dest_root)
         Catalog.open(dest_root).refresh_views()
@@ -638,6 +635,7 @@ def explain(
         schema = rel.limit(0).to_arrow_table().schema
         summary.plan[s] = steps = plan_steps(planner, schema)
         summary.sql[s] = _sql(planner, maps, schema, quote(s), steps)
+        summary.markers[s] = store_markers(planner, maps, schema, steps)
         if spark:
             from .on_spark import spark_sql
 

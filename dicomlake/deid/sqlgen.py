@@ -19,26 +19,25 @@ from ..dictionary import keyword_entry
 from ..lake import quote_ident, quote_literal
 from ..schema import PN_COMPONENTS, PN_GROUPS, PN_TYPE
 from .plan import Planner, field_tag_vr
+from .vr_values import PLACEHOLDER, dummy
 
-PLACEHOLDER = "PLACEHOLDER"
-#: resetTag / D values for VRs that cannot hold the text PLACEHOLDER (documented in the README).
-DUMMY_SQL = {
-    "DA": "DATE '1900-01-01'",
-    "TM": "TIME '00:00:00'",
-    "DT": "TIMESTAMP '1900-01-01 00:00:00'",
-    "FL": "0.0",
-    "FD": "0.0",
-    "SS": "0",
-    "US": "0",
-    "SL": "0",
-    "UL": "0",
-    "SV": "0",
-    "UV": "0",
-    "AT": "0",
-    "DS": "'0'",
-    "IS": "'0'",
-    "AS": "'000D'",
-}
+
+def dummy_sql(vr: str) -> str:
+    """The VR's dummy (:data:`.vr_values.DUMMY`) as the SQL literal of its column type."""
+    text = dummy(vr)
+    if vr == "DA":
+        return f"DATE '{text[:4]}-{text[4:6]}-{text[6:]}'"
+    if vr == "TM":
+        return f"TIME '{text[:2]}:{text[2:4]}:{text[4:6]}'"
+    if vr == "DT":
+        return f"TIMESTAMP '{text[:4]}-{text[4:6]}-{text[6:8]} {text[8:10]}:{text[10:12]}:{text[12:14]}'"
+    if vr in ("FL", "FD"):
+        return f"{text}.0"
+    if vr in TYPED_SCALAR:
+        return text
+    return quote_literal(text)
+
+
 TYPED_SCALAR = frozenset(["DA", "TM", "DT", "FL", "FD", "SS", "US", "SL", "UL", "SV", "UV", "AT"])
 
 
@@ -49,7 +48,7 @@ class Ctx:
     planner: Planner
     pn_clean: Callable[[str], str]  # SQL of a PN struct value → SQL of its cleaned struct
     text_clean: bool  # does cleanText change text at all (a TextConfig that transforms)?
-    date_clean: str  # "shift" | "remove" | "keep": what cleanText does to DA/DT values
+    date_clean: str  # "shift" | "remove" | "dummy" | "keep": what cleanText does to DA/DT values
     emptied: list[str]  # top-level typed scalars emptied by remove (added to dl_empty)
 
 
@@ -68,7 +67,11 @@ def _duck_type(t: pa.DataType) -> str:
 
 
 def pn_struct(family_sql: str) -> str:
-    comp = ", ".join(f"{c} := {family_sql if c == 'FamilyName' else 'NULL::VARCHAR'}" for c in PN_COMPONENTS)
+    """A PN struct whose only name is ``family_sql``; an empty given name follows a written one, so
+    the text is ``FAMILY^`` (a name without ``^`` is the retired ACR-NEMA form to validators)."""
+    given = "NULL::VARCHAR" if family_sql == "NULL::VARCHAR" else f"CASE WHEN {family_sql} <> '' THEN '' END"
+    picks = {"FamilyName": family_sql, "GivenName": given}
+    comp = ", ".join(f"{c} := {picks.get(c, 'NULL::VARCHAR')}" for c in PN_COMPONENTS)
     null_group = f"NULL::{_PN_GROUP_TYPE}"
     groups = ", ".join(f"{g} := {'struct_pack(' + comp + ')' if g == 'Alphabetic' else null_group}" for g in PN_GROUPS)
     return f"struct_pack({groups})"
@@ -104,15 +107,19 @@ def leaf_expr(ref: str, f: pa.Field, vr: str, action: str, ctx: Ctx, path: str, 
                 ctx.emptied.append(path)
             return f"NULL::{_duck_type(t)}"
         return _guard(ref, "''")
+    if action == "reset" and vr == "UI":  # inside a reset sequence too: a UI's dummy is a new UID
+        action = "regen_uid"
     if action == "reset":
         if pn:
             one = pn_struct(quote_literal(PLACEHOLDER))
             return _guard(ref, f"[{one}]" if is_list else one)
-        value = DUMMY_SQL.get(vr, quote_literal(PLACEHOLDER))
+        value = dummy_sql(vr)
         return _guard(ref, f"[{value}]" if is_list else value)
     if action == "regen_uid":
         return _guard(ref, f"list_transform({ref}, lambda v: dl_uid(v))" if is_list else f"dl_uid({ref})")
     if action == "clean_text":
+        if top and vr in ("DA", "DT") and not is_list and ctx.date_clean == "remove":
+            ctx.emptied.append(path)  # a date whose text is removed stays, empty (it may be Type 2)
         return _clean_text(ref, t, vr, is_list, pn, ctx)
     raise AssertionError(action)
 
@@ -126,6 +133,8 @@ def _clean_text(ref: str, t: pa.DataType, vr: str, is_list: bool, pn: bool, ctx:
             return ref
         if ctx.date_clean == "remove":
             return f"{ref}[1:0]" if is_list else f"NULL::{_duck_type(t)}"
+        if ctx.date_clean == "dummy":  # a token does not fit a DA/DT: the VR's dummy
+            return _guard(ref, f"list_transform({ref}, lambda d: {dummy_sql(vr)})" if is_list else dummy_sql(vr))
         return f"list_transform({ref}, lambda d: {fn}(d, dl_patient))" if is_list else f"{fn}({ref}, dl_patient)"
     if not ctx.text_clean:
         return ref
@@ -237,17 +246,20 @@ def context_sql(schema: pa.Schema, phrases: list[str]) -> str:
     return f"to_json(struct_pack(n := {names}, i := {ids}, d := {dates}, c := {ctx}))::VARCHAR"
 
 
-def marker_columns(method: str, codes: list[tuple[str, str]]) -> dict[str, str]:
-    """PatientIdentityRemoved, DeidentificationMethod and its code sequence (CID 7050)."""
+def marker_columns(removed: bool, method: list[str], codes: list[tuple[str, str]]) -> dict[str, str]:
+    """PatientIdentityRemoved, DeidentificationMethod and its code sequence (CID 7050; omitted
+    when there is no code), as :mod:`.markers` decided them."""
     items = ", ".join(
         f"struct_pack(CodeValue := {quote_literal(v)}, CodingSchemeDesignator := 'DCM', CodeMeaning := {quote_literal(m)})"
         for v, m in codes
     )
-    return {
-        "PatientIdentityRemoved": "'YES'",
-        "DeidentificationMethod": quote_literal(method[:64]),
-        "DeidentificationMethodCodeSequence": f"[{items}]",
+    out = {
+        "PatientIdentityRemoved": quote_literal("YES" if removed else "NO"),
+        "DeidentificationMethod": "[" + ", ".join(quote_literal(m) for m in method) + "]",
     }
+    if codes:
+        out["DeidentificationMethodCodeSequence"] = f"[{items}]"
+    return out
 
 
 def transform_sql(

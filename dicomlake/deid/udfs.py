@@ -27,9 +27,9 @@ from .config import CharacterMask, CryptoHash, DateShift, Redact, TextConfig
 from .detect import DEFAULT_INFO_TYPES, Context, detect
 from .plan import Planner, field_tag_vr
 from .transform_text import InfoTypeTransformation, TextRule, date_shift_days, transform
+from .vr_values import fit
 
 WELL_KNOWN_UID = "1.2.840.10008."
-VR_MAX_LEN = {"AE": 16, "AS": 4, "CS": 16, "DS": 16, "IS": 12, "LO": 64, "SH": 16, "PN": 64, "UI": 64}
 _INDEX = re.compile(r"\[\d+\]")
 FUNCTIONS = ("dl_uid", "dl_shift_date", "dl_shift_ts", "dl_clean", "dl_keep_path", "dl_keep_private")
 
@@ -109,9 +109,8 @@ class ValueMaps:
             found = detect(value, ctx, self.info_types | ({"CTX"} if ctx.ctx_phrases else set()))
             patient = (ctx.identifiers or ("",))[0]
             out = transform(value, found, self.rule, key=self.key, shift_days=self.shift(patient)) if found else value
-            limit = VR_MAX_LEN.get(vr)
-            if limit and len(out) > limit:
-                out = out[:limit]
+            if out != value:  # a transformed value is written only where it is valid for its VR
+                out = fit(vr, out)
             self.texts[key] = out
         return out
 
