@@ -43,8 +43,9 @@ subdivisions smaller than a state, times of dates), so they are default infoType
 TextConfig that lists them in ``excludeInfoTypes`` keeps them.
 
 ``CTX`` (only when in ``info_types``)  the context's Clean Descriptors phrases (values of
-    elements coded D, Z, X or U), whole words, case insensitive, PN phrases also in their
-    name variants and DA phrases in their date variants.
+    other elements coded D, Z, X or U that the plan removes or replaces), whole words, case
+    insensitive, PN phrases also in their name variants and DA phrases in their date variants;
+    a phrase that is a single vocabulary word (``Radiology``) is not searched for.
 
 Context identifiers and phrases shorter than :data:`MIN_CONTEXT_LEN` are not searched for
 (so PatientSex ``F`` never hides ``Female``, as in Google's example).  Overlaps: the
@@ -330,13 +331,18 @@ def _ctx_phrase_variants(phrase: str) -> set[str]:
     return {phrase} | variants_of_date(phrase)
 
 
+def _vocabulary_word(phrase: str) -> bool:
+    """A single DICOM/radiology vocabulary word (``Radiology``, ``Routine``) identifies nobody alone."""
+    return phrase.strip().lower() in _word_lists()[1]
+
+
 @functools.lru_cache(maxsize=4096)
 def _context_patterns(ctx: Context) -> tuple[tuple[str, re.Pattern[str]], ...]:
     groups = {
         "PERSON_NAME": {v for pn in ctx.person_names for v in variants_of_name(pn)},
         "MEDICAL_RECORD_NUMBER": {i.strip() for i in ctx.identifiers},
         "DATE": {v for da in ctx.dates for v in variants_of_date(da)},
-        "CTX": {v for p in ctx.ctx_phrases for v in _ctx_phrase_variants(p)},
+        "CTX": {v for p in ctx.ctx_phrases for v in _ctx_phrase_variants(p) if not _vocabulary_word(v)},
     }
     out = [(t, rx) for t, phrases in groups.items() if (rx := _phrase_regex(phrases)) is not None]
     notname = _word_lists()[1]
