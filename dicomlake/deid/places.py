@@ -146,7 +146,8 @@ def place_phrases(value: str, vocabulary: frozenset[str]) -> set[str]:
     """What of one place value (InstitutionName, InstitutionAddress, a department, a station)
     identifies it: the whole value, each comma-separated part and each word that is not a
     vocabulary word (``Hospital``, ``General``, ``Street`` alone are not), each of these parts
-    without its trailing vocabulary words (``St. Mary's``), and the initials of a
+    without one or more of its trailing vocabulary words (``Madison General``, ``St. Mary's``),
+    and the initials of a
     value of three words or more (``MGH``).  Each phrase is matched by :func:`place_regex` in every
     written variant (case, punctuation, ``St``/``Saint``, ``Hosp``/``Hospital``, ...)."""
     value = " ".join(value.replace("^", " ").split())
@@ -155,13 +156,11 @@ def place_phrases(value: str, vocabulary: frozenset[str]) -> set[str]:
         words = _TOKEN.findall(part)
         if len(words) > 1 or (words and not _generic(words[0], vocabulary)):
             out.add(part.strip())
-        while (
-            words and len(words[-1]) >= MIN_PLACE_WORD and _generic(words[-1], vocabulary)
-        ):  # St. Mary's Hospital: also St. Mary's
-            words = words[:-1]
-        if len(words) > 1:
-            out.add(" ".join(words))
         out |= {w for w in words if not _generic(w, vocabulary)}
+        while len(words) > 1 and len(words[-1]) >= MIN_PLACE_WORD and _generic(words[-1], vocabulary):
+            words = words[:-1]  # Madison General Hospital: also Madison General; St. Mary's Hospital: St. Mary's
+            if len(words) > 1:
+                out.add(" ".join(words))
     words = [w for w in _TOKEN.findall(value) if w.lower() not in _STOP]
     initials = "".join(w[0] for w in words)
     if MIN_PLACE_WORD <= len(words) <= MAX_INITIALS and initials.isalpha() and not _generic(initials, vocabulary):
