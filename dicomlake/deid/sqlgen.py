@@ -193,12 +193,14 @@ def other_elements_expr(ref: str, ctx: Ctx, parent: str | None) -> str | None:
         return ref
     if probe.action == "delete" and not ctx.planner.actions:
         return None
-    kept = f"list_filter({ref}, lambda e: dl_keep_private(e.Tag))"
     if probe.action != "clean_text" or not ctx.text_clean:
-        return kept
+        return f"list_filter({ref}, lambda e: dl_keep_private(e.Tag))"
+    # one list_transform (Spark gathers per-value calls only from lambdas over plain columns)
     data = "list_transform(pe.Data, lambda pv: dl_clean(pv, dl_context, 'UT'))"
     creator = "substr(pe.Tag, 9, 2) = '00'"  # Tag_GGGG00xx: a private creator, never changed
-    return f"list_transform({kept}, lambda pe: CASE WHEN {creator} THEN pe ELSE struct_pack(Tag := pe.Tag, Data := {data}) END)"
+    cleaned = f"CASE WHEN {creator} THEN pe ELSE struct_pack(Tag := pe.Tag, Data := {data}) END"
+    each = f"CASE WHEN dl_keep_private(pe.Tag) THEN {cleaned} ELSE NULL END"
+    return f"list_filter(list_transform({ref}, lambda pe: {each}), lambda pk: pk IS NOT NULL)"
 
 
 #: PN columns whose names are this instance's identifying names (for PERSON_NAME in free text).
