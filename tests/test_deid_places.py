@@ -117,3 +117,37 @@ def test_an_address_in_any_text_element_leaves_none_of_its_parts(tmp_path: Path,
         assert _private(ds) == ["[LOCATION], Radiology", ds.AdditionalPatientHistory]
     else:
         assert _private(ds) == []  # the basic profile removes private elements
+
+
+def test_verify_flags_each_leftover_address_part_institution_word_and_time(tmp_path: Path) -> None:
+    from dicomlake.verify import verify
+
+    kept = {
+        "ImageComments": "Lives at 7536 PINE STREET",
+        "StudyDescription": "moved to Pine St.",
+        "SeriesDescription": "MADISON scan 08:48",  # a time alone is no hit
+        "ProtocolName": "ZIP 53703",
+        "AdditionalPatientHistory": "Seen at St. Mary's 01/02/2020 08:48:26",
+        "PatientComments": "Referred from madison general",
+    }
+    attrs = {
+        **NGUYEN,
+        **kept,
+        "PatientAddress": ADDRESS,
+        "InstitutionName": "St. Mary's Hospital",
+        "InstitutionAddress": "1 Main Road, Madison General",
+        "StudyTime": "084826",
+    }
+    keep = {"dicomTagConfig": {"actions": [{"queries": sorted(kept), "keepTag": {}}]}}
+    run(tmp_path, [attrs], keep)
+    report = verify(tmp_path / "dest", "s", tmp_path / "lake", "s")
+    assert sorted((h.path, h.kind, h.text) for h in report.hits) == [
+        ("AdditionalPatientHistory", "DATE", "01/02/2020"),
+        ("AdditionalPatientHistory", "INSTITUTION", "St. Mary's"),
+        ("AdditionalPatientHistory", "TIME", "08:48:26"),
+        ("ImageComments", "ADDRESS", "7536 PINE STREET"),
+        ("PatientComments", "ADDRESS", "madison general"),
+        ("ProtocolName", "ADDRESS", "53703"),
+        ("SeriesDescription", "ADDRESS", "MADISON"),
+        ("StudyDescription", "ADDRESS", "Pine St"),
+    ]
