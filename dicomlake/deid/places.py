@@ -11,7 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["ADDRESS_RE", "LOCATION_RES", "PLACE_WORDS", "TIME_GAP", "TIME_RE", "address_ok", "location_ok"]
+__all__ = [
+    "ADDRESS_HINT",
+    "ADDRESS_RE",
+    "LOCATION_HINTS",
+    "LOCATION_RES",
+    "PLACE_WORDS",
+    "TIME_GAP",
+    "TIME_RE",
+    "address_ok",
+    "location_ok",
+]
 __all__ += ["place_forms", "place_phrases", "place_regex"]
 
 
@@ -102,6 +112,15 @@ LOCATION_RES = (
     re.compile(r"(?<![\w-])[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?\s\d[ABD-HJLNP-UW-Z]{2}(?![\w-])"),  # UK
     re.compile(r"(?<![\w-])[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ -]?\d[ABCEGHJ-NPRSTV-Z]\d(?![\w-])"),  # CA
 )
+#: Cheap tests that skip a pattern on text that cannot hold a match (most text).
+ADDRESS_HINT = re.compile(r"\d[A-Za-z]?\s+\S+\s+\S|(?i:box)")
+LOCATION_HINTS = (
+    re.compile(r"\d{5}"),
+    re.compile(r",\s+[A-Z]"),
+    re.compile(r"\d{5}-\d{4}"),
+    re.compile(r"\s\d[A-Z]{2}(?![\w-])"),
+    re.compile(r"[A-Z]\d[A-Z][ -]?\d"),
+)
 #: ``8:48:26 AM``, ``08:48``, ``084826`` (DICOM TM), ``0848``: a TIME only next to a date.
 TIME_RE = re.compile(
     r"(?<![\w:.])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:\s?(?i:[ap]\.?m\.?)(?!\w))?(?![\w:])"
@@ -123,7 +142,8 @@ def address_ok(m: re.Match[str], vocabulary: frozenset[str]) -> bool:
 def location_ok(m: re.Match[str], vocabulary: frozenset[str]) -> bool:
     """``City, ST`` without a ZIP code: the city is not vocabulary alone (not ``Scout, IN``)."""
     city = m.group("city")
-    return any(w.lower() not in vocabulary | PLACE_WORDS for w in re.split(r"[ -]", city))
+    words = [w.lower() for w in re.split(r"[ -]", city)]
+    return any(w not in vocabulary and w not in PLACE_WORDS for w in words)
 
 
 # --- an instance's own places ------------------------------------------------------------
