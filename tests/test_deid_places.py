@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pydicom
 import pytest
-
 from pydicom.dataset import Dataset
 
 import dicomlake
