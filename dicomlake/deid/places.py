@@ -152,6 +152,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _STOP = frozenset({"of", "the", "and", "for", "at", "de", "la", "du", "der"})
 MIN_PLACE_WORD = 3  # a word of a place value alone is searched for from this length
 MIN_PLACE_NUMBER = 4  # a number alone (ZIP code, house number) from this many digits
+MIN_PLACE_CODE = 5  # letters and digits (a station name, a unit) alone from this length
 MAX_INITIALS = 5  # the initials of a value of 3 to 5 words (``MGH``) are a written form of it
 
 
@@ -159,6 +160,8 @@ def _generic(word: str, vocabulary: frozenset[str]) -> bool:
     w = word.lower()
     if w.isdigit():
         return len(w) < MIN_PLACE_NUMBER
+    if any(c.isdigit() for c in w):  # a station ``CT01`` is also a code value: from 5 characters
+        return len(w) < MIN_PLACE_CODE
     return len(w) < MIN_PLACE_WORD or w in vocabulary or w in PLACE_WORDS or w in _STOP
 
 
