@@ -31,7 +31,8 @@ or downloaded.  Callers run it once per distinct value.  :data:`DEFAULT_INFO_TYP
     ``WI 53703``, a lone ZIP+4, UK (``SW1A 1AA``) and Canadian (``K1A 0B1``) postcodes; and the
     context's places (InstitutionName, InstitutionAddress, InstitutionalDepartmentName,
     StationName, PatientAddress values): each value, each comma-separated part and each word
-    that is not a vocabulary word (``Hospital``, ``General``, ``Street`` alone are not), in every
+    that is not a vocabulary word (``Hospital``, ``General``, ``Street`` alone are not; a word of
+    letters and digits from 5 characters, so station ``CT01`` is not, a code value), in every
     written variant (case, punctuation, ``St``/``Saint``, ``Hosp``/``Hospital``, initials ``MGH``)
     (:func:`.places.place_phrases`).
 ``TIME``  ``8:48:26 AM``, ``08:48``, ``084826``, ``0848`` right before or after a date
