@@ -24,10 +24,29 @@ or downloaded.  Callers run it once per distinct value.  :data:`DEFAULT_INFO_TYP
 ``US_SOCIAL_SECURITY_NUMBER``  ``123-45-6789``, area not 000, 666 or 9xx.
 ``MEDICAL_RECORD_NUMBER``  the context's identifiers (PatientID, AccessionNumber, ...),
     whole tokens, case insensitive.
+``STREET_ADDRESS``  a house number, a street name of 1-4 words, a suffix (``Street``, ``Ave.``,
+    ``ST``...), an optional direction and unit: ``7536 Pine Street``, ``12B Elm Ave., Apt 4``,
+    ``221 W 42nd St``; and ``PO Box 123`` (:mod:`.places`).
+``LOCATION``  ``Madison, WI 53703`` (city, US state code or name, ZIP or ZIP+4), ``Madison, WI``,
+    ``WI 53703``, a lone ZIP+4, UK (``SW1A 1AA``) and Canadian (``K1A 0B1``) postcodes; and the
+    context's places (InstitutionName, InstitutionAddress, InstitutionalDepartmentName,
+    StationName, PatientAddress values): each value, each comma-separated part and each word
+    that is not a vocabulary word (``Hospital``, ``General``, ``Street`` alone are not; a word of
+    letters and digits from 5 characters, so station ``CT01`` is not, a code value), in every
+    written variant (case, punctuation, ``St``/``Saint``, ``Hosp``/``Hospital``, initials ``MGH``)
+    (:func:`.places.place_phrases`).
+``TIME``  ``8:48:26 AM``, ``08:48``, ``084826``, ``0848`` right before or after a date
+    (``20200105 084826``, ``Jan 5, 2020 at 8:48 AM``); a time alone (a duration) is not one.
+
+The API does not publish its "default DICOM infoTypes" (spec B5/B7: UNCONFIRMED); Google DLP's
+``LOCATION``, ``STREET_ADDRESS`` and ``TIME`` are PHI under HIPAA Safe Harbor (geographic
+subdivisions smaller than a state, times of dates), so they are default infoTypes here, and a
+TextConfig that lists them in ``excludeInfoTypes`` keeps them.
 
 ``CTX`` (only when in ``info_types``)  the context's Clean Descriptors phrases (values of
-    elements coded D, Z, X or U), whole words, case insensitive, PN phrases also in their
-    name variants and DA phrases in their date variants.
+    other elements coded D, Z, X or U that the plan removes or replaces), whole words, case
+    insensitive, PN phrases also in their name variants and DA phrases in their date variants;
+    a phrase that is a single vocabulary word (``Radiology``) is not searched for.
 
 Context identifiers and phrases shorter than :data:`MIN_CONTEXT_LEN` are not searched for
 (so PatientSex ``F`` never hides ``Female``, as in Google's example).  Overlaps: the
@@ -46,8 +65,22 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.resources import files
 
+from .places import (
+    ADDRESS_HINT,
+    ADDRESS_RE,
+    LOCATION_HINTS,
+    LOCATION_RES,
+    TIME_GAP,
+    TIME_RE,
+    address_ok,
+    location_ok,
+    place_phrases,
+    place_regex,
+)
+from .places import place_forms as _place_forms
+
 __all__ = ["DEFAULT_INFO_TYPES", "PRIORITY", "Context", "Finding", "WrittenDate", "detect", "parse_date"]
-__all__ += ["variants_of_date", "variants_of_name"]
+__all__ += ["next_to_date", "place_forms", "variants_of_date", "variants_of_name"]
 
 #: Tie-break for findings with the same span (earlier wins).
 PRIORITY = (
@@ -55,9 +88,12 @@ PRIORITY = (
     "US_SOCIAL_SECURITY_NUMBER",
     "EMAIL_ADDRESS",
     "PHONE_NUMBER",
+    "STREET_ADDRESS",
+    "LOCATION",
     "PERSON_NAME",
     "DATE",
     "AGE",
+    "TIME",
     "CTX",
 )
 #: Every infoType but CTX (documented above).
@@ -88,6 +124,7 @@ class Context:
     identifiers: tuple[str, ...] = ()
     dates: tuple[str, ...] = ()
     ctx_phrases: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()  # institution, department, station names and addresses
 
 
 # --- variants -----------------------------------------------------------------
@@ -307,15 +344,28 @@ def _ctx_phrase_variants(phrase: str) -> set[str]:
     return {phrase} | variants_of_date(phrase)
 
 
+def place_forms(value: str) -> set[str]:
+    """Literal written forms of an instance's place value (:func:`.places.place_forms`)."""
+    return _place_forms(value, _word_lists()[1])
+
+
+def _vocabulary_word(phrase: str) -> bool:
+    """A single DICOM/radiology vocabulary word (``Radiology``, ``Routine``) identifies nobody alone."""
+    return phrase.strip().lower() in _word_lists()[1]
+
+
 @functools.lru_cache(maxsize=4096)
 def _context_patterns(ctx: Context) -> tuple[tuple[str, re.Pattern[str]], ...]:
     groups = {
         "PERSON_NAME": {v for pn in ctx.person_names for v in variants_of_name(pn)},
         "MEDICAL_RECORD_NUMBER": {i.strip() for i in ctx.identifiers},
         "DATE": {v for da in ctx.dates for v in variants_of_date(da)},
-        "CTX": {v for p in ctx.ctx_phrases for v in _ctx_phrase_variants(p)},
+        "CTX": {v for p in ctx.ctx_phrases for v in _ctx_phrase_variants(p) if not _vocabulary_word(v)},
     }
-    return tuple((t, rx) for t, phrases in groups.items() if (rx := _phrase_regex(phrases)) is not None)
+    out = [(t, rx) for t, phrases in groups.items() if (rx := _phrase_regex(phrases)) is not None]
+    notname = _word_lists()[1]
+    places = place_regex(p for value in ctx.places for p in place_phrases(value, notname))
+    return tuple(out + ([("LOCATION", places)] if places is not None else []))
 
 
 # --- detection -------------------------------------------------------------------
@@ -323,6 +373,10 @@ def _context_patterns(ctx: Context) -> tuple[tuple[str, re.Pattern[str]], ...]:
 
 def _date_ok(m: re.Match[str]) -> bool:
     return parse_date(m.group()) is not None  # a valid day of its month
+
+
+def _hint(rx: re.Pattern[str], text: str, digits: int = 1) -> bool:
+    return digits > 0 and rx.search(text) is not None
 
 
 # (info type, pattern, check of a match or None, gate on (text, number of digits) that skips the pattern)
@@ -335,6 +389,12 @@ _RULES: tuple[_Rule, ...] = (
     ("EMAIL_ADDRESS", _EMAIL_RE, None, lambda t, n: "@" in t),
     ("US_SOCIAL_SECURITY_NUMBER", _SSN_RE, None, lambda t, n: n >= 9),
     ("PERSON_NAME", _PN_RE, _pn_ok, lambda t, n: "^" in t),
+    ("STREET_ADDRESS", ADDRESS_RE, lambda m: address_ok(m, _word_lists()[1]), lambda t, n: _hint(ADDRESS_HINT, t, n)),
+    ("LOCATION", LOCATION_RES[0], None, lambda t, n: _hint(LOCATION_HINTS[0], t, n)),
+    ("LOCATION", LOCATION_RES[1], lambda m: location_ok(m, _word_lists()[1]), lambda t, n: _hint(LOCATION_HINTS[1], t)),
+    ("LOCATION", LOCATION_RES[2], None, lambda t, n: _hint(LOCATION_HINTS[2], t, n)),
+    ("LOCATION", LOCATION_RES[3], None, lambda t, n: _hint(LOCATION_HINTS[3], t, n)),
+    ("LOCATION", LOCATION_RES[4], None, lambda t, n: _hint(LOCATION_HINTS[4], t, n)),
 )
 
 
@@ -355,6 +415,31 @@ def _candidates(text: str, ctx: Context | None, wanted: frozenset[str]) -> Itera
                     yield m.start(), m.end(), info_type
 
 
+def _times(text: str, dates: list[tuple[int, int]]) -> Iterator[tuple[int, int, str]]:
+    """Times right before or after one of ``dates`` (spans of any DATE the rules or the context find)."""
+    if dates:
+        for m in TIME_RE.finditer(text):
+            if _next_to(text, m.start(), m.end(), dates):
+                yield m.start(), m.end(), "TIME"
+
+
+def _date_spans(text: str, ctx: Context | None) -> list[tuple[int, int]]:
+    return [(a, b) for a, b, t in _candidates(text, ctx, frozenset({"DATE"})) if t == "DATE"]
+
+
+def _next_to(text: str, start: int, end: int, dates: list[tuple[int, int]]) -> bool:
+    return any(
+        TIME_GAP.fullmatch(text, b, start) or TIME_GAP.fullmatch(text, end, a)
+        for a, b in dates
+        if b <= start or a >= end
+    )
+
+
+def next_to_date(text: str, start: int, end: int) -> bool:
+    """Does ``text[start:end]`` (a time) stand right before or after a date (``TIME``'s rule)?"""
+    return _next_to(text, start, end, _date_spans(text, None))
+
+
 def detect(text: str, ctx: Context | None = None, info_types: frozenset[str] | None = None) -> list[Finding]:
     """Non-overlapping findings in ``text``, in text order.
 
@@ -364,7 +449,11 @@ def detect(text: str, ctx: Context | None = None, info_types: frozenset[str] | N
     if not text:
         return []
     wanted = DEFAULT_INFO_TYPES if info_types is None else info_types
-    cands = sorted(set(_candidates(text, ctx, wanted)), key=lambda c: (c[0] - c[1], c[0], _RANK.get(c[2], 99)))
+    found = set(_candidates(text, ctx, wanted))
+    if "TIME" in wanted:
+        dates = [(a, b) for a, b, t in found if t == "DATE"] if "DATE" in wanted else _date_spans(text, ctx)
+        found.update(_times(text, dates))
+    cands = sorted(found, key=lambda c: (c[0] - c[1], c[0], _RANK.get(c[2], 99)))
     taken: list[tuple[int, int, str]] = []
     for start, end, info_type in cands:
         taken.extend((a, b, info_type) for a, b in _uncovered(text, start, end, taken))

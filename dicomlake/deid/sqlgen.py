@@ -194,13 +194,22 @@ def struct_expr(var: str, t: pa.StructType, ctx: Ctx, path: str, parent: str) ->
 
 
 def other_elements_expr(ref: str, ctx: Ctx, parent: str | None) -> str | None:
-    """Private and unknown non-sequence elements: kept or deleted per tag (a private X by default)."""
+    """Private and unknown non-sequence elements: kept or deleted per tag (a private X by default);
+    where the profile cleans text (DEIDENTIFY_TAG_CONTENTS), their text values are cleaned too
+    (the writer writes a private text value from the row when it differs from the source)."""
     probe = ctx.planner.decide(0x00091001, "LO", parent)  # any private tag: the profile's private rule
     if probe.action == "keep" and not ctx.planner.actions:
         return ref
     if probe.action == "delete" and not ctx.planner.actions:
         return None
-    return f"list_filter({ref}, lambda e: dl_keep_private(e.Tag))"
+    if probe.action != "clean_text" or not ctx.text_clean:
+        return f"list_filter({ref}, lambda e: dl_keep_private(e.Tag))"
+    # one list_transform (Spark gathers per-value calls only from lambdas over plain columns)
+    data = "list_transform(pe.Data, lambda pv: dl_clean(pv, dl_context, 'UT'))"
+    creator = "substr(pe.Tag, 9, 2) = '00'"  # Tag_GGGG00xx: a private creator, never changed
+    cleaned = f"CASE WHEN {creator} THEN pe ELSE struct_pack(Tag := pe.Tag, Data := {data}) END"
+    each = f"CASE WHEN dl_keep_private(pe.Tag) THEN {cleaned} ELSE NULL END"
+    return f"list_filter(list_transform({ref}, lambda pe: {each}), lambda pk: pk IS NOT NULL)"
 
 
 #: PN columns whose names are this instance's identifying names (for PERSON_NAME in free text).
@@ -219,6 +228,15 @@ NAME_COLUMNS = (
 )
 ID_COLUMNS = ("PatientID", "OtherPatientIDs", "AccessionNumber", "StudyID", "IssuerOfPatientID", "MedicalRecordLocator")
 DATE_COLUMNS = ("PatientBirthDate",)
+#: Text columns naming the instance's places (for LOCATION in free text).
+PLACE_COLUMNS = (
+    "InstitutionName",
+    "InstitutionAddress",
+    "InstitutionalDepartmentName",
+    "StationName",
+    "PatientAddress",
+    "RegionOfResidence",
+)
 
 
 def _pn_text(ref: str) -> str:
@@ -226,7 +244,8 @@ def _pn_text(ref: str) -> str:
 
 
 def context_sql(schema: pa.Schema, phrases: list[str]) -> str:
-    """A JSON text per instance with its identifying values (names, IDs, dates, [CTX] phrases)."""
+    """A JSON text per instance with its identifying values: ``n`` names, ``i`` IDs, ``d`` dates,
+    ``c`` [CTX] phrases, ``p`` places (:class:`~dicomlake.deid.detect.Context`'s fields in order)."""
     cols = {f.name: f for f in schema}
 
     def as_list(name: str, text: Callable[[str], str]) -> str:
@@ -243,7 +262,8 @@ def context_sql(schema: pa.Schema, phrases: list[str]) -> str:
     ids = group(ID_COLUMNS, lambda r: f"{r}::VARCHAR")
     dates = group(DATE_COLUMNS, lambda r: f"strftime({r}, '%Y%m%d')")
     ctx = group(phrases, lambda r: f"{r}::VARCHAR")
-    return f"to_json(struct_pack(n := {names}, i := {ids}, d := {dates}, c := {ctx}))::VARCHAR"
+    places = group(PLACE_COLUMNS, lambda r: f"{r}::VARCHAR")
+    return f"to_json(struct_pack(n := {names}, i := {ids}, d := {dates}, c := {ctx}, p := {places}))::VARCHAR"
 
 
 def marker_columns(removed: bool, method: list[str], codes: list[tuple[str, str]]) -> dict[str, str]:
