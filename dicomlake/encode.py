@@ -39,6 +39,9 @@ _CODECS = {"": "latin-1", "ISO_IR 6": "latin-1", "ISO_IR 100": "latin-1", "ISO_I
 _ITEM = struct.pack("<HHI", 0xFFFE, 0xE000, UNDEFINED)
 _ITEM_END = struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
 _SEQ_END = struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+# VRs whose value is its text (dates and times: their dl_raw text where not canonical): equal bytes but for
+# padding <=> the same value
+_STRINGS = frozenset(["AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM", "UC", "UI", "UR", "UT"])
 _SKIP = frozenset(["DroppedTags", "OtherElements", "dl_item"])
 
 
@@ -191,6 +194,12 @@ class Encoder:
         if old == built:
             return built
         vpos = start + (12 if vr in _LONG else 8)
+        new_vr = built[4:6].decode()
+        if new_vr in _STRINGS and vr in (new_vr, "UN"):  # read as the text itself: the bytes tell
+            same = self.buf[vpos:stop].rstrip(b"\0 ") == built[12 if new_vr in _LONG else 8 :].rstrip(b"\0 ")
+            return old if same else built
+        if new_vr in _NUM and vr == new_vr:  # binary numbers: other bytes, another value
+            return built
         (length,) = _U32_LE.unpack_from(self.buf, start + 8) if vr in _LONG else (stop - vpos,)
         return old if self.kept.same(tag, vr, self.buf[vpos:stop], length, True, value, here) else built
 
@@ -230,13 +239,16 @@ class Kept:
     """Whether a source element reads as what a row holds at a path: then it is written as the source wrote it."""
 
     def __init__(self, row: dict[str, Any]) -> None:
-        self.charset = row.get("SpecificCharacterSet")
+        ctx = _Ctx(False, True, ["iso8859"])
+        if row.get("SpecificCharacterSet"):
+            _Walker(b"", []).set_charset(ctx, row["SpecificCharacterSet"], "")
+        self.encodings = ctx.encodings
         self.raw = [(r["Path"], r["Value"]) for r in row.get("dl_raw") or []]
         self.empty = sorted(row.get("dl_empty") or [])
         self.dropped = sorted(row.get("DroppedTags") or [])
 
     def same(self, tag: int, vr: str | None, data: bytes, length: int, little: bool, value: Any, here: str) -> bool:
-        got = reads_as(tag, vr, data, length, self.charset, little, here.rpartition(".")[0])
+        got = reads_as(tag, vr, data, length, self.encodings, little, here.rpartition(".")[0])
         if got is None:
             return False
         read, raw, empty, dropped = got
@@ -253,13 +265,14 @@ class Kept:
 
 
 def reads_as(
-    tag: int, vr: str | None, data: bytes, length: int, charset: Any, little: bool, path: str
+    tag: int, vr: str | None, data: bytes, length: int, encodings: list[str], little: bool, path: str
 ) -> tuple[Any, list[tuple[str, str]], list[str], list[str]] | None:
-    """What the reader makes of one element's value bytes: (row value, dl_raw, dl_empty, dropped); None if unreadable."""
+    """What the reader makes of one element's value bytes: (row value, dl_raw, dl_empty, dropped); None if unreadable.
+
+    ``encodings``: the Python codecs of the dataset's SpecificCharacterSet, as the reader sets them.
+    """
     w = _Walker(data, [])
-    ctx = _Ctx(vr is None, little, ["iso8859"])
-    if charset:
-        w.set_charset(ctx, charset, "")
+    ctx = _Ctx(vr is None, little, encodings)
     row: dict[str, Any] = {}
     try:
         w.element(row, tag, vr, length, 0, ctx, path, path.count("["))
