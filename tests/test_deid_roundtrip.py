@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import struct
+import subprocess
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +25,7 @@ from dicomlake.encode import meta_elements
 from dicomlake.sources import list_sources
 
 KEEP_ALL = {"dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE", "options": {"primaryIds": "KEEP"}}}
+DCIODVFY = shutil.which("dciodvfy")
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
 
@@ -299,3 +302,26 @@ def test_python_api_and_clean_image_without_pixels(tmp_path: Path) -> None:
     )
     assert summary.stores[0].inspected == 0 and summary.stores[0].success == 1  # no pixel data: nothing to read
     assert dicomlake.open(tmp_path / "dest").stores == ["s"]
+
+
+def _dciodvfy(path: Path) -> set[str]:
+    """dciodvfy's errors and warnings, without what names the file."""
+    p = subprocess.run(
+        [DCIODVFY or "dciodvfy", str(path)], capture_output=True, text=True, errors="replace", timeout=60
+    )
+    return {ln.strip() for ln in (p.stdout + p.stderr).splitlines() if ln.startswith(("Error", "Warning"))}
+
+
+@pytest.mark.skipif(DCIODVFY is None, reason="dciodvfy (Debian dicom3tools) is installed by ./dev.sh")
+def test_dciodvfy_finds_nothing_new_in_rewritten_files(
+    round_trips: dict[str, tuple[bytes, bytes]], tmp_path: Path
+) -> None:
+    rewritten = {name: pair for name, pair in round_trips.items() if pair[0] != pair[1]}
+    assert 0 < len(rewritten) < 40
+    new = {}
+    for name, (data, written) in rewritten.items():
+        (tmp_path / "a").write_bytes(data)
+        (tmp_path / "b").write_bytes(written)
+        if added := _dciodvfy(tmp_path / "b") - _dciodvfy(tmp_path / "a"):
+            new[name] = sorted(added)
+    assert new == {}
