@@ -4,7 +4,10 @@ The inverse of :mod:`dicomlake.reader` for the common case — a source in expli
 endian (which all compressed transfer syntaxes are), elements kept from the source only at the
 top level, one-byte or UTF-8 text. Anything else raises :class:`Unsupported` and the caller uses
 the pydicom writer in :mod:`dicomlake.rematerialize`, which handles every case. Kept source
-elements (pixel data, binary and private elements) are copied byte for byte.
+elements (pixel data, binary and private elements) are copied byte for byte, and so is every
+element whose source bytes read as the row's value (:class:`Kept`): its VR as written (UN stays
+UN), its padding, a sequence's lengths. The file meta (:func:`file_meta`) is the source's where
+the row keeps it.
 """
 
 from __future__ import annotations
@@ -61,14 +64,17 @@ def source_elements(buf: bytes) -> tuple[dict[int, tuple[str, int, int]], str]:
 def meta_elements(buf: bytes) -> tuple[dict[int, tuple[str, int, int]], int, str]:
     """The file meta group of a Part 10 file (always explicit VR little endian): (elements, end, transfer syntax).
 
-    A file without preamble and file meta has no elements (end 0, transfer syntax "").
+    A file without preamble and file meta, or whose file meta is not explicit VR little endian,
+    has no elements here (end 0, transfer syntax "").
     """
     if len(buf) < 132 or buf[128:132] != b"DICM":
         return {}, 0, ""
-    out, pos = _explicit_le(buf, 132, lambda tag: tag >> 16 == 2)
-    ts = buf[out[0x00020010][1] : out[0x00020010][2]] if 0x00020010 in out else b""
-    ts_uid = ts[12 if out[0x00020010][0] in _LONG else 8 :] if ts else b""
-    return out, pos, ts_uid.decode("latin-1").rstrip("\0 ")
+    try:
+        out, pos = _explicit_le(buf, 132, lambda tag: tag >> 16 == 2)
+    except Unsupported:
+        return {}, 0, ""
+    _, start, end = out.get(0x00020010, ("UI", 0, 0))
+    return out, pos, buf[start + 8 : end].decode("latin-1").rstrip("\0 ")
 
 
 def _explicit_le(buf: bytes, pos: int, wanted: Callable[[int], bool]) -> tuple[dict[int, tuple[str, int, int]], int]:
@@ -285,6 +291,7 @@ def reads_as(
 
 
 def _name(tag: int) -> str:
+    """The name an element has in a row: its keyword, or Tag_GGGGEEEE when private or unknown."""
     e = None if tag >> 16 & 1 else entry(tag)
     return e.keyword if e is not None else tag_name(tag)
 
@@ -327,7 +334,7 @@ def encode_file(row: dict[str, Any], source: bytes) -> bytes:
     for tag, (_vr, start, stop) in elems.items():
         if tag >> 16 == 2 or tag in out or tag & 0xFFFF == 0:
             continue
-        name = _source_name(tag)
+        name = _name(tag)
         if (
             name in dropped
             or (name.startswith("Tag_") and name in kept_other)
@@ -363,7 +370,7 @@ def file_meta(row: dict[str, Any], source: bytes, ts: str) -> bytes:
             wanted[e.tag] = (e.vr, row.get(name))
     out = {t: enc.faithful(t, enc.encoded(t, vr, v, "", None), v, "", elems) for t, (vr, v) in wanted.items() if v}
     for tag, (_vr, start, stop) in elems.items():
-        if tag not in wanted and tag & 0xFFFF and _source_name(tag) in dropped:
+        if tag not in wanted and tag & 0xFFFF and _name(tag) in dropped:
             out[tag] = source[start:stop]
     if 0x00020001 not in out:
         out[0x00020001] = struct.pack("<HH2sHI", 2, 1, b"OB", 0, 2) + b"\0\1"
@@ -371,9 +378,3 @@ def file_meta(row: dict[str, Any], source: bytes, ts: str) -> bytes:
         raise Unsupported("file meta")
     group = b"".join(out[t] for t in sorted(out))
     return struct.pack("<HH2sHI", 2, 0, b"UL", 4, len(group)) + group
-
-
-def _source_name(tag: int) -> str:
-    """The name a top-level source element has in a row: its keyword, or Tag_GGGGEEEE when private or unknown."""
-    e = None if tag >> 16 & 1 else entry(tag)
-    return e.keyword if e is not None else f"Tag_{tag:08X}"

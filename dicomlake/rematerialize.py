@@ -3,9 +3,10 @@
 Every element the table carries is written from the row (typed values back to DICOM text or
 binary, nested sequences item by item). What the table cannot carry comes from the source
 file, and only where the row says it stays: binary elements and pixel data named in the row's
-``DroppedTags``, private and unknown elements named in its ``OtherElements``. Writing is strict:
-the file meta is rebuilt (MediaStorageSOPInstanceUID = SOPInstanceUID) and the result is written
-with ``enforce_file_format``.
+``DroppedTags``, private and unknown elements named in its ``OtherElements``. An element whose
+source bytes read as the row's value is written as the source wrote it (:class:`dicomlake.encode.Kept`),
+in the source's transfer syntax (for a source without file meta: the family its data is in), after
+the file meta of :func:`dicomlake.encode.file_meta` (MediaStorageSOPInstanceUID = SOPInstanceUID).
 """
 
 from __future__ import annotations
