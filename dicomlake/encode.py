@@ -282,8 +282,8 @@ def reads_as(
     row: dict[str, Any] = {}
     try:
         w.element(row, tag, vr, length, 0, ctx, path, path.count("["))
-    except (Truncated, DicomReadError, struct.error, ValueError):
-        return None
+    except (Truncated, DicomReadError, struct.error, ValueError, LookupError, IndexError):
+        return None  # not what the reader would read: the row's value is written instead
     name, e = _name(tag), entry(tag)
     if name not in row or (e is not None and e.repeater):
         return None
