@@ -4,15 +4,23 @@ The inverse of :mod:`dicomlake.reader` for the common case — a source in expli
 endian (which all compressed transfer syntaxes are), elements kept from the source only at the
 top level, one-byte or UTF-8 text. Anything else raises :class:`Unsupported` and the caller uses
 the pydicom writer in :mod:`dicomlake.rematerialize`, which handles every case. Kept source
-elements (pixel data, binary and private elements) are copied byte for byte.
+elements (pixel data, binary and private elements) are copied byte for byte, and so is every
+element whose source bytes read as the row's value (:class:`Kept`): its VR as written (UN stays
+UN), its padding, a sequence's lengths. The file meta (:func:`file_meta`) is the source's where
+the row keeps it.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Any
 
-from .dictionary import FILE_META_KEYWORDS, PIXEL_DATA, entry, keyword_entry
+import pydicom
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+
+from .dictionary import FILE_META_KEYWORDS, PIXEL_DATA, entry, keyword_entry, tag_name
+from .errors import DicomReadError
 from .reader import (
     _EXPL_LE,
     _U32_LE,
@@ -34,6 +42,9 @@ _CODECS = {"": "latin-1", "ISO_IR 6": "latin-1", "ISO_IR 100": "latin-1", "ISO_I
 _ITEM = struct.pack("<HHI", 0xFFFE, 0xE000, UNDEFINED)
 _ITEM_END = struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
 _SEQ_END = struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+# VRs whose value is its text (dates and times: their dl_raw text where not canonical): equal bytes but for
+# padding <=> the same value
+_STRINGS = frozenset(["AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM", "UC", "UI", "UR", "UT"])
 _SKIP = frozenset(["DroppedTags", "OtherElements", "dl_item"])
 #: Private text VRs: a kept private element of these is written from the row when its text there
 #: differs from the source's (text cleaned by a de-identification), fitted to the VR's length.
@@ -60,14 +71,39 @@ class Unsupported(Exception):
 
 def source_elements(buf: bytes) -> tuple[dict[int, tuple[str, int, int]], str]:
     """Top-level elements of a Part 10 file in explicit VR little endian: tag → (VR, start, end)."""
+    out, pos, ts = meta_elements(buf)
+    if ts in (IMPLICIT_LE, EXPLICIT_BE, DEFLATED) or not out:
+        raise Unsupported(ts or "no file meta")
+    out.update(_explicit_le(buf, pos, lambda tag: True)[0])
+    return out, ts
+
+
+def meta_elements(buf: bytes) -> tuple[dict[int, tuple[str, int, int]], int, str]:
+    """The file meta group of a Part 10 file (always explicit VR little endian): (elements, end, transfer syntax).
+
+    A file without preamble and file meta, or whose file meta is not explicit VR little endian,
+    has no elements here (end 0, transfer syntax "").
+    """
     if len(buf) < 132 or buf[128:132] != b"DICM":
-        raise Unsupported("no preamble")
+        return {}, 0, ""
+    try:
+        out, pos = _explicit_le(buf, 132, lambda tag: tag >> 16 == 2)
+    except Unsupported:
+        return {}, 0, ""
+    _, start, end = out.get(0x00020010, ("UI", 0, 0))
+    return out, pos, buf[start + 8 : end].decode("latin-1").rstrip("\0 ")
+
+
+def _explicit_le(buf: bytes, pos: int, wanted: Callable[[int], bool]) -> tuple[dict[int, tuple[str, int, int]], int]:
+    """Elements in explicit VR little endian from ``pos`` while ``wanted(tag)``: (tag → (VR, start, end), end)."""
     out: dict[int, tuple[str, int, int]] = {}
     unpack, u32, n = _EXPL_LE.unpack_from, _U32_LE.unpack_from, len(buf)
-    pos, ts = 132, ""
     try:
         while pos < n:
             group, elem, vrb, length = unpack(buf, pos)
+            tag = group << 16 | elem
+            if not wanted(tag):
+                break
             vr = _VR_OF_BYTES.get(vrb)
             if vr is None:
                 raise Unsupported("no VR")
@@ -79,16 +115,11 @@ def source_elements(buf: bytes) -> tuple[dict[int, tuple[str, int, int]], str]:
             end = vpos + length if length != UNDEFINED else _undefined_end(buf, vpos, vr)
             if end > n:
                 raise Unsupported("truncated source")
-            tag = group << 16 | elem
-            if tag == 0x00020010:
-                ts = buf[vpos:end].decode("latin-1").rstrip("\0 ")
-                if ts in (IMPLICIT_LE, EXPLICIT_BE, DEFLATED):
-                    raise Unsupported(ts)
             out[tag] = (vr, pos, end)
             pos = end
     except (Truncated, struct.error) as exc:
         raise Unsupported("truncated source") from exc
-    return out, ts
+    return out, pos
 
 
 def _undefined_end(buf: bytes, vpos: int, vr: str) -> int:
@@ -111,8 +142,10 @@ def _header(tag: int, vr: str, length: int) -> bytes:
 class Encoder:
     """Encodes one row; ``codec`` from its SpecificCharacterSet."""
 
-    def __init__(self, row: dict[str, Any], codec: str) -> None:
+    def __init__(self, row: dict[str, Any], codec: str, buf: bytes = b"") -> None:
         self.codec = codec
+        self.buf = buf  # the source file whose elements ``source`` locates
+        self.kept = Kept(row)
         self.empty = set(row.get("dl_empty") or [])
         self.raw = {r["Path"]: r for r in row.get("dl_raw") or []}
 
@@ -136,7 +169,8 @@ class Encoder:
             prefix, _, leaf = p.rpartition(".")
             e = keyword_entry(leaf) if prefix == path else None
             if e is not None and row.get(leaf) is None and not e.repeater:
-                out.append((e.tag, _header(e.tag, self.vr(e.vr, e.tag, source, None), 0)))
+                built = _header(e.tag, self.vr(e.vr, e.tag, source, None), 0)
+                out.append((e.tag, self.faithful(e.tag, built, None, p, source)))
         return out
 
     def vr(self, dict_vr: str, tag: int, source: dict[int, tuple[str, int, int]] | None, value: Any) -> str:
@@ -169,8 +203,28 @@ class Encoder:
             return []
         vr = self.vr(e.vr, e.tag, source, value)
         if vr == "SQ":
-            return [(e.tag, self.sequence(e.tag, value or [], here))]
-        return [(e.tag, self.encoded(e.tag, vr, value, here, raw))]
+            return [(e.tag, self.faithful(e.tag, self.sequence(e.tag, value or [], here), value, here, source))]
+        return [(e.tag, self.faithful(e.tag, self.encoded(e.tag, vr, value, here, raw), value, here, source))]
+
+    def faithful(
+        self, tag: int, built: bytes, value: Any, here: str, source: dict[int, tuple[str, int, int]] | None
+    ) -> bytes:
+        """The source's bytes for ``tag`` (its VR, lengths, padding and text as written) where they read as ``value``."""
+        if source is None or tag not in source:
+            return built
+        vr, start, stop = source[tag]
+        old = self.buf[start:stop]
+        if old == built:
+            return built
+        vpos = start + (12 if vr in _LONG else 8)
+        new_vr = built[4:6].decode()
+        if new_vr in _STRINGS and vr in (new_vr, "UN"):  # read as the text itself: the bytes tell
+            same = self.buf[vpos:stop].rstrip(b"\0 ") == built[12 if new_vr in _LONG else 8 :].rstrip(b"\0 ")
+            return old if same else built
+        if new_vr in _NUM and vr == new_vr:  # binary numbers: other bytes, another value
+            return built
+        (length,) = _U32_LE.unpack_from(self.buf, start + 8) if vr in _LONG else (stop - vpos,)
+        return old if self.kept.same(tag, vr, self.buf[vpos:stop], length, True, value, here) else built
 
     def sequence(self, tag: int, items: list[dict[str, Any]], here: str) -> bytes:
         parts = [_header(tag, "SQ", UNDEFINED)]
@@ -211,6 +265,70 @@ class Encoder:
         return _text(value).encode(self.codec)
 
 
+class Kept:
+    """Whether a source element reads as what a row holds at a path: then it is written as the source wrote it."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        ctx = _Ctx(False, True, ["iso8859"])
+        if row.get("SpecificCharacterSet"):
+            _Walker(b"", []).set_charset(ctx, row["SpecificCharacterSet"], "")
+        self.encodings = ctx.encodings
+        self.raw = [(r["Path"], r["Value"]) for r in row.get("dl_raw") or []]
+        self.empty = sorted(row.get("dl_empty") or [])
+        self.dropped = sorted(row.get("DroppedTags") or [])
+
+    def same(self, tag: int, vr: str | None, data: bytes, length: int, little: bool, value: Any, here: str) -> bool:
+        got = reads_as(tag, vr, data, length, self.encodings, little, here.rpartition(".")[0])
+        if got is None:
+            return False
+        read, raw, empty, dropped = got
+
+        def under(p: str) -> bool:
+            return p == here or p.startswith((here + "[", here + "."))
+
+        return (
+            _compact(read) == _compact(value)
+            and raw == [r for r in self.raw if under(r[0])]
+            and sorted(empty) == [p for p in self.empty if under(p)]
+            and sorted(dropped) == [p for p in self.dropped if under(p)]
+        )
+
+
+def reads_as(
+    tag: int, vr: str | None, data: bytes, length: int, encodings: list[str], little: bool, path: str
+) -> tuple[Any, list[tuple[str, str]], list[str], list[str]] | None:
+    """What the reader makes of one element's value bytes: (row value, dl_raw, dl_empty, dropped); None if unreadable.
+
+    ``encodings``: the Python codecs of the dataset's SpecificCharacterSet, as the reader sets them.
+    """
+    w = _Walker(data, [])
+    ctx = _Ctx(vr is None, little, encodings)
+    row: dict[str, Any] = {}
+    try:
+        w.element(row, tag, vr, length, 0, ctx, path, path.count("["))
+    except (Truncated, DicomReadError, struct.error, ValueError, LookupError, IndexError):
+        return None  # not what the reader would read: the row's value is written instead
+    name, e = _name(tag), entry(tag)
+    if name not in row or (e is not None and e.repeater):
+        return None
+    return row[name], [(r["Path"], r["Value"]) for r in w.raw], w.empty, w.dropped
+
+
+def _name(tag: int) -> str:
+    """The name an element has in a row: its keyword, or Tag_GGGGEEEE when private or unknown."""
+    e = None if tag >> 16 & 1 else entry(tag)
+    return e.keyword if e is not None else tag_name(tag)
+
+
+def _compact(value: Any) -> Any:
+    """``value`` without its None fields (a row's structs carry every field of the schema)."""
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
+
+
 def _text(value: Any) -> str:
     if isinstance(value, list):
         return "\\".join(_text(v) for v in value)
@@ -218,11 +336,14 @@ def _text(value: Any) -> str:
 
 
 _META = ("MediaStorageSOPClassUID", "MediaStorageSOPInstanceUID", *FILE_META_KEYWORDS)
+_OURS = {0x00020012: PYDICOM_IMPLEMENTATION_UID, 0x00020013: f"PYDICOM {pydicom.__version__}"}
 
 
 def encode_file(row: dict[str, Any], source: bytes) -> bytes:
     """A Part 10 file for ``row``; kept top-level source elements copied from ``source``'s bytes."""
     elems, ts = source_elements(source)
+    if not ts:
+        raise Unsupported("no transfer syntax")
     charset = row.get("SpecificCharacterSet") or [""]
     key = "\\".join(charset) if isinstance(charset, list) else str(charset)
     if key not in _CODECS:
@@ -230,36 +351,56 @@ def encode_file(row: dict[str, Any], source: bytes) -> bytes:
     dropped = set(row.get("DroppedTags") or [])
     if any("[" in d for d in dropped):
         raise Unsupported("kept elements inside items")
-    enc = Encoder(row, _CODECS[key])
+    enc = Encoder(row, _CODECS[key], source)
     body = {k: v for k, v in row.items() if not k.startswith("Media") and k not in _META}
     out = dict(enc.dataset(body, "", {t: v for t, v in elems.items() if t >> 16 != 2}))
     kept_other = {e["Tag"]: e["Data"] for e in row.get("OtherElements") or []}
     for tag, (vr, start, stop) in elems.items():
         if tag >> 16 == 2 or tag in out or tag & 0xFFFF == 0:
             continue
-        e = None if tag >> 16 & 1 else entry(tag)
-        name = e.keyword if e is not None else f"Tag_{tag:08X}"
-        if e is None and name in kept_other and vr in PRIVATE_TEXT_VRS:
+        name = _name(tag)
+        if name.startswith("Tag_") and name in kept_other and vr in PRIVATE_TEXT_VRS:
             out[tag] = enc.private_text(tag, vr, source[start:stop], kept_other[name])
-        elif name in dropped or (e is None and name in kept_other) or (tag == PIXEL_DATA and "PixelData" in dropped):
+        elif (
+            name in dropped
+            or (name.startswith("Tag_") and name in kept_other)
+            or (tag == PIXEL_DATA and "PixelData" in dropped)
+        ):
             out[tag] = source[start:stop]
     body_bytes = b"".join(out[t] for t in sorted(out))
-    return b"\0" * 128 + b"DICM" + _meta(row, ts) + body_bytes
+    return b"\0" * 128 + b"DICM" + file_meta(row, source, ts) + body_bytes
 
 
-def _meta(row: dict[str, Any], ts: str) -> bytes:
-    values = {
+def file_meta(row: dict[str, Any], source: bytes, ts: str) -> bytes:
+    """The file meta group (0002) for ``row``, in transfer syntax ``ts``.
+
+    Every element of the source's group is kept as written where the row keeps its value (binary
+    and private ones where DroppedTags lists them); MediaStorageSOPClassUID/InstanceUID follow the
+    row's SOP UIDs; the implementation class UID and version name are the source's pair where the
+    row keeps its class UID, else ours, both.
+    """
+    elems = meta_elements(source)[0]
+    enc = Encoder({}, "latin-1", source)
+    dropped = set(row.get("DroppedTags") or [])
+    cls = row.get("ImplementationClassUID")
+    wanted: dict[int, tuple[str, Any]] = {
         0x00020002: ("UI", row.get("SOPClassUID") or row.get("MediaStorageSOPClassUID")),
         0x00020003: ("UI", row.get("SOPInstanceUID")),
-        0x00020010: ("UI", ts or row.get("TransferSyntaxUID")),
-        0x00020012: ("UI", row.get("ImplementationClassUID")),
-        0x00020013: ("SH", row.get("ImplementationVersionName")),
-        0x00020016: ("AE", row.get("SourceApplicationEntityTitle")),
+        0x00020010: ("UI", ts),
+        0x00020012: ("UI", cls or _OURS[0x00020012]),
+        0x00020013: ("SH", row.get("ImplementationVersionName") if cls else _OURS[0x00020013]),
     }
-    if not values[0x00020002][1] or not values[0x00020003][1] or not values[0x00020010][1]:
+    for name in FILE_META_KEYWORDS:
+        e = keyword_entry(name)
+        if e is not None and e.tag not in wanted:
+            wanted[e.tag] = (e.vr, row.get(name))
+    out = {t: enc.faithful(t, enc.encoded(t, vr, v, "", None), v, "", elems) for t, (vr, v) in wanted.items() if v}
+    for tag, (_vr, start, stop) in elems.items():
+        if tag not in wanted and tag & 0xFFFF and _name(tag) in dropped:
+            out[tag] = source[start:stop]
+    if 0x00020001 not in out:
+        out[0x00020001] = struct.pack("<HH2sHI", 2, 1, b"OB", 0, 2) + b"\0\1"
+    if not wanted[0x00020002][1] or not wanted[0x00020003][1]:
         raise Unsupported("file meta")
-    enc = Encoder({}, "latin-1")
-    parts = [struct.pack("<HH2sHI", 2, 1, b"OB", 0, 2) + b"\0\1"]
-    parts += [enc.encoded(t, vr, v, "", None) for t, (vr, v) in values.items() if v]
-    group = b"".join(parts)
+    group = b"".join(out[t] for t in sorted(out))
     return struct.pack("<HH2sHI", 2, 0, b"UL", 4, len(group)) + group

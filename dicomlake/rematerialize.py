@@ -3,31 +3,35 @@
 Every element the table carries is written from the row (typed values back to DICOM text or
 binary, nested sequences item by item). What the table cannot carry comes from the source
 file, and only where the row says it stays: binary elements and pixel data named in the row's
-``DroppedTags``, private and unknown elements named in its ``OtherElements``. Writing is strict:
-the file meta is rebuilt (MediaStorageSOPInstanceUID = SOPInstanceUID) and the result is written
-with ``enforce_file_format``.
+``DroppedTags``, private and unknown elements named in its ``OtherElements``. An element whose
+source bytes read as the row's value is written as the source wrote it (:class:`dicomlake.encode.Kept`),
+in the source's transfer syntax (for a source without file meta: the family its data is in), after
+the file meta of :func:`dicomlake.encode.file_meta` (MediaStorageSOPInstanceUID = SOPInstanceUID).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pydicom
-from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import BaseTag, Tag
-from pydicom.uid import UID
+from pydicom.uid import ExplicitVRLittleEndian
 
 from .dictionary import FILE_META_KEYWORDS, entry, keyword_entry
-from .encode import PRIVATE_TEXT_VRS, Unsupported, encode_file, fit_private_text
+from .encode import PRIVATE_TEXT_VRS, Kept, Unsupported, encode_file, file_meta, fit_private_text, meta_elements
 from .pixels import Box, fill_boxes
-from .reader import IMPLICIT_LE
+from .reader import DEFLATED, EXPLICIT_BE, IMPLICIT_LE
 from .schema import PLACEHOLDER as ITEM_PLACEHOLDER
 from .sources import Source, read_checked
 from .values import parse_da, parse_dt, parse_tm, to_dicom
@@ -46,10 +50,12 @@ def _text(value: Any, vr: str) -> Any:
 class _Builder:
     """Builds one output dataset from a row and its source dataset."""
 
-    def __init__(self, row: dict[str, Any]) -> None:
+    def __init__(self, row: dict[str, Any], encoding: tuple[bool, bool]) -> None:
+        self.encoding = encoding  # (implicit VR, little endian) of the output
         self.empty = set(row.get("dl_empty") or [])
         self.raw = {r["Path"]: r for r in row.get("dl_raw") or []}
         self.dropped = set(row.get("DroppedTags") or [])
+        self.kept = Kept(row)
 
     def dataset(self, row: dict[str, Any], src: Dataset | None, path: str) -> Dataset:
         out = Dataset()
@@ -60,9 +66,11 @@ class _Builder:
         for empty_path in self.empty:  # typed elements present with an empty value
             prefix, _, leaf = empty_path.rpartition(".")
             e = keyword_entry(leaf) if prefix == path else None
-            if e is not None and e.tag not in out:
+            if e is not None and e.tag not in out and not self.as_written(out, src, e.tag, None, empty_path):
                 out.add(DataElement(e.tag, _vr(e.vr, src, e.tag), None))
         self.from_source(out, row, src, path)
+        # written in the encoding it was read in: pydicom then writes source elements as they are
+        out.set_original_encoding(*self.encoding, out._character_set)
         return out
 
     def element(self, out: Dataset, name: str, value: Any, src: Dataset | None, path: str) -> None:
@@ -84,6 +92,8 @@ class _Builder:
         raw = self.raw.get(path)
         if value is None and raw is None:
             return
+        if self.as_written(out, src, e.tag, value, path):
+            return
         vr = _vr(e.vr, src, e.tag)
         if vr == "SQ":
             src_items = src[e.tag].value if src is not None and e.tag in src else []
@@ -95,6 +105,16 @@ class _Builder:
         if vr == "AT":
             value = [Tag(v) for v in value] if isinstance(value, list) else Tag(value)
         out.add(DataElement(e.tag, vr, _text(value, vr)))
+
+    def as_written(self, out: Dataset, src: Dataset | None, tag: int, value: Any, path: str) -> bool:
+        """Copy the source's element as written (its VR, padding, text) where it reads as ``value``."""
+        el = src.get_item(tag) if src is not None and tag in src else None
+        if not isinstance(el, RawDataElement) or not isinstance(el.value, bytes) or not self.same_encoding(el):
+            return False
+        same = self.kept.same(tag, el.VR, el.value, el.length, el.is_little_endian, value, path)
+        if same:
+            out[tag] = el
+        return same
 
     def items(self, rows: list[dict[str, Any]], src_items: Sequence[Dataset], path: str) -> DicomSequence:
         return DicomSequence(
@@ -109,7 +129,8 @@ class _Builder:
         if src is None:
             return
         kept_other = {e["Tag"]: e["Data"] for e in row.get("OtherElements") or []}
-        for tag in list(src.keys()):  # raw elements: copied as read, never decoded
+        # last tag first: pydicom decodes a private creator already in ``out`` when one of its elements is added
+        for tag in sorted(src.keys(), reverse=True):  # raw elements: copied as read, never decoded
             if tag in out or tag.element == 0:
                 continue
             raw = src.get_item(tag)
@@ -118,12 +139,21 @@ class _Builder:
             here = f"{path}.{e.keyword if e else name}" if path else (e.keyword if e else name)
             if e is None and getattr(raw, "VR", None) != "SQ":
                 if name in kept_other:
-                    out[tag] = _private(src, tag, kept_other[name]) or raw
+                    out[tag] = _private(src, tag, kept_other[name]) or self.as_read(src, tag)
                 elif here in self.dropped:
-                    out[tag] = raw
+                    out[tag] = self.as_read(src, tag)
                 continue
             if here in self.dropped:
-                out[tag] = raw
+                out[tag] = self.as_read(src, tag)
+
+    def as_read(self, src: Dataset, tag: BaseTag) -> DataElement | RawDataElement:
+        """A source element as read where it is in the output's encoding, else decoded (to be encoded anew)."""
+        raw = src.get_item(tag)
+        return raw if self.same_encoding(raw) else src[tag]
+
+    def same_encoding(self, el: DataElement | RawDataElement) -> bool:
+        """A raw element read in the output's encoding: written as it is (else decoded and encoded anew)."""
+        return not isinstance(el, RawDataElement) or (el.is_implicit_VR, el.is_little_endian) == self.encoding
 
 
 def _private(src: Dataset, tag: BaseTag, data: list[str]) -> DataElement | None:
@@ -182,7 +212,7 @@ def _redacted(data: bytes, boxes: list[Box]) -> tuple[bytes, dict[str, Any]]:
     ds = pydicom.dcmread(io.BytesIO(data))
     changes = fill_boxes(ds, boxes)
     buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=True)
+    ds.save_as(buf, enforce_file_format=False)  # the file meta as written: implementation UID and version together
     return buf.getvalue(), changes
 
 
@@ -199,22 +229,26 @@ def _bytes(source: bytes | str) -> bytes:
 
 
 def _with_pydicom(row: dict[str, Any], source: bytes | str | None) -> bytes:
-    src = pydicom.dcmread(io.BytesIO(_bytes(source)), force=True) if source else None
-    b = _Builder(row)
-    body = {k: v for k, v in row.items() if not k.startswith("Media") and k not in _META_KEYWORDS}
-    ds = b.dataset(body, src, "")
-    meta = FileMetaDataset()
-    for k in _META_KEYWORDS:
-        if row.get(k) is not None:
-            setattr(meta, k, row[k])
-    meta.MediaStorageSOPClassUID = UID(row.get("SOPClassUID") or row.get("MediaStorageSOPClassUID") or "")
-    meta.MediaStorageSOPInstanceUID = UID(row.get("SOPInstanceUID") or "")
-    ts = src.file_meta.get("TransferSyntaxUID") if src is not None and hasattr(src, "file_meta") else None
-    meta.TransferSyntaxUID = UID(ts or row.get("TransferSyntaxUID") or IMPLICIT_LE)
-    ds.file_meta = meta
-    buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=True)
-    return buf.getvalue()
+    data = _bytes(source) if source else b""
+    src = pydicom.dcmread(io.BytesIO(data), force=True) if source else None
+    body = {k: v for k, v in row.items() if not k.startswith("Media") and k not in FILE_META_KEYWORDS}
+    ts = _transfer_syntax(row, data, src)
+    fp = DicomBytesIO()
+    fp.is_implicit_VR, fp.is_little_endian = ts == IMPLICIT_LE, ts != EXPLICIT_BE
+    ds = _Builder(row, (fp.is_implicit_VR, fp.is_little_endian)).dataset(body, src, "")
+    write_dataset(fp, ds)
+    dataset = fp.getvalue()
+    if ts == DEFLATED:
+        packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+        dataset = packer.compress(dataset) + packer.flush()
+        dataset += b"\0" * (len(dataset) % 2)
+    return b"\0" * 128 + b"DICM" + file_meta(row, data, ts) + dataset
 
 
-_META_KEYWORDS = FILE_META_KEYWORDS
+def _transfer_syntax(row: dict[str, Any], data: bytes, src: Dataset | None) -> str:
+    """The source's transfer syntax; for a source without file meta, the family its data is in."""
+    ts = meta_elements(data)[2]
+    if ts or src is None:
+        return ts or row.get("TransferSyntaxUID") or IMPLICIT_LE
+    implicit, little = src.original_encoding
+    return IMPLICIT_LE if implicit is not False else (ExplicitVRLittleEndian if little is not False else EXPLICIT_BE)

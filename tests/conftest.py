@@ -8,9 +8,32 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+# Under CI (the CI variable set) property tests are derandomized: the same examples on every
+# run, so a red run is a real bug and a rerun reproduces it; the failing example is printed.
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+UID_RE = r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+"
+"""A valid UID: at least two components of digits, none with a leading zero (64 characters at most)."""
+
+_component = st.integers(0, 10**12).map(str)
+
+
+@st.composite
+def uids(draw: st.DrawFn) -> str:
+    """Valid UIDs only: 2 to 6 components without leading zeros, at most 64 characters."""
+    parts = draw(st.lists(_component, min_size=2, max_size=6))
+    while len(".".join(parts)) > 64:
+        parts.pop()
+    return ".".join(parts)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

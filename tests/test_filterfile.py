@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dicomlake.errors import FilterFileError
 from dicomlake.filterfile import format_path, parse_filter, paths_from_table, read_filter
 
-uids = st.lists(st.integers(0, 10**12), min_size=2, max_size=6).map(lambda xs: ".".join(map(str, xs)))
+from .conftest import UID_RE, uids
 
 
 def test_grammar_endings_blank_lines_and_duplicates(tmp_path: Path) -> None:
@@ -52,7 +54,18 @@ def test_unreadable_filter_files(tmp_path: Path) -> None:
         read_filter(tmp_path / "bin")
 
 
-@given(st.lists(st.tuples(uids, st.none() | uids, st.none() | uids), max_size=20))
+@given(uids())
+def test_uid_strategy_gives_only_valid_uids(uid: str) -> None:
+    assert len(uid) <= 64 and re.fullmatch(UID_RE, uid), uid
+
+
+def test_property_tests_are_derandomized_under_ci() -> None:
+    ci = settings.get_profile("ci")
+    assert ci.derandomize and ci.deadline is None and ci.print_blob
+    assert settings.default.derandomize == bool(os.environ.get("CI"))
+
+
+@given(st.lists(st.tuples(uids(), st.none() | uids(), st.none() | uids()), max_size=20))
 def test_format_then_parse_round_trips(items: list[tuple[str, str | None, str | None]]) -> None:
     paths = [format_path(a, b, c if b else None) for a, b, c in items]
     spec = parse_filter(paths, "mem")

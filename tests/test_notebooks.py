@@ -25,7 +25,7 @@ from dicomlake.sample import make_sample
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 KERNEL = "python3"
-CELL_TIMEOUT = 600
+CELL_TIMEOUT = 240  # under the per-test timeout (pyproject)
 FILTER_SUMMARY = re.compile(r"^\S+: \d+ lines? select [1-9]\d* stud(y|ies), \d+ series, \d+ instances?$", re.MULTILINE)
 
 
