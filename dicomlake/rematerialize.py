@@ -158,7 +158,10 @@ class _Builder:
 
 def _private(src: Dataset, tag: BaseTag, data: list[str]) -> DataElement | None:
     """A kept private text element whose text the row changed (cleaned), written from the row;
-    None when it is to be copied as it is."""
+    None when it is to be copied as it is (also where the source wrote a VR that is not text, such as UN)."""
+    written = getattr(src.get_item(tag), "VR", None)  # None in an implicit VR file
+    if written is not None and written not in PRIVATE_TEXT_VRS:
+        return None  # before src[tag], which would decode the raw element in place
     elem = src[tag]
     if elem.VR not in PRIVATE_TEXT_VRS:
         return None
