@@ -240,5 +240,5 @@ def ingest(
                 "write_disposition": write_disposition,
             },
         }
-        cat.commit(store, new_files, keep, summary.issues, operation)
+        cat.commit(store, new_files, keep, summary.issues, operation, stage=stage)
     return summary
