@@ -45,7 +45,7 @@ class World:
     url: str
     config: Path
     key: Path
-    startup: float  # seconds before the command starts working (Python loading it)
+    startup: float  # seconds before a command starts working (Python loading it)
 
 
 @pytest.fixture(scope="module")
@@ -137,12 +137,19 @@ def _complete(args: list[str]) -> None:
 
 
 def _measure(w: World, op: str) -> tuple[float, State, State]:
-    """The operation run whole: how long a command takes (with its start-up), the stores before and after."""
+    """The command run whole: how long it takes, the stores before and after."""
     case = _fresh(w, f"{op}-whole")
     before = _state(case)
     started = time.monotonic()
-    _complete(_commands(w, case)[op])
-    return w.startup + time.monotonic() - started, before, _state(case)
+    proc = _start(_commands(w, case)[op])
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    return time.monotonic() - started, before, _state(case)
+
+
+def _moment(w: World, rng: random.Random, duration: float) -> float:
+    """A moment of the command's work (after its start-up, which the keygen command measured)."""
+    return rng.uniform(min(w.startup, duration / 2), duration)
 
 
 @pytest.mark.parametrize("op", ["ingest", "append", "harvest", "deidentify", "export"])
@@ -156,7 +163,7 @@ def test_sigkill_at_any_moment_leaves_before_or_after(world: World, op: str) -> 
     for k in range(KILLS_PER_OPERATION):
         case = _fresh(world, f"{op}-{k}")
         proc = _start(_commands(world, case)[op])
-        time.sleep(rng.uniform(0.05, duration))
+        time.sleep(_moment(world, rng, duration))
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         got = _state(case)
@@ -164,3 +171,29 @@ def test_sigkill_at_any_moment_leaves_before_or_after(world: World, op: str) -> 
         _complete(_commands(world, case)[op])  # run again, it completes
         assert _state(case) == after
         _no_orphans(case)
+
+
+@pytest.mark.parametrize("op", ["ingest", "append", "harvest", "deidentify", "export"])
+def test_ctrl_c_at_any_moment_says_what_was_published(world: World, op: str) -> None:
+    duration, before, after = _measure(world, op)
+    case = _fresh(world, f"{op}-interrupted")
+    proc = subprocess.Popen(
+        [*CLI, *_commands(world, case)[op]], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(_moment(world, random.Random(f"{SEED}-{op}-sigint"), duration))
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    got = _state(case)
+    if proc.returncode in (0, -signal.SIGINT):  # it had finished (or was exiting: no handler left)
+        assert got == after and "Error" not in err and "Traceback" not in err, err
+    else:
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err and err.strip().splitlines() == [err.strip().splitlines()[-1]], err
+        if "Interrupted: nothing was published" in err:
+            assert got == before
+        else:
+            assert err.startswith("Interrupted: ") and "commit(s) to store" in err, err
+            assert got != before and (_whole_studies(got, before, after) if op == "harvest" else got == after)
+    _complete(_commands(world, case)[op])
+    assert _state(case) == after
+    _no_orphans(case)
