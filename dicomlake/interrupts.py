@@ -62,6 +62,9 @@ class Interrupts:
         return message() if self._told.acquire(blocking=False) else None
 
     def __enter__(self) -> Interrupts:
+        self._installed = threading.current_thread() is threading.main_thread()  # where signals go
+        if not self._installed:
+            return self
         self._previous = signal.signal(signal.SIGINT, self)
         self._read, write = os.pipe()
         os.set_blocking(write, False)
@@ -72,6 +75,8 @@ class Interrupts:
 
     def __exit__(self, *exc: object) -> None:
         self._done.set()
+        if not self._installed:
+            return
         signal.set_wakeup_fd(self._wakeup)
         signal.signal(signal.SIGINT, self._previous)
         os.close(self._write)  # the watcher reads the end of the pipe and leaves
