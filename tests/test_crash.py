@@ -197,3 +197,24 @@ def test_ctrl_c_at_any_moment_says_what_was_published(world: World, op: str) -> 
     _complete(_commands(world, case)[op])
     assert _state(case) == after
     _no_orphans(case)
+
+
+def test_ctrl_c_after_a_harvest_commit_says_what_it_kept(world: World) -> None:
+    case = _fresh(world, "harvest-kept")
+    args = [*_commands(world, case)["harvest"], "--concurrency", "1", "--workers", "1"]
+    proc = subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    # a second file of the store is moved in only after the first batch's commit is done
+    while time.monotonic() < deadline and len(list((case / "lake" / "stores" / "web").glob("*.parquet"))) < 2:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the harvest finished before the interrupt")
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert err.startswith("Interrupted: ") and "commit(s) to store 'web'" in err and "again" in err, err
+    kept = _state(case)["lake/web"]
+    assert kept
+    _complete(args)  # the same command resumes
+    assert len(_state(case)["lake/web"]) > len(kept)
+    _no_orphans(case)
