@@ -22,7 +22,7 @@ from . import api  # noqa: E402
 from .dicomweb import is_url  # noqa: E402
 from .errors import DicomlakeError, IngestIssuesError, QueryError, SourceError, StoreError  # noqa: E402
 from .ingest import IngestSummary  # noqa: E402
-from .lake import lock_wait  # noqa: E402
+from .locks import lock_wait  # noqa: E402
 from .output import FORMATS, write_result  # noqa: E402
 from .publish import DISPOSITIONS  # noqa: E402
 from .spark import ENGINES  # noqa: E402

@@ -5,7 +5,7 @@ Layout::
     LAKE/catalog.duckdb        stores, their files, ingest issues, operations; a view per store
     LAKE/stores/NAME/*.parquet immutable data files; all files of a store share one schema
     LAKE/staging/OP/           files being written by a running operation OP
-    LAKE/staging/OP.lock       held (flock) by OP's process while OP is live
+    LAKE/staging/OP.lock       held by OP's process while OP is live (:mod:`dicomlake.locks`)
     LAKE/.lock                 the writers' lock; names its holder (pid, command, operations)
 
 Writes go through :func:`commit`: new files are written under ``staging/``, moved beside the
@@ -18,20 +18,15 @@ when the next write starts. An operation's staging is removed only by its own co
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import functools
 import json
 import os
 import re
 import shutil
-import signal
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -40,6 +35,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import locks
 from .errors import LakeError, StoreError
 from .schema import base_schema
 
@@ -64,49 +60,7 @@ CREATE TABLE IF NOT EXISTS dl_operations (
 
 ISSUE_COLUMNS = ("path", "sop_instance_uid", "severity", "element", "reason")
 
-_WAIT: ContextVar[float] = ContextVar("dicomlake_lock_wait", default=0.0)
 _PUBLISHED: list[str] = []  # stores this process committed, in order
-
-
-@contextmanager
-def lock_wait(seconds: float) -> Iterator[None]:
-    """Writers started inside wait up to ``seconds`` for another writer to finish (``--wait``)."""
-    if seconds < 0:
-        raise LakeError(f"--wait {seconds}: give 0 or more seconds")
-    token = _WAIT.set(seconds)
-    try:
-        yield
-    finally:
-        _WAIT.reset(token)
-
-
-_HELD: dict[int, IO[str]] = {}  # the lock files this process holds (writer lock, live staging)
-
-
-def _forking() -> None:
-    _FORK["main"] = threading.current_thread() is threading.main_thread()
-
-
-def _drop_inherited_locks() -> None:
-    """In a process forked by a writer (a worker): point the inherited lock descriptors at
-    /dev/null, so that the locks die with the writer, and die with it too (Linux), so that a
-    killed writer leaves nothing running that could keep writing into its staging."""
-    if not _HELD:
-        return
-    null = os.open(os.devnull, os.O_RDONLY)
-    for fh in _HELD.values():
-        os.dup2(null, fh.fileno())
-    os.close(null)
-    _HELD.clear()
-    if _FORK.get("main"):  # the signal follows the forking thread: only the main thread lives as long
-        with suppress(OSError, AttributeError):
-            import ctypes
-
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-_FORK: dict[str, bool] = {}
-os.register_at_fork(before=_forking, after_in_child=_drop_inherited_locks)
 
 
 def published() -> list[str]:
@@ -207,11 +161,10 @@ class Catalog:
     @contextmanager
     def write_lock(self) -> Iterator[None]:
         """Serialise writers (ingest, export, de-identify) on one lake; a second writer waits up to
-        :func:`lock_wait`'s seconds, else fails. Staging this operation did not commit is removed
-        at the end, and dead operations' leftovers at the start."""
-        with open(self.root / ".lock", "a+") as fh:
-            self._acquire(fh)
-            self._lock = _HELD[id(fh)] = fh
+        :func:`~dicomlake.locks.lock_wait`'s seconds, else fails. Staging this operation did not
+        commit is removed at the end, and dead operations' leftovers at the start."""
+        with locks.writer(self.root / ".lock", str(self.root)) as fh:
+            self._lock = fh
             try:
                 self._announce()
                 self.collect_garbage()
@@ -222,51 +175,10 @@ class Catalog:
                 with suppress(OSError):  # gone, or another operation's folders in it
                     (self.root / "staging").rmdir()
                 self._lock = None
-                _HELD.pop(id(fh), None)
-                fh.truncate(0)
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
-    def _acquire(self, fh: IO[str]) -> None:
-        deadline = time.monotonic() + _WAIT.get()
-        told = False
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                holder = self._holder(fh)
-                if time.monotonic() >= deadline:
-                    raise LakeError(
-                        f"another dicomlake process ({holder}) is writing to {self.root}: wait for it to "
-                        "finish, or pass --wait SECONDS to wait for it"
-                    ) from None
-                if not told:
-                    print(f"waiting for {holder} to finish writing to {self.root}", file=sys.stderr, flush=True)
-                    told = True
-                time.sleep(0.1)
-
-    @staticmethod
-    def _holder(fh: IO[str]) -> str:
-        fh.seek(0)
-        try:
-            who = json.loads(fh.read() or "{}")
-        except json.JSONDecodeError:
-            who = {}
-        if not who:
-            return "a writer"
-        ops = ", ".join(who.get("operations") or []) or "starting"
-        return f"pid {who.get('pid')}: {who.get('command')}; operation {ops}"
 
     def _announce(self) -> None:
-        """Write who holds the lock (read by a waiting writer's message)."""
-        if self._lock is None:
-            return
-        self._lock.seek(0)
-        self._lock.truncate()
-        command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "python"
-        ops = [p.name for p in self._stages]
-        self._lock.write(json.dumps({"pid": os.getpid(), "command": command, "operations": ops}))
-        self._lock.flush()
+        if self._lock is not None:
+            locks.announce(self._lock, [p.name for p in self._stages])
 
     # ---- reading -------------------------------------------------------------------
     def stores(self) -> dict[str, StoreInfo]:
@@ -292,13 +204,10 @@ class Catalog:
     # ---- writing -------------------------------------------------------------------
     def staging(self) -> Path:
         """A new staging folder owned by this operation (live while this process holds its lock)."""
-        op = uuid.uuid4().hex[:12]
-        path = self.root / "staging" / op
+        path = self.root / "staging" / uuid.uuid4().hex[:12]
         path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(path.with_suffix(".lock"), "w")  # noqa: SIM115 (held until finish)
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        self._stages[path] = locks.hold(path.with_suffix(".lock"))
         path.mkdir()
-        self._stages[path] = _HELD[id(fh)] = fh
         self._announce()
         return path
 
@@ -307,25 +216,12 @@ class Catalog:
         shutil.rmtree(stage, ignore_errors=True)
         fh = self._stages.pop(stage, None)
         if fh is not None:
-            _HELD.pop(id(fh), None)
-            stage.with_suffix(".lock").unlink(missing_ok=True)
-            fh.close()
+            locks.release(fh, stage.with_suffix(".lock"))
             self._announce()
 
     def _live(self, op: str) -> bool:
         """Whether operation ``op`` is running: some process holds its staging lock."""
-        lock = self.root / "staging" / f"{op}.lock"
-        try:
-            fh = open(lock)  # noqa: SIM115
-        except FileNotFoundError:
-            return False
-        with fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(fh, fcntl.LOCK_UN)
-            return False
+        return locks.is_held(self.root / "staging" / f"{op}.lock")
 
     def check_new_name(self, name: str) -> None:
         """SQL names ignore case: a store may not differ from another only in case."""
