@@ -133,7 +133,10 @@ def _interrupt(args: list[str], delay: float) -> subprocess.CompletedProcess[str
     proc = subprocess.Popen([*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # it should be gone; a hung one is not left behind
     return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
