@@ -5,22 +5,29 @@ Exit codes: 0 ok, 1 handled error (one ``Error: …`` line), 2 usage error or cr
 
 from __future__ import annotations
 
-import functools
-import json
-import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import Annotated, Any, Optional, TypeVar
+from .interrupts import Interrupts, quiet_while_loading
 
-import typer
+_loaded = quiet_while_loading()  # Ctrl-C while the command line loads: one line, no traceback
 
-from . import api
-from .dicomweb import is_url
-from .errors import DicomlakeError, IngestIssuesError, QueryError, SourceError, StoreError
-from .ingest import IngestSummary
-from .output import FORMATS, write_result
-from .publish import DISPOSITIONS
-from .spark import ENGINES
+import functools  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Annotated, Any, Optional, TypeVar  # noqa: E402
+
+import typer  # noqa: E402
+
+from . import api  # noqa: E402
+from .dicomweb import is_url  # noqa: E402
+from .errors import DicomlakeError, IngestIssuesError, QueryError, SourceError, StoreError  # noqa: E402
+from .ingest import IngestSummary  # noqa: E402
+from .locks import lock_wait  # noqa: E402
+from .output import FORMATS, write_result  # noqa: E402
+from .publish import DISPOSITIONS  # noqa: E402
+from .spark import ENGINES  # noqa: E402
+
+_loaded()
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -45,6 +52,10 @@ ParamOpt = Annotated[
 ]
 EngineOpt = Annotated[str, typer.Option("--engine", help="duckdb (this machine) or spark.")]
 SparkMasterOpt = Annotated[str, typer.Option("--spark-master", help="Spark master URL (with --engine spark).")]
+# Read by ``handled``: a command that writes a lake takes ``wait: WaitOpt = 0.0``.
+WaitOpt = Annotated[
+    float, typer.Option("--wait", help="Seconds to wait for another process writing to the lake (default: fail).")
+]
 
 
 def _check_engine(engine: str) -> None:
@@ -65,20 +76,41 @@ def _spark(engine: str, master: str) -> Any:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _interrupted(interrupt: Interrupts) -> typer.Exit:
+    text = interrupt.report()
+    if text is not None:
+        typer.echo(text, err=True)
+    return typer.Exit(130)
+
+
 def handled(fn: F) -> F:
-    """Turn a DicomlakeError into one ``Error: …`` line on stderr and exit code 1."""
+    """Turn a DicomlakeError into one ``Error: …`` line on stderr and exit code 1, and an
+    interrupt (Ctrl-C) at any moment into one ``Interrupted: …`` line and exit code 130.
+    Applies ``--wait`` (a ``wait`` argument) to the command's writes."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except DicomlakeError as exc:
-            typer.echo(f"Error: {exc}", err=True)
-            raise typer.Exit(1) from None
-        except OSError as exc:  # a path the user gave cannot be read or written
-            where = f" {exc.filename}" if exc.filename else ""
-            typer.echo(f"Error: cannot use{where}: {exc.strerror or exc}; check the path", err=True)
-            raise typer.Exit(1) from None
+        with Interrupts() as interrupt:
+            try:
+                with lock_wait(kwargs.get("wait") or 0.0):
+                    return fn(*args, **kwargs)
+            except KeyboardInterrupt:
+                raise _interrupted(interrupt) from None
+            except DicomlakeError as exc:
+                if interrupt.seen:
+                    raise _interrupted(interrupt) from None
+                typer.echo(f"Error: {exc}", err=True)
+                raise typer.Exit(1) from None
+            except OSError as exc:  # a path the user gave cannot be read or written
+                if interrupt.seen:
+                    raise _interrupted(interrupt) from None
+                where = f" {exc.filename}" if exc.filename else ""
+                typer.echo(f"Error: cannot use{where}: {exc.strerror or exc}; check the path", err=True)
+                raise typer.Exit(1) from None
+            except Exception:
+                if interrupt.seen:  # e.g. DuckDB's RuntimeError('Query interrupted'), a broken worker pool
+                    raise _interrupted(interrupt) from None
+                raise
 
     return wrapper  # type: ignore[return-value]
 
@@ -163,6 +195,7 @@ def ingest(
     ] = False,
     engine: EngineOpt = "duckdb",
     spark_master: SparkMasterOpt = "local[*]",
+    wait: WaitOpt = 0.0,
 ) -> None:
     """Ingest DICOM files, or a DICOMweb server (http[s]://host/dicom-web), into a store of the lake."""
     if exact and not is_url(source):
@@ -322,6 +355,7 @@ def export(
         Optional[bool],
         typer.Option("--force/--no-force", help="Legacy: overwrite an existing destination (--no-force: refuse any)."),
     ] = None,
+    wait: WaitOpt = 0.0,
 ) -> None:
     """Export a store's metadata (another store, Parquet, NDJSON for bq load, CSV) or its DICOM files."""
     from .export import export as run_export
@@ -387,6 +421,7 @@ def deidentify(
     engine: EngineOpt = "duckdb",
     spark_master: SparkMasterOpt = "local[*]",
     fmt: FormatOpt = None,
+    wait: WaitOpt = 0.0,
 ) -> None:
     """De-identify a lake (dataset level) or one store (store level) with the API's DeidentifyConfig."""
     from .deid.config import load_config
@@ -508,7 +543,7 @@ def store_list(lake: LakeOpt, fmt: FormatOpt = None) -> None:
 
 @store_app.command("create")
 @handled
-def store_create(name: str, lake: LakeOpt) -> None:
+def store_create(name: str, lake: LakeOpt, wait: WaitOpt = 0.0) -> None:
     """Create an empty store (a destination for de-identify or export)."""
     api.open(lake, create=True).create_store(name)
     typer.echo(f"created empty store '{name}' in {lake}")
@@ -520,6 +555,7 @@ def store_drop(
     name: str,
     lake: LakeOpt,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Drop without asking (needed off a terminal).")] = False,
+    wait: WaitOpt = 0.0,
 ) -> None:
     """Drop a store and its files (asks first on a terminal; --yes otherwise)."""
     the_lake = api.open(lake)
@@ -564,4 +600,8 @@ def sample(
 
 def main() -> None:
     """Entry point of the ``dicomlake`` command."""
-    app()
+    restore = quiet_while_loading()  # until a command's own handler (``handled``) takes over
+    try:
+        app()
+    finally:
+        restore()

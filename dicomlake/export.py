@@ -177,7 +177,29 @@ def _to_lake(
 
 
 def _atomic_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    """Where ``path`` is written before it is renamed into place; names the writing process."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+
+
+_TEMP = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}\.tmp$")
+
+
+def _remove_dead_temps(folder: Path) -> None:
+    """Remove the temporary files a killed export left in ``folder`` (their process is gone)."""
+    for tmp in folder.rglob(".*.tmp"):
+        m = _TEMP.match(tmp.name)
+        if m and not _alive(int(m.group(1))):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _to_parquet(
@@ -287,6 +309,7 @@ def _export_dicom(rel: duckdb.DuckDBPyRelation, folder: Path, summary: ExportSum
     rows = cols.to_arrow_table().to_pylist()
     summary.selected = len(rows)
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_dead_temps(folder)
     with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
         results = list(pool.map(lambda r: _copy_one(r, folder), rows))
     summary.failures = [f for f in results if f is not None]

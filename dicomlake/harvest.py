@@ -166,7 +166,7 @@ def _commit(
         "started_at": started,
         "summary": {"source": server.url, "write_disposition": disposition, "ingested": batch.ingested},
     }
-    cat.commit(store, new_files, keep, issues, operation)
+    cat.commit(store, new_files, keep, issues, operation, stage=stage)
     return "WRITE_APPEND"
 
 

@@ -296,5 +296,5 @@ def ingest_files(
                 "write_disposition": write_disposition,
             },
         }
-        cat.commit(store, new_files, keep, summary.issues, operation)
+        cat.commit(store, new_files, keep, summary.issues, operation, stage=stage)
     return summary

@@ -4,17 +4,20 @@ Layout::
 
     LAKE/catalog.duckdb        stores, their files, ingest issues, operations; a view per store
     LAKE/stores/NAME/*.parquet immutable data files; all files of a store share one schema
-    LAKE/staging/OP/           files being written by a running operation
+    LAKE/staging/OP/           files being written by a running operation OP
+    LAKE/staging/OP.lock       held by OP's process while OP is live (:mod:`dicomlake.locks`)
+    LAKE/.lock                 the writers' lock; names its holder (pid, command, operations)
 
 Writes go through :func:`commit`: new files are written under ``staging/``, moved beside the
 store, and published in one catalog transaction. A process killed at any moment leaves the
-catalog as it was; files nobody references are removed by the next write.
+catalog as it was; files nobody references, and the staging of dead operations, are removed
+when the next write starts. An operation's staging is removed only by its own commit or abort
+(the end of the write lock), never by another operation's cleanup.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import functools
 import json
 import os
@@ -23,15 +26,16 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import locks
 from .errors import LakeError, StoreError
 from .schema import base_schema
 
@@ -55,6 +59,13 @@ CREATE TABLE IF NOT EXISTS dl_operations (
 """
 
 ISSUE_COLUMNS = ("path", "sop_instance_uid", "severity", "element", "reason")
+
+_PUBLISHED: list[str] = []  # stores this process committed, in order
+
+
+def published() -> list[str]:
+    """The stores this process has committed to so far (what an interrupted run kept)."""
+    return list(_PUBLISHED)
 
 
 def quote_ident(name: str) -> str:
@@ -102,6 +113,8 @@ class Catalog:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.path = root / CATALOG
+        self._stages: dict[Path, IO[str]] = {}  # this operation's staging folders, with their locks
+        self._lock: IO[str] | None = None
 
     @classmethod
     def create_or_open(cls, root: str | os.PathLike[str]) -> Catalog:
@@ -147,16 +160,25 @@ class Catalog:
 
     @contextmanager
     def write_lock(self) -> Iterator[None]:
-        """Serialise writers (ingest, export, de-identify) on one lake."""
-        with open(self.root / ".lock", "w") as fh:
+        """Serialise writers (ingest, export, de-identify) on one lake; a second writer waits up to
+        :func:`~dicomlake.locks.lock_wait`'s seconds, else fails. Staging this operation did not
+        commit is removed at the end, and dead operations' leftovers at the start."""
+        with locks.writer(self.root / ".lock", str(self.root)) as fh:
+            self._lock = fh
             try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise LakeError(f"another dicomlake process is writing to {self.root}: wait for it to finish") from None
-            try:
+                self._announce()
+                self.collect_garbage()
                 yield
             finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+                for stage in list(self._stages):
+                    self.finish(stage)
+                with suppress(OSError):  # gone, or another operation's folders in it
+                    (self.root / "staging").rmdir()
+                self._lock = None
+
+    def _announce(self) -> None:
+        if self._lock is not None:
+            locks.announce(self._lock, [p.name for p in self._stages])
 
     # ---- reading -------------------------------------------------------------------
     def stores(self) -> dict[str, StoreInfo]:
@@ -181,10 +203,25 @@ class Catalog:
 
     # ---- writing -------------------------------------------------------------------
     def staging(self) -> Path:
-        op = uuid.uuid4().hex[:12]
-        path = self.root / "staging" / op
-        path.mkdir(parents=True)
+        """A new staging folder owned by this operation (live while this process holds its lock)."""
+        path = self.root / "staging" / uuid.uuid4().hex[:12]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._stages[path] = locks.hold(path.with_suffix(".lock"))
+        path.mkdir()
+        self._announce()
         return path
+
+    def finish(self, stage: Path) -> None:
+        """Remove a staging folder of this operation (after its commit, or to abort it)."""
+        shutil.rmtree(stage, ignore_errors=True)
+        fh = self._stages.pop(stage, None)
+        if fh is not None:
+            locks.release(fh, stage.with_suffix(".lock"))
+            self._announce()
+
+    def _live(self, op: str) -> bool:
+        """Whether operation ``op`` is running: some process holds its staging lock."""
+        return locks.is_held(self.root / "staging" / f"{op}.lock")
 
     def check_new_name(self, name: str) -> None:
         """SQL names ignore case: a store may not differ from another only in case."""
@@ -203,7 +240,7 @@ class Catalog:
         stage = self.staging()
         empty = (schema or base_schema()).empty_table()
         pq.write_table(empty, stage / "empty.parquet")
-        self.commit(name, [(stage / "empty.parquet", 0)], keep=[], issues=[], operation=None)
+        self.commit(name, [(stage / "empty.parquet", 0)], keep=[], issues=[], operation=None, stage=stage)
 
     def drop_store(self, name: str) -> None:
         self.store(name)
@@ -224,11 +261,13 @@ class Catalog:
         issues: Sequence[dict[str, Any]],
         operation: dict[str, Any] | None,
         file_set: Path | None = None,
+        stage: Path | None = None,
     ) -> None:
         """Publish a store version: ``keep`` (absolute paths of existing files) plus ``new_files``.
 
         ``file_set`` is a folder of DICOM files the new rows point at (de-identify's output); it
-        is registered with the store so that the garbage collector keeps it.
+        is registered with the store so that the garbage collector keeps it. ``stage``: the
+        operation's staging folder, removed once the commit is done.
 
         New files are moved from staging into ``stores/NAME/`` first; the catalog transaction
         that follows is the single step that makes them visible.
@@ -281,6 +320,9 @@ class Catalog:
                 )
             self._create_view(con, name, [self.root / p for p, _ in files])
             con.execute("COMMIT")
+        _PUBLISHED.append(name)
+        if stage is not None:
+            self.finish(stage)
         self.collect_garbage()
 
     def _create_view(self, con: duckdb.DuckDBPyConnection, name: str, files: Sequence[Path]) -> None:
@@ -288,21 +330,25 @@ class Catalog:
         con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM read_parquet([{paths}])")
 
     def collect_garbage(self) -> None:
-        """Remove staging folders, and store files and DICOM file sets the catalog does not reference."""
+        """Remove the staging of dead operations, and store files and DICOM file sets (but those
+        of live operations) the catalog does not reference."""
         try:
             with self.connect(read_only=True) as con:
                 live = {self.root / p for (p,) in con.execute("SELECT path FROM dl_files").fetchall()}
                 sets = {self.root / p for (p,) in con.execute("SELECT path FROM dl_file_sets").fetchall()}
         except LakeError:
             return
-        shutil.rmtree(self.root / "staging", ignore_errors=True)
+        for op in {p.name.removesuffix(".lock") for p in self.root.glob("staging/*")}:
+            if not self._live(op):
+                shutil.rmtree(self.root / "staging" / op, ignore_errors=True)
+                (self.root / "staging" / f"{op}.lock").unlink(missing_ok=True)
         for f in self.root.glob("stores/*/*.parquet"):
             if f not in live:
                 f.unlink(missing_ok=True)
         for d in self.root.glob("files/*/*"):
-            if d.is_dir() and d not in sets:
+            if d.is_dir() and d not in sets and not self._live(d.name):
                 shutil.rmtree(d, ignore_errors=True)
-        for d in [*self.root.glob("stores/*"), *self.root.glob("files/*")]:
+        for d in [*self.root.glob("stores/*"), *self.root.glob("files/*"), self.root / "staging"]:
             if d.is_dir() and not any(d.iterdir()):
                 d.rmdir()
 

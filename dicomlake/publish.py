@@ -227,7 +227,7 @@ def publish_table(
         rows = [part_of(part, rows)]
     tally = tally or Counts()
     files, keep = assemble(cat.stores().get(name), rows, disposition, stage, tally)
-    cat.commit(name, files, keep, tally.issues if issues is None else issues, operation, file_set=file_set)
+    cat.commit(name, files, keep, tally.issues if issues is None else issues, operation, file_set=file_set, stage=stage)
 
 
 def staged_part(path: Path) -> Part:

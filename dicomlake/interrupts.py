@@ -1,0 +1,118 @@
+"""Ctrl-C (SIGINT) in the ``dicomlake`` command: one ``Interrupted: …`` line and exit code 130 at
+any moment, no traceback.
+
+:class:`Interrupts` is installed by the CLI around a command: it remembers the interrupt (a
+library may turn it into its own exception, as DuckDB's ``Query interrupted`` or a broken
+worker pool), passes it on to forked workers, which leave quietly, and says what was published.
+:func:`quiet_while_loading` covers the moments before a command runs (importing the package).
+This module imports nothing heavy: the package loads it first.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+EXIT = 130
+
+
+def message() -> str:
+    """What an interrupted command leaves: nothing, or the commits done before the interrupt."""
+    lake = sys.modules.get("dicomlake.lake")  # not loaded yet: nothing can have been published
+    done: list[str] = lake.published() if lake is not None and hasattr(lake, "published") else []
+    if not done:
+        return "Interrupted: nothing was published"
+    stores = ", ".join(sorted({f"'{s}'" for s in done}))
+    return (
+        f"Interrupted: {len(done)} commit(s) to store {stores} were published before it, nothing after "
+        "(run a DICOMweb harvest again to resume it)"
+    )
+
+
+class Interrupts:
+    """SIGINT handling for one command of this process (a context manager).
+
+    The handler raises KeyboardInterrupt in the main thread; where a library's C code does not
+    let that through promptly (a DuckDB query can run on), a watcher thread woken by the signal
+    itself (``signal.set_wakeup_fd``) ends the process after ``GRACE`` seconds, as a kill would:
+    the lake is left as it was, and the next write removes what the command staged."""
+
+    GRACE = 3.0
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.seen = False
+        self._told = threading.Lock()
+        self._done = threading.Event()
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self.pid:  # a forked worker: its parent reports the interrupt
+            os._exit(EXIT)
+        self.seen = True
+        _stop_children()
+        raise KeyboardInterrupt
+
+    def report(self) -> str | None:
+        """The message, the first time it is asked for (the main thread or the watcher)."""
+        return message() if self._told.acquire(blocking=False) else None
+
+    def __enter__(self) -> Interrupts:
+        self._installed = threading.current_thread() is threading.main_thread()  # where signals go
+        if not self._installed:
+            return self
+        self._previous = signal.signal(signal.SIGINT, self)
+        self._read, write = os.pipe()
+        os.set_blocking(write, False)
+        self._write = write
+        self._wakeup = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        threading.Thread(target=self._watch, name="dicomlake-interrupts", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        if not self._installed:
+            return
+        signal.set_wakeup_fd(self._wakeup)
+        signal.signal(signal.SIGINT, self._previous)
+        os.close(self._write)  # the watcher reads the end of the pipe and leaves
+
+    def _watch(self) -> None:
+        with os.fdopen(self._read, "rb", buffering=0) as pipe:
+            while data := pipe.read(64):
+                if signal.SIGINT in data and not self._done.wait(self.GRACE):
+                    text = self.report()
+                    if text is not None:
+                        _stop_children()
+                        sys.stderr.write(text + "\n")
+                        sys.stderr.flush()
+                        os._exit(EXIT)
+
+
+def _stop_children() -> None:
+    for child in multiprocessing.active_children():
+        if child.pid:
+            os.kill(child.pid, signal.SIGINT)
+
+
+def _leave(signum: int, frame: Any) -> None:
+    sys.stderr.write(message() + "\n")
+    sys.stderr.flush()
+    os._exit(EXIT)
+
+
+def quiet_while_loading() -> Callable[[], None]:
+    """Until the returned function is called, SIGINT ends the process with the message (no
+    traceback from the middle of an import). Not in an interactive session or another thread."""
+    if hasattr(sys, "ps1") or sys.flags.interactive or threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGINT, _leave)
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+
+    return restore
