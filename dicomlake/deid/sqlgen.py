@@ -18,6 +18,7 @@ import pyarrow as pa
 from ..dictionary import keyword_entry
 from ..lake import quote_ident, quote_literal
 from ..schema import PN_COMPONENTS, PN_GROUPS, PN_TYPE
+from ..vr import DATE_TIME, STRUCT_CODE
 from .plan import Planner, field_tag_vr
 from .vr_values import PLACEHOLDER, dummy
 
@@ -38,7 +39,7 @@ def dummy_sql(vr: str) -> str:
     return quote_literal(text)
 
 
-TYPED_SCALAR = frozenset(["DA", "TM", "DT", "FL", "FD", "SS", "US", "SL", "UL", "SV", "UV", "AT"])
+TYPED_SCALAR = DATE_TIME | frozenset(STRUCT_CODE)
 
 
 @dataclass
