@@ -373,7 +373,7 @@ class _Walker:
             nums = self.numbers(raw, vr, ctx, here)
             if nums is None:
                 return []
-            return [repr(n) for n in nums] if vr in ("FL", "FD") else list(map(str, nums))
+            return [repr(n) for n in nums] if vr in FLOAT_NUMBER else list(map(str, nums))
         s = self.text(raw, vr, ctx, here)
         if not s:
             return []
@@ -396,7 +396,7 @@ class _Walker:
                 self.raw.append({"Path": here, "VR": vr, "Value": bytes(raw).hex()})
             return nums[0]
         s = self.text(raw, vr, ctx, here)
-        if vr in ("DA", "TM", "DT"):
+        if vr in DATE_TIME:
             return self.typed_text(s, vr, multi, here)
         if vr == "PN":
             if multi:
@@ -446,7 +446,7 @@ class _Walker:
         text = "\\".join(self.strings(raw, vr, ctx, here))
         if want == "s":
             return (text.split("\\") if text else []) if multi else text
-        if want in ("DA", "TM", "DT"):
+        if want in DATE_TIME:
             return self.typed_text(text, want, multi, here)
         if want == "PN":
             return [parse_pn(p) for p in text.split("\\")] if multi and text else ([] if multi else parse_pn(text))
