@@ -25,14 +25,15 @@ from pydicom.charset import custom_encoders, encode_string, need_tail_escape_seq
 
 from .errors import DicomReadError
 from .reader import Converted, convert_bytes
+from .vr import CHARSET_TEXT, FLOAT_NUMBER, LENGTH_32, NUMBER_CODE, NUMBER_TEXT, STRING
 
-_LONG = frozenset(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"])
-_NUM = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "SV": "q", "UV": "Q"}
-_CHARSET_VRS = frozenset(["SH", "LO", "ST", "LT", "UC", "UT", "PN"])
+_LONG = LENGTH_32
+_NUM = NUMBER_CODE
+_CHARSET_VRS = CHARSET_TEXT
 _PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 _PIXEL_KEYS = ("7FE00010", "7FE00008", "7FE00009")
-_PLAIN = frozenset(["AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM", "UC", "UI", "UR", "UT"])
+_PLAIN = STRING
 
 
 _SHORT_HEADER = struct.Struct("<I2sH").pack
@@ -111,10 +112,10 @@ def _value_bytes(vr: str, el: Mapping[str, Any], encodings: list[str]) -> bytes:
         except TypeError:
             pass
     if vr in _NUM:
-        return struct.pack("<" + _NUM[vr] * len(values), *(v if vr in ("FL", "FD") else int(v) for v in values))
+        return struct.pack("<" + _NUM[vr] * len(values), *(v if vr in FLOAT_NUMBER else int(v) for v in values))
     if vr == "AT":
         return b"".join(struct.pack("<HH", int(v, 16) >> 16, int(v, 16) & 0xFFFF) for v in map(str, values))
-    if vr in ("DS", "IS"):
+    if vr in NUMBER_TEXT:
         text = "\\".join(_number_text(v, vr) for v in values)
     elif vr == "PN":
         text = "\\".join(_pn_text(v) for v in values)

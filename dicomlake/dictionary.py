@@ -16,7 +16,6 @@ from pydicom.datadict import (
     mask_match,
 )
 
-#: VRs whose values are binary or bulk data: they get no column and are listed in DroppedTags.
 #: File meta keywords (group 0002) that a row carries as columns, besides the two
 #: MediaStorage UIDs (which always follow SOPClassUID and SOPInstanceUID when writing).
 FILE_META_KEYWORDS = (
@@ -28,7 +27,6 @@ FILE_META_KEYWORDS = (
     "ReceivingApplicationEntityTitle",
     "PrivateInformationCreatorUID",
 )
-BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 PIXEL_DATA = 0x7FE00010
 
 

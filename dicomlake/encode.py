@@ -34,9 +34,10 @@ from .reader import (
     _Walker,
 )
 from .values import parse_da, parse_dt, parse_tm, to_dicom
+from .vr import AMBIGUOUS, BINARY, LENGTH_32, MAX_CHARS, NUMBER_CODE, PRIVATE_TEXT, STRING, resolve
 
-_LONG = frozenset(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"])
-_NUM = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "SV": "q", "UV": "Q"}
+_LONG = LENGTH_32
+_NUM = NUMBER_CODE
 _PARSE = {"DA": parse_da, "TM": parse_tm, "DT": parse_dt}
 _CODECS = {"": "latin-1", "ISO_IR 6": "latin-1", "ISO_IR 100": "latin-1", "ISO_IR 192": "utf-8"}
 _ITEM = struct.pack("<HHI", 0xFFFE, 0xE000, UNDEFINED)
@@ -44,17 +45,13 @@ _ITEM_END = struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
 _SEQ_END = struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
 # VRs whose value is its text (dates and times: their dl_raw text where not canonical): equal bytes but for
 # padding <=> the same value
-_STRINGS = frozenset(["AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM", "UC", "UI", "UR", "UT"])
+_STRINGS = STRING
 _SKIP = frozenset(["DroppedTags", "OtherElements", "dl_item"])
-#: Private text VRs: a kept private element of these is written from the row when its text there
-#: differs from the source's (text cleaned by a de-identification), fitted to the VR's length.
-PRIVATE_TEXT_VRS = frozenset(["AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT"])
-_MAX_CHARS = {"AE": 16, "SH": 16, "LO": 64, "PN": 64, "ST": 1024, "LT": 10240}
 
 
 def fit_private_text(vr: str, data: list[str]) -> list[str]:
     """``data`` with each value too long for ``vr`` cut at its last space that fits (else at the limit)."""
-    limit = _MAX_CHARS.get(vr)
+    limit = MAX_CHARS.get(vr) if vr in PRIVATE_TEXT else None
     if not limit:
         return data
     return [v if len(v) <= limit else _cut(v, limit) for v in data]
@@ -176,14 +173,10 @@ class Encoder:
     def vr(self, dict_vr: str, tag: int, source: dict[int, tuple[str, int, int]] | None, value: Any) -> str:
         if source is not None and tag in source and source[tag][0] != "UN":
             return source[tag][0]
-        if dict_vr == "US or SS":
-            vals = value if isinstance(value, list) else [value]
-            return "SS" if any(isinstance(v, int) and v < 0 for v in vals) else "US"
-        if " or " in dict_vr:
-            if dict_vr.startswith("US"):
-                return "US"
+        vr = resolve(dict_vr, values=value if isinstance(value, list) else [value])
+        if vr in BINARY and dict_vr in AMBIGUOUS:
             raise Unsupported(dict_vr)
-        return dict_vr
+        return vr
 
     def element(
         self, name: str, value: Any, here: str, source: dict[int, tuple[str, int, int]] | None
@@ -359,7 +352,7 @@ def encode_file(row: dict[str, Any], source: bytes) -> bytes:
         if tag >> 16 == 2 or tag in out or tag & 0xFFFF == 0:
             continue
         name = _name(tag)
-        if name.startswith("Tag_") and name in kept_other and vr in PRIVATE_TEXT_VRS:
+        if name.startswith("Tag_") and name in kept_other and vr in PRIVATE_TEXT:
             out[tag] = enc.private_text(tag, vr, source[start:stop], kept_other[name])
         elif (
             name in dropped

@@ -18,10 +18,28 @@ from typing import Any
 
 from pydicom.charset import decode_bytes, python_encoding
 
-from .dictionary import BINARY_VRS, PIXEL_DATA, entry, private_vr, repeater_id, tag_name
+from .dictionary import PIXEL_DATA, entry, private_vr, repeater_id, tag_name
 from .errors import DicomReadError
 from .schema import MAX_SEQUENCE_DEPTH
 from .values import parse_da, parse_dt, parse_float, parse_int, parse_pn, parse_tm
+from .vr import (
+    ALL,
+    AMBIGUOUS,
+    BINARY,
+    CHARSET_RESET,
+    CHARSET_RESET_PN,
+    CHARSET_TEXT,
+    CODE_SIZE,
+    DATE_TIME,
+    DEFAULT_TEXT,
+    FLOAT_NUMBER,
+    INT_NUMBER,
+    LENGTH_32,
+    MULTI_TEXT,
+    PLAIN_TEXT,
+    STRUCT_CODE,
+    resolve,
+)
 
 UNDEFINED = 0xFFFFFFFF
 ITEM, ITEM_END, SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
@@ -29,63 +47,24 @@ DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 #: What a DICOM store needs of an instance; without one of them it is an ingest error, not a row.
 STORABLE = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
 IMPLICIT_LE, EXPLICIT_BE, DEFLATED = "1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"
-VALID_VRS = frozenset(
-    [
-        "AE",
-        "AS",
-        "AT",
-        "CS",
-        "DA",
-        "DS",
-        "DT",
-        "FD",
-        "FL",
-        "IS",
-        "LO",
-        "LT",
-        "OB",
-        "OD",
-        "OF",
-        "OL",
-        "OV",
-        "OW",
-        "PN",
-        "SH",
-        "SL",
-        "SQ",
-        "SS",
-        "ST",
-        "SV",
-        "TM",
-        "UC",
-        "UI",
-        "UL",
-        "UN",
-        "UR",
-        "US",
-        "UT",
-        "UV",
-    ]
-)
-_VR_OF_BYTES = {vr.encode(): vr for vr in VALID_VRS}
-_LONG_VRS = frozenset(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"])
-_TEXT_MULTI = frozenset(["AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "PN", "SH", "TM", "UC", "UI"])
-_CHARSET_VRS = frozenset(["LO", "LT", "PN", "SH", "ST", "UC", "UT"])
+VALID_VRS = ALL
+_VR_OF_BYTES = {v.encode(): v for v in VALID_VRS}
+_LONG_VRS = LENGTH_32
+_TEXT_MULTI = MULTI_TEXT
+_CHARSET_VRS = CHARSET_TEXT
 _DEFAULT_ENCODING = ["iso8859"]
-_SLOW_PRIVATE_VRS = frozenset(
-    ["UN", "SQ", "OB", "OD", "OF", "OL", "OV", "OW", "LO", "LT", "PN", "SH", "ST", "UC", "UT"]
-)
-_CHARSET_TEXT = frozenset(["LO", "LT", "SH", "ST", "UC", "UT"])
-_PLAIN_TEXT = frozenset(["AE", "AS", "CS", "DS", "IS", "UI", "UR"])  # text whose character set is always ASCII
-_NUMERIC = {"FL": "f", "FD": "d", "SS": "h", "US": "H", "SL": "i", "UL": "I", "SV": "q", "UV": "Q", "AT": "H"}
-_NUM_SIZE = {"f": 4, "d": 8, "h": 2, "H": 2, "i": 4, "I": 4, "q": 8, "Q": 8}
+_SLOW_PRIVATE_VRS = BINARY | CHARSET_TEXT | {"SQ"}
+_CHARSET_TEXT = CHARSET_TEXT - {"PN"}
+_PLAIN_TEXT = DEFAULT_TEXT - DATE_TIME  # text whose character set is always ASCII
+_NUMERIC = STRUCT_CODE
+_NUM_SIZE = CODE_SIZE
 _INT64_MAX = 2**63 - 1
 _IMPL_LE, _IMPL_BE = struct.Struct("<HHI"), struct.Struct(">HHI")
 _EXPL_LE, _EXPL_BE = struct.Struct("<HH2sH"), struct.Struct(">HH2sH")
 _U32_LE, _U32_BE = struct.Struct("<I"), struct.Struct(">I")
 _NUM_STRUCTS: dict[tuple[str, int, bool], struct.Struct] = {}
-_TEXT_DELIMS = {0x5C}  # backslash between values
-_PN_DELIMS = {0x5C, 0x5E, 0x3D}  # and ^ = between name components and groups
+_TEXT_DELIMS = CHARSET_RESET
+_PN_DELIMS = CHARSET_RESET_PN
 Buffer = bytes | mmap.mmap
 
 
@@ -245,10 +224,10 @@ class _Walker:
         dict_vr = e.vr
         was_un = vr == "UN"
         if vr is None or was_un:
-            vr = self.resolve(dict_vr, length, ctx, was_un=was_un)
+            vr = resolve(dict_vr, ctx.pixel_rep)
         if vr == "SQ" or (vr == "UN" and length == UNDEFINED):
             return self.sq_column(row, name, here, length, pos, ctx, depth, implicit_un=was_un)
-        if tag == PIXEL_DATA or vr in BINARY_VRS or dict_vr == "SQ":
+        if tag == PIXEL_DATA or vr in BINARY or dict_vr == "SQ":
             self.dropped.append(here)
             try:
                 return self.skip(pos, length, ctx)
@@ -272,15 +251,6 @@ class _Walker:
         elif tag == 0x00280103 and isinstance(value, int):
             ctx.pixel_rep = value
         return end
-
-    def resolve(self, dict_vr: str, length: int, ctx: _Ctx, was_un: bool) -> str:
-        if " or " not in dict_vr:
-            return dict_vr
-        if dict_vr == "US or SS":
-            return "SS" if ctx.pixel_rep == 1 else "US"
-        if dict_vr.startswith("US or"):
-            return "US"
-        return "OB" if was_un else dict_vr.split(" or ")[-1]
 
     def sq_column(
         self, row: dict[str, Any], name: str, here: str, length: int, pos: int, ctx: _Ctx, depth: int, implicit_un: bool
@@ -323,7 +293,7 @@ class _Walker:
         elif vr is None or vr == "UN":
             creator = ctx.creators.get((tag & 0xFFFF0000) | (elem >> 8))
             known = private_vr(creator, tag)
-            if known and " or " not in known:
+            if known and known not in AMBIGUOUS:
                 vr = known
             elif length == UNDEFINED:
                 vr = "SQ"
@@ -345,7 +315,7 @@ class _Walker:
     def other(
         self, row: dict[str, Any], name: str, here: str, tag: int, vr: str, length: int, pos: int, ctx: _Ctx
     ) -> int:
-        if vr in BINARY_VRS:
+        if vr in BINARY:
             self.dropped.append(here)
             return self.skip(pos, length, ctx)
         end = pos + length
@@ -403,7 +373,7 @@ class _Walker:
             nums = self.numbers(raw, vr, ctx, here)
             if nums is None:
                 return []
-            return [repr(n) for n in nums] if vr in ("FL", "FD") else list(map(str, nums))
+            return [repr(n) for n in nums] if vr in FLOAT_NUMBER else list(map(str, nums))
         s = self.text(raw, vr, ctx, here)
         if not s:
             return []
@@ -426,7 +396,7 @@ class _Walker:
                 self.raw.append({"Path": here, "VR": vr, "Value": bytes(raw).hex()})
             return nums[0]
         s = self.text(raw, vr, ctx, here)
-        if vr in ("DA", "TM", "DT"):
+        if vr in DATE_TIME:
             return self.typed_text(s, vr, multi, here)
         if vr == "PN":
             if multi:
@@ -470,13 +440,13 @@ class _Walker:
 
     def typed(self, raw: Buffer, vr: str, dict_vr: str, multi: bool, ctx: _Ctx, here: str) -> Any:
         """The value in its column's type: the dictionary VR decides, the file's VR only decodes."""
-        want = _KIND.get(dict_vr, "i" if dict_vr.startswith("US or") else "s")
+        want = _KIND.get(dict_vr) or _KIND.get(resolve(dict_vr), "s")
         if _KIND.get(vr, "s") == want:
             return self.value(raw, vr, multi, ctx, here)
         text = "\\".join(self.strings(raw, vr, ctx, here))
         if want == "s":
             return (text.split("\\") if text else []) if multi else text
-        if want in ("DA", "TM", "DT"):
+        if want in DATE_TIME:
             return self.typed_text(text, want, multi, here)
         if want == "PN":
             return [parse_pn(p) for p in text.split("\\")] if multi and text else ([] if multi else parse_pn(text))
@@ -510,14 +480,10 @@ class _Walker:
 
 _ISO_IR = re.compile(r"^ISO[ _-]?IR[ _-]?(\d+)$")
 _KIND = {
-    **{vr: "s" for vr in ["AE", "AS", "CS", "DS", "IS", "LO", "LT", "SH", "ST", "UC", "UI", "UR", "UT"]},
-    "DA": "DA",
-    "TM": "TM",
-    "DT": "DT",
-    "PN": "PN",
-    "FL": "f",
-    "FD": "f",
-    **{vr: "i" for vr in ["AT", "SL", "SS", "UL", "US", "SV", "UV"]},
+    **{vr: "s" for vr in PLAIN_TEXT},
+    **{vr: vr for vr in DATE_TIME | {"PN"}},
+    **{vr: "f" for vr in FLOAT_NUMBER},
+    **{vr: "i" for vr in INT_NUMBER},
 }
 
 

@@ -29,12 +29,13 @@ from pydicom.tag import BaseTag, Tag
 from pydicom.uid import ExplicitVRLittleEndian
 
 from .dictionary import FILE_META_KEYWORDS, entry, keyword_entry
-from .encode import PRIVATE_TEXT_VRS, Kept, Unsupported, encode_file, file_meta, fit_private_text, meta_elements
+from .encode import Kept, Unsupported, encode_file, file_meta, fit_private_text, meta_elements
 from .pixels import Box, fill_boxes
 from .reader import DEFLATED, EXPLICIT_BE, IMPLICIT_LE
 from .schema import PLACEHOLDER as ITEM_PLACEHOLDER
 from .sources import Source, read_checked
 from .values import parse_da, parse_dt, parse_tm, to_dicom
+from .vr import PRIVATE_TEXT, resolve
 
 SKIP = frozenset(["DroppedTags", "OtherElements", ITEM_PLACEHOLDER])
 _PARSE = {"DA": parse_da, "TM": parse_tm, "DT": parse_dt}
@@ -160,10 +161,10 @@ def _private(src: Dataset, tag: BaseTag, data: list[str]) -> DataElement | None:
     """A kept private text element whose text the row changed (cleaned), written from the row;
     None when it is to be copied as it is (also where the source wrote a VR that is not text, such as UN)."""
     written = getattr(src.get_item(tag), "VR", None)  # None in an implicit VR file
-    if written is not None and written not in PRIVATE_TEXT_VRS:
+    if written is not None and written not in PRIVATE_TEXT:
         return None  # before src[tag], which would decode the raw element in place
     elem = src[tag]
-    if elem.VR not in PRIVATE_TEXT_VRS:
+    if elem.VR not in PRIVATE_TEXT:
         return None
     values = elem.value if isinstance(elem.value, (list, MultiValue)) else [elem.value]
     if ["" if v is None else str(v).strip() for v in values] == [d.strip() for d in data]:
@@ -176,9 +177,7 @@ def _vr(dict_vr: str, src: Dataset | None, tag: int) -> str:
     raw = src.get_item(tag) if src is not None and tag in src else None
     if raw is not None and raw.VR and raw.VR != "UN":
         return str(raw.VR)
-    if " or " in dict_vr:
-        return "US" if dict_vr.startswith("US") else "OB"
-    return dict_vr
+    return resolve(dict_vr)
 
 
 def build_file(

@@ -15,7 +15,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from .dictionary import BINARY_VRS, Entry, keyword_entry, tag_for_keyword
+from .dictionary import Entry, keyword_entry, tag_for_keyword
+from .vr import BINARY, FLOAT_NUMBER, INT_NUMBER, PLAIN_TEXT, resolve
 
 PN_COMPONENTS = ("FamilyName", "GivenName", "MiddleName", "NamePrefix", "NameSuffix")
 PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
@@ -28,13 +29,12 @@ MAX_SEQUENCE_DEPTH = 15
 PLACEHOLDER = "dl_item"  # BigQuery's nesting limit; deeper sequences are dropped
 
 _SCALAR_BY_VR: dict[str, pa.DataType] = {
-    **{vr: pa.string() for vr in ["AE", "AS", "CS", "DS", "IS", "LO", "LT", "SH", "ST", "UC", "UI", "UR", "UT"]},
+    **{vr: pa.string() for vr in PLAIN_TEXT},
     "DA": pa.date32(),
     "TM": pa.time64("us"),
     "DT": pa.timestamp("us"),
-    "FL": pa.float64(),
-    "FD": pa.float64(),
-    **{vr: pa.int64() for vr in ["AT", "SL", "SS", "UL", "US", "SV", "UV"]},
+    **{vr: pa.float64() for vr in FLOAT_NUMBER},
+    **{vr: pa.int64() for vr in INT_NUMBER},
     "PN": PN_TYPE,
 }
 
@@ -67,12 +67,8 @@ ADDED_ORDER = list(ADDED_COLUMNS)
 
 def vr_type(vr: str, multi: bool) -> pa.DataType | None:
     """Arrow type of an element of this (resolved or dictionary) VR; None for binary VRs."""
-    if vr == "US or SS" or vr.startswith("US or"):
-        base: pa.DataType | None = pa.int64()
-    elif vr in BINARY_VRS or " or " in vr:
-        base = None
-    else:
-        base = _SCALAR_BY_VR.get(vr)
+    vr = resolve(vr)
+    base = None if vr in BINARY else _SCALAR_BY_VR.get(vr)
     if base is None:
         return None
     return pa.list_(base) if multi else base

@@ -57,6 +57,7 @@ from .api import Lake
 from .errors import DicomlakeError, SourceChangedError, StoreError
 from .lake import quote_ident
 from .sources import Source, read_checked
+from .vr import MAYBE_BINARY, STRUCT_CODE
 from .workers import fork_pool
 
 __all__ = ["FORMATS", "FileScan", "Hit", "Matcher", "SourceValues", "VerifyReport", "collect_values", "scan_file"]
@@ -122,8 +123,8 @@ MIN_DISTINCT_ID = 6  # IDs from this length are searched for in raw bytes too
 MIN_DISTINCT_TEXT = 8  # full names, addresses, phones, institutions: same
 BULK_BYTES = 65536  # binary values from this size: distinctive values only
 _PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009, 0x54000110, 0x54001010}  # pixel data, waveform data
-_SKIP_VRS = {"US", "SS", "UL", "SL", "UV", "SV", "FL", "FD", "AT"}  # numbers cannot hold text
-_BINARY_VRS = {"OB", "OW", "OD", "OF", "OL", "OV", "UN", "OB or OW", "US or OW", "US or SS or OW"}
+_SKIP_VRS = STRUCT_CODE  # numbers cannot hold text
+_BINARY_VRS = MAYBE_BINARY
 #: Values that are placeholders, not identifiers (besides the vocabulary words, see _generic_words).
 PLACEHOLDERS = frozenset((
     "placeholder", "anonymous", "anonymized", "anonymised", "deidentified", "de-identified", "redacted",

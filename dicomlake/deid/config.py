@@ -22,6 +22,7 @@ from typing import Any, Literal, cast
 
 from ..dictionary import PIXEL_DATA
 from ..errors import ConfigError
+from ..vr import possible
 from .config_schema import MESSAGES, OPERATIONS, TRANSFORMATIONS, VRS, Query, camel, check, parse_query, where
 
 __all__ = [
@@ -244,7 +245,7 @@ def _check_target(op: str, q: Query, path: str, notes: list[str]) -> None:
         notes.append(
             f"{path}: {q.text!r} is not in the DICOM dictionary; {op} applies to it only where its VR is {valid}"
         )
-    elif not allowed & set(q.vr.split(" or ")):
+    elif not allowed & possible(q.vr):
         what = f"the query selects VR {q.vr}" if q.kind == "vr" else f"{_describe(q)} has VR {q.vr}"
         raise ConfigError(f"{path}: {op} supports only VR {valid}, but {what}")
 

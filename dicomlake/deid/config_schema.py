@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from typing import Any, Literal, NoReturn
 
 from pydicom.datadict import keyword_dict
-from pydicom.valuerep import VR
 
 from ..dictionary import entry, keyword_entry
 from ..errors import ConfigError
+from ..vr import ALL
 
-VRS = frozenset(vr.value for vr in VR if " " not in vr.value)  # the 34 VRs, not "US or SS"
+VRS = ALL  # the 34 VRs, not "US or SS"
 SENSITIVE_MODES = frozenset({"REDACT_SENSITIVE_TEXT", "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS"})
 _TAG_ID = re.compile(r"[0-9A-Fa-f]{8}")
 _INFO_TYPE = re.compile(r"[A-Za-z0-9$_-]{1,64}")

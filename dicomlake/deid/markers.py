@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..vr import MAX_CHARS
 from .plan import Planner, Step
 from .profile_table import ProfileRow, lookup
 from .transform_text import TextRule
@@ -170,7 +171,7 @@ def _method(planner: Planner, codes: set[str], kept: list[tuple[str, str]]) -> t
     if kept:
         names = ", ".join(dict.fromkeys(p for p, _ in kept))
         words.append(f"kept: {names}" if len(names) <= 58 else f"{len(kept)} identifying attributes kept")
-    return tuple(fit("LO", w[:64]) for w in words)
+    return tuple(fit("LO", w[: MAX_CHARS["LO"]]) for w in words)
 
 
 def pixel_markers(row: dict[str, object]) -> dict[str, object]:

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from ..dictionary import PIXEL_DATA, keyword_entry
-from .config import Action, DeidConfig, ImageConfig
+from ..vr import resolve
+from .config import OPERATION_VRS, Action, DeidConfig, ImageConfig
 from .profile_table import lookup
 
 ACTIONS = ("keep", "remove", "delete", "reset", "regen_uid", "clean_text", "recurse", "clean_image", "set")
-CLEAN_TEXT_VRS = frozenset(["AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "DA", "DT", "AS"])
+CLEAN_TEXT_VRS = OPERATION_VRS["cleanTextTag"]
 PRIMARY_IDS = {
     0x0020000D: "StudyInstanceUID",
     0x0020000E: "SeriesInstanceUID",
@@ -215,8 +216,7 @@ def field_tag_vr(name: str) -> tuple[int, str]:
     e = keyword_entry(name)
     if e is None:
         return 0, "UN"
-    vr = e.vr if " or " not in e.vr else ("US" if e.vr.startswith("US") else "OB")
-    return e.tag, vr
+    return e.tag, resolve(e.vr)
 
 
 def compile_plan(planner: Planner, schema: pa.Schema) -> list[Step]:

@@ -18,6 +18,7 @@ import pyarrow as pa
 from ..dictionary import keyword_entry
 from ..lake import quote_ident, quote_literal
 from ..schema import PN_COMPONENTS, PN_GROUPS, PN_TYPE
+from ..vr import DATE_TIME, FLOAT_NUMBER, STRUCT_CODE
 from .plan import Planner, field_tag_vr
 from .vr_values import PLACEHOLDER, dummy
 
@@ -31,14 +32,14 @@ def dummy_sql(vr: str) -> str:
         return f"TIME '{text[:2]}:{text[2:4]}:{text[4:6]}'"
     if vr == "DT":
         return f"TIMESTAMP '{text[:4]}-{text[4:6]}-{text[6:8]} {text[8:10]}:{text[10:12]}:{text[12:14]}'"
-    if vr in ("FL", "FD"):
+    if vr in FLOAT_NUMBER:
         return f"{text}.0"
     if vr in TYPED_SCALAR:
         return text
     return quote_literal(text)
 
 
-TYPED_SCALAR = frozenset(["DA", "TM", "DT", "FL", "FD", "SS", "US", "SL", "UL", "SV", "UV", "AT"])
+TYPED_SCALAR = DATE_TIME | frozenset(STRUCT_CODE)
 
 
 @dataclass

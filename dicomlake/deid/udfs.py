@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..dictionary import keyword_entry
+from ..vr import MAX_CHARS
 from .config import CharacterMask, CryptoHash, DateShift, Redact, TextConfig
 from .detect import DEFAULT_INFO_TYPES, Context, detect
 from .plan import Planner, field_tag_vr
@@ -56,7 +57,7 @@ def new_uid(key: bytes, uid: str, root: str = "2.25") -> str:
     """A deterministic UID for ``uid`` under ``key``: ``root`` + '.' + an integer from HMAC-SHA256."""
     digest = hmac.new(key, uid.encode(), hashlib.sha256).digest()
     number = str(int.from_bytes(digest[:16], "big"))
-    return f"{root}.{number}"[:64]
+    return f"{root}.{number}"[: MAX_CHARS["UI"]]
 
 
 def context_from_json(text: str | None) -> Context:

@@ -16,6 +16,8 @@ import re
 from pydicom import config
 from pydicom.valuerep import validate_value
 
+from ..vr import NUMBER_TEXT, STRUCT_CODE, TEXT_BLOCK
+
 PLACEHOLDER = "PLACEHOLDER"
 #: The dummy of each VR, as DICOM text; every other text VR (and PN) gets :data:`PLACEHOLDER`.
 #: UI has none: its dummy is a regenerated UID.
@@ -24,20 +26,8 @@ DUMMY = {
     "TM": "000000",
     "DT": "19000101000000",
     "AS": "000D",
-    "DS": "0",
-    "IS": "0",
-    "FL": "0",
-    "FD": "0",
-    "SS": "0",
-    "US": "0",
-    "SL": "0",
-    "UL": "0",
-    "SV": "0",
-    "UV": "0",
-    "AT": "0",
+    **dict.fromkeys(NUMBER_TEXT | frozenset(STRUCT_CODE), "0"),
 }
-#: VRs whose one value may hold a backslash and the control characters CR, LF, FF and TAB.
-TEXT_BLOCK = frozenset(["LT", "ST", "UT"])
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")  # ESC (0x1B) starts a character set
 _LINE = re.compile(r"[\r\n\f\t]")
 
