@@ -29,13 +29,14 @@ from .api import Lake
 from .errors import DicomlakeError, StoreError
 from .filterfile import FilterSpec
 from .lake import Catalog, check_store_name, quote_literal
-from .publish import DISPOSITIONS, publish_table
+from .publish import DISPOSITIONS, publish_table, tables_of
 from .schema import PN_TYPE, conform, unify
 from .sources import Source, read_checked
 from .values import format_pn
 
 KINDS = ("lake", "parquet", "ndjson", "csv", "dicom", "dicomweb")
 _UID_PART = re.compile(r"[0-9]+(\.[0-9]+)*")
+BATCH_ROWS = 10_000  # rows of a store read and written at a time when exporting to Parquet
 _SUFFIX_KIND = {".parquet": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "ndjson", ".csv": "csv"}
 
 
@@ -135,9 +136,12 @@ def export(
         else:
             _export_dicom(rel, dest.path, summary)
         return summary
+    if dest.kind == "parquet":  # written as it is read: memory does not grow with the store
+        _to_parquet(rel, dest, write_disposition, force, summary)
+        return summary
     table = rel.to_arrow_table()
     summary.selected = table.num_rows
-    writer = {"lake": _to_lake, "parquet": _to_parquet, "ndjson": _to_ndjson, "csv": _to_csv}[dest.kind]
+    writer = {"lake": _to_lake, "ndjson": _to_ndjson, "csv": _to_csv}[dest.kind]
     writer(lake, table, dest, write_disposition, force, summary)
     return summary
 
@@ -203,7 +207,7 @@ def _alive(pid: int) -> bool:
 
 
 def _to_parquet(
-    lake: Lake, table: pa.Table, dest: Destination, disp: str | None, force: bool | None, summary: ExportSummary
+    rel: duckdb.DuckDBPyRelation, dest: Destination, disp: str | None, force: bool | None, summary: ExportSummary
 ) -> None:
     path = dest.path
     folder = path.suffix.lower() != ".parquet"
@@ -211,22 +215,36 @@ def _to_parquet(
     exists = path.exists()
     rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
     summary.action = decide(exists, rows, disp, force, f"Parquet destination {path}")
-    old = [pq.read_table(f) for f in files] if summary.action == "append" else []
-    schema = unify([t.schema for t in old] + [table.schema])
-    merged = pa.concat_tables([conform(t, schema) for t in [*old, table]])
+    old = files if summary.action == "append" else []
+    reader = rel.to_arrow_reader(BATCH_ROWS)
+    schema = unify([pq.read_schema(f) for f in old] + [reader.schema])
     if folder:  # only the folder's Parquet files are ours to replace; anything else in it stays
         path.mkdir(parents=True, exist_ok=True)
         tmp = _atomic_path(path / "part-0.parquet")
-        pq.write_table(merged, tmp, compression="zstd")
+        summary.written = _write_batches(tmp, schema, old, reader)
         for f in files:
             f.unlink()
         os.replace(tmp, path / "part-0.parquet")
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = _atomic_path(path)
-        pq.write_table(merged, tmp, compression="zstd")
+        summary.written = _write_batches(tmp, schema, old, reader)
         os.replace(tmp, path)
-    summary.written = table.num_rows
+    summary.selected = summary.written
+
+
+def _write_batches(path: Path, schema: pa.Schema, old: list[Path], new: pa.RecordBatchReader) -> int:
+    """One Parquet file of the ``old`` files' rows, then ``new``'s, in ``schema``, a batch at a
+    time; returns how many rows ``new`` gave."""
+    written = 0
+    with pq.ParquetWriter(path, schema, compression="zstd") as out:
+        for f in old:
+            for batch in pq.ParquetFile(f).iter_batches(BATCH_ROWS):
+                out.write_table(conform(pa.Table.from_batches([batch]), schema))
+        for table in tables_of(new, BATCH_ROWS):
+            out.write_table(conform(table, schema))
+            written += table.num_rows
+    return written
 
 
 def _count_lines(path: Path) -> int:

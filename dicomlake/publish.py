@@ -9,6 +9,7 @@ WRITE_APPEND instances already in the store replaced. :meth:`Catalog.commit` the
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,21 @@ def _rewrite(src: Path, dest: Path, schema: pa.Schema, drop: pa.Array | None) ->
 def write_parquet(table: pa.Table, path: Path) -> None:
     """A store data file: zstd, row groups of DuckDB's size so that filters can skip them."""
     pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP)
+
+
+def tables_of(batches: pa.RecordBatchReader, rows: int) -> Iterator[pa.Table]:
+    """A stream of record batches (a store read file by file gives batches as small as its files)
+    regrouped as tables of at least ``rows`` rows, the last one possibly fewer; none if empty."""
+    held: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        held.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield pa.Table.from_batches(held, batches.schema)
+            held, count = [], 0
+    if held:
+        yield pa.Table.from_batches(held, batches.schema)
 
 
 _Rewrite = tuple[Path, Path, "pa.Array | None"]  # source, destination, rows to drop

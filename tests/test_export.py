@@ -261,3 +261,21 @@ def test_parquet_folder_keeps_other_files_and_lakes_are_protected(lake: dicomlak
     assert [p.name for p in folder.glob("*.parquet")] == ["part-0.parquet"]
     with pytest.raises(StoreError, match="inside the lake"):
         export(lake, "sample", f"parquet:{lake.root / 'stores' / 'sample'}", force=True)
+
+
+def test_parquet_export_is_written_batch_by_batch(
+    lake: dicomlake.Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.parquet as pq
+
+    from dicomlake import export as export_module
+
+    monkeypatch.setattr(export_module, "BATCH_ROWS", 20)
+    path = tmp_path / "out.parquet"
+    export(lake, "sample", f"parquet:{path}")
+    s = export(lake, "sample", f"parquet:{path}", write_disposition="WRITE_APPEND")
+    assert s.written == s.selected == 90 and pq.ParquetFile(path).metadata.num_row_groups >= 9
+    got = lake.sql(f"SELECT * FROM read_parquet('{path}')")
+    want = lake.sql("SELECT * FROM sample UNION ALL SELECT * FROM sample")
+    assert got.count("*").fetchall() == [(180,)]
+    assert got.except_(want).fetchall() == [] and want.except_(got).fetchall() == []

@@ -17,11 +17,13 @@ import os
 import re
 import secrets
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -32,7 +34,7 @@ from ..filterfile import FilterSpec
 from ..lake import Catalog
 from ..pixels import Box
 from ..progress import progress_bar
-from ..publish import Part, publish_table, staged_part
+from ..publish import Part, part_of, publish_table, staged_part, tables_of, write_parquet
 from ..rematerialize import build_file
 from ..sources import Source, read_checked
 from .config import DeidRequest, ImageConfig
@@ -165,17 +167,41 @@ def plan_steps(planner: Planner, schema: pa.Schema) -> list[Step]:
     return steps
 
 
+BATCH_ROWS = 5_000  # source rows transformed and rematerialized at a time
+
+
 def transform_store(
     lake: Lake, store: str, planner: Planner, maps: ValueMaps, spec: FilterSpec | None
 ) -> tuple[list[Step], str, pa.Table]:
-    """Plan, SQL and the transformed table of one store."""
+    """Plan, SQL and the transformed table of one store (all of it at once: see :func:`transform_batches`)."""
+    steps, sql, batches = transform_batches(lake, store, planner, maps, spec)
+    return steps, sql, pa.concat_tables(list(batches))
+
+
+def transform_batches(
+    lake: Lake, store: str, planner: Planner, maps: ValueMaps, spec: FilterSpec | None, rows: int | None = None
+) -> tuple[list[Step], str, Iterator[pa.Table]]:
+    """Plan, SQL and the transformed rows of one store, about ``rows`` (default :data:`BATCH_ROWS`)
+    source rows per table (at least one table): the store is read as a stream and each batch
+    transformed on a connection of its own, so that memory does not grow with the store."""
     rel = lake.select(store, spec)
     schema = rel.limit(0).to_arrow_table().schema
     steps = plan_steps(planner, schema)
-    maps.register(lake.con)
-    lake.con.register("dl_deid_source", rel.to_arrow_table())
     sql = _sql(planner, maps, schema, "dl_deid_source", steps)
-    return steps, sql, lake.con.sql(sql).to_arrow_table()
+    con = duckdb.connect()
+    maps.register(con)
+
+    def batches() -> Iterator[pa.Table]:
+        empty = True
+        for table in tables_of(rel.to_arrow_reader(rows or BATCH_ROWS), rows or BATCH_ROWS):
+            empty = False
+            con.register("dl_deid_source", table)
+            yield con.sql(sql).to_arrow_table()
+        if empty:
+            con.register("dl_deid_source", schema.empty_table())
+            yield con.sql(sql).to_arrow_table()
+
+    return steps, sql, batches()
 
 
 _JOB: dict[str, Any] = {}
@@ -357,6 +383,19 @@ def write_rows(
     return out
 
 
+def _write_batch(
+    table: pa.Table, index: int, image: ImageConfig | None, workers: int, stage: Path, final: Path, result: StoreResult
+) -> Part:
+    """Rematerialize one batch of transformed rows and stage the rows written as a Parquet part."""
+    result.selected += table.num_rows
+    out = write_rows(table, image, workers, stage / "files", final, result)
+    result.success += out.num_rows
+    result.written += zip(out.column("SOPInstanceUID").to_pylist(), out.column("dl_source").to_pylist(), strict=True)
+    path = stage / f"deid-{index:06d}.parquet"
+    write_parquet(out, path)
+    return part_of(path, out)
+
+
 def _publish(
     dest: Catalog,
     name: str,
@@ -412,20 +451,17 @@ def deidentify_store(
         return _deidentify_on_spark(
             lake, store, dest, dest_store, planner, maps, spec, disposition, final_root, spark, maps_out
         )
-    steps, sql, table = transform_store(lake, store, planner, maps, spec)
-    result = StoreResult(store, dest_store, selected=table.num_rows)
-    result.markers = store_markers(planner, maps, table.schema, steps)
+    steps, sql, batches = transform_batches(lake, store, planner, maps, spec)
+    schema = lake.select(store, spec).limit(0).to_arrow_table().schema
+    result = StoreResult(store, dest_store, markers=store_markers(planner, maps, schema, steps))
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with dest.write_lock():
         stage = dest.staging()
         files_dir = dest.root / "files" / dest_store / stage.name
         final_dir = (final_root or dest.root) / "files" / dest_store / stage.name
-        out = write_rows(table, planner.pixel_image(), workers, stage / "files", final_dir, result)
-        result.success = out.num_rows
-        result.written = list(
-            zip(out.column("SOPInstanceUID").to_pylist(), out.column("dl_source").to_pylist(), strict=True)
-        )
-        _publish(dest, dest_store, out, stage, files_dir, result, started, disposition)
+        image = planner.pixel_image()
+        parts = [_write_batch(t, i, image, workers, stage, final_dir, result) for i, t in enumerate(batches)]
+        _publish(dest, dest_store, parts, stage, files_dir, result, started, disposition)
     maps_out.append(maps)
     return result, steps, sql
 
