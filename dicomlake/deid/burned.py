@@ -80,18 +80,84 @@ def _regex_spans(text: str, image: ImageConfig) -> list[tuple[int, int]]:
 
 
 def sensitive_words(words: list[Word], image: ImageConfig, ctx: Context) -> list[Word]:
-    """The words of findings (infoTypes, custom regexes, the instance's own values)."""
+    """The words of findings (infoTypes, custom regexes, the instance's own values), every word
+    of the instance's own names (:func:`_own_words`), and times beside a date (:func:`_times`)."""
     wanted = info_types(image)
+    own = _own_words(ctx)
     out: list[Word] = []
+    dates: list[Word] = []
     for line in lines(words):
         text, spans = "", []
         for w in line:
             start = len(text) + (1 if text else 0)
             text = f"{text} {w.text}" if text else w.text
-            spans.append((start, start + len(w.text), w))
-        found = [(f.start, f.end) for f in detect(text, ctx, wanted)] + _regex_spans(text, image)
-        out += [w for a, b, w in spans if any(s < b and a < e for s, e in found) or _misread(w, ctx)]
-    return out
+            spans.append((start, start + len(w.text)))
+        found = [(f.start, f.end, f.info_type) for f in detect(text, ctx, wanted)]
+        found += [(a, b, "") for a, b in _regex_spans(text, image)]
+        hit = [any(s < b and a < e for s, e, _ in found) for a, b in spans]
+        hit = [h or _misread(w, ctx) or _is_own(w, own) for h, w in zip(hit, line, strict=True)]
+        is_date = [any(s < b and a < e and t == "DATE" for s, e, t in found) for a, b in spans]
+        _chain(line, hit, own)
+        _times(line, hit, is_date)
+        out += [w for w, h in zip(line, hit, strict=True) if h]
+        dates += [w for w, d in zip(line, is_date, strict=True) if d]
+    return out + [w for w in words if w not in out and _time_under_date(w, dates)]
+
+
+def _own_words(ctx: Context) -> frozenset[str]:
+    """Every word of every component of the instance's person names (``DE LA CRUZ^MARIA JOSE``
+    gives DE, LA, CRUZ, MARIA, JOSE), letters and digits only, upper case."""
+    return frozenset(_alnum(p) for n in ctx.person_names for p in re.split(r"[\^=,\s]+", n) if _alnum(p))
+
+
+def _is_own(word: Word, own: frozenset[str]) -> bool:
+    """One of the instance's own words of 3 or more characters, or two or more of them read as
+    one (``CRUZ^MARIA`` read ``CRUZ*MARIA``)."""
+    w = _alnum(word.text)
+    return (len(w) >= 3 and w in own) or _joined(w, own, 0)
+
+
+def _joined(w: str, own: frozenset[str], parts: int) -> bool:
+    if not w:
+        return parts >= 2
+    return any(w.startswith(o) and _joined(w[len(o) :], own, parts + 1) for o in own if len(o) >= 2)
+
+
+def _chain(line: list[Word], hit: list[bool], own: frozenset[str]) -> None:
+    """Short own words (``DE``, ``LA``, ``MC``) next to a redacted word of the line are redacted too."""
+    changed = True
+    while changed:
+        changed = False
+        for i, w in enumerate(line):
+            near = (i > 0 and hit[i - 1]) or (i + 1 < len(line) and hit[i + 1])
+            if not hit[i] and near and _alnum(w.text) in own:
+                hit[i] = changed = True
+
+
+_TIME = re.compile(r"(?:[01]?\d|2[0-3])[:.][0-5]\d(?:[:.][0-5]\d)?|(?:[01]\d|2[0-3])[0-5]\d[0-5]\d")
+_AM_PM = re.compile(r"[AaPp]\.?[Mm]\.?")
+
+
+def _times(line: list[Word], hit: list[bool], is_date: list[bool]) -> None:
+    """A time (``08:48:26``, ``8.48``, ``084826``, and AM/PM after it) at most two words from a
+    date of the line is redacted with it."""
+    for i, w in enumerate(line):
+        if _TIME.fullmatch(w.text.strip(",;")) and any(is_date[max(0, i - 2) : i + 3]):
+            hit[i] = True
+            if i + 1 < len(line) and _AM_PM.fullmatch(line[i + 1].text):
+                hit[i + 1] = True
+
+
+def _time_under_date(word: Word, dates: list[Word]) -> bool:
+    """A time printed right under or above a date (overlapping columns, at most 1.5 lines apart)."""
+    if not _TIME.fullmatch(word.text.strip(",;")):
+        return False
+    for d in dates:
+        overlap = min(d.left + d.width, word.left + word.width) - max(d.left, word.left)
+        gap = max(d.top, word.top) - min(d.top + d.height, word.top + word.height)
+        if d.frame == word.frame and overlap > 0 and gap <= 1.5 * max(d.height, word.height):
+            return True
+    return False
 
 
 def _alnum(text: str) -> str:
