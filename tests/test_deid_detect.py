@@ -276,6 +276,8 @@ NON_PHI = [
     "BONE PLUS", "Angle 15", "Delay 60 s", "TR 500 TE 15", "Matrix 256x256", "FOV 24 cm", "DFOV 36.0cm",
     "MS protocol", "MR Brain", "DR CHEST PA", "Long Bone Survey", "Doppler Echo", "10 Year CHD Risk",
     "4 months to 1 year ago", "BP 120/80", "HR 72 bpm", "Weight 70.5 kg",
+    "3 PHASE CT", "2 PLANE LOC", "Scan time 08:48", "Delay 0130", "Scout, IN 2", "T1 3D AX", "T2W 2D",
+    "Series 1200", "Acq time 084826", "ARTERIAL PHASE", "SCOUT", "DWI 1000", "K 2 WI",
 ]  # fmt: skip
 
 
@@ -287,3 +289,81 @@ def test_non_phi_corpus_has_no_findings(text):
 
 def test_empty_text():
     assert detect("", ANN) == []
+
+
+# --- addresses, locations, times, the instance's places ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "7536 Pine Street, Madison, WI 53703",
+            [("STREET_ADDRESS", "7536 Pine Street"), ("LOCATION", "Madison, WI 53703")],
+        ),
+        ("Lives at 12B Elm Ave., Apt 4 since May", [("STREET_ADDRESS", "12B Elm Ave., Apt 4")]),
+        (
+            "221 W 42nd St, New York, NY 10036-1234",
+            [("STREET_ADDRESS", "221 W 42nd St"), ("LOCATION", "New York, NY 10036-1234")],
+        ),
+        ("7536 PINE ST SUITE 200", [("STREET_ADDRESS", "7536 PINE ST SUITE 200")]),
+        ("Send to PO Box 123.", [("STREET_ADDRESS", "PO Box 123")]),
+        ("P.O. Box 77", [("STREET_ADDRESS", "P.O. Box 77")]),
+        ("born in Madison, Wisconsin", [("LOCATION", "Madison, Wisconsin")]),
+        ("zip 53703-1234", [("LOCATION", "53703-1234")]),
+        ("WI 53703", [("LOCATION", "WI 53703")]),
+        ("London SW1A 1AA", [("LOCATION", "SW1A 1AA")]),
+        ("Ottawa ON K1A 0B1", [("LOCATION", "K1A 0B1")]),
+    ],
+)
+def test_addresses_and_locations(text, expected):
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "time"),
+    [
+        ("Acquired 20200105 084826", "084826"),
+        ("Jan 5, 2020 at 8:48:26 AM", "8:48:26 AM"),
+        ("01/05/2020 08:48", "08:48"),
+        ("08:48 01/05/2020", "08:48"),
+        ("2020-01-05, 8:48 pm", "8:48 pm"),
+    ],
+)
+def test_times_next_to_a_date(text, time):
+    assert ("TIME", time) in found(text)
+    assert [f for f in found(text) if f[0] == "TIME"] == [("TIME", time)]
+
+
+def test_time_next_to_a_context_date():
+    assert found("BIRTH 12.08.1988 0848", ANN) == [("DATE", "12.08.1988"), ("TIME", "0848")]
+
+
+PLACES = Context(places=("Madison General Hospital", "7536 Pine Street, Madison, WI 53703", "Radiology", "CTAWP12345"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Scanned at MADISON GEN HOSP", ["MADISON GEN HOSP"]),
+        ("madison general hospital radiology", ["madison general hospital"]),
+        ("MGH follow-up", ["MGH"]),
+        ("Read at Madison", ["Madison"]),
+        ("station ctawp12345", ["ctawp12345"]),
+        ("ZIP 53703", ["53703"]),
+        ("General hospital, radiology dept", []),  # vocabulary words alone identify nothing
+    ],
+)
+def test_the_instances_places_in_every_variant(text, expected):
+    assert [t for k, t in found(text, PLACES) if k in ("LOCATION", "STREET_ADDRESS")] == expected
+
+
+def test_saint_and_punctuation_variants():
+    ctx = Context(places=("St. Mary's Hospital",))
+    assert found("Saint Marys Hosp", ctx) == [("LOCATION", "Saint Marys Hosp")]
+    assert found("ST MARY'S", ctx) == [("LOCATION", "ST MARY'S")]
+
+
+def test_places_only_for_the_instance():
+    assert found("Read at Madison") == []
+    assert found("Read at Madison", PLACES, frozenset({"PERSON_NAME"})) == []

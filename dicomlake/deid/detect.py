@@ -24,10 +24,28 @@ or downloaded.  Callers run it once per distinct value.  :data:`DEFAULT_INFO_TYP
 ``US_SOCIAL_SECURITY_NUMBER``  ``123-45-6789``, area not 000, 666 or 9xx.
 ``MEDICAL_RECORD_NUMBER``  the context's identifiers (PatientID, AccessionNumber, ...),
     whole tokens, case insensitive.
+``STREET_ADDRESS``  a house number, a street name of 1-4 words, a suffix (``Street``, ``Ave.``,
+    ``ST``...), an optional direction and unit: ``7536 Pine Street``, ``12B Elm Ave., Apt 4``,
+    ``221 W 42nd St``; and ``PO Box 123`` (:mod:`.places`).
+``LOCATION``  ``Madison, WI 53703`` (city, US state code or name, ZIP or ZIP+4), ``Madison, WI``,
+    ``WI 53703``, a lone ZIP+4, UK (``SW1A 1AA``) and Canadian (``K1A 0B1``) postcodes; and the
+    context's places (InstitutionName, InstitutionAddress, InstitutionalDepartmentName,
+    StationName, PatientAddress values): each value, each comma-separated part and each word
+    that is not a vocabulary word (``Hospital``, ``General``, ``Street`` alone are not), in every
+    written variant (case, punctuation, ``St``/``Saint``, ``Hosp``/``Hospital``, initials ``MGH``)
+    (:func:`.places.place_phrases`).
+``TIME``  ``8:48:26 AM``, ``08:48``, ``084826``, ``0848`` right before or after a date
+    (``20200105 084826``, ``Jan 5, 2020 at 8:48 AM``); a time alone (a duration) is not one.
+
+The API does not publish its "default DICOM infoTypes" (spec B5/B7: UNCONFIRMED); Google DLP's
+``LOCATION``, ``STREET_ADDRESS`` and ``TIME`` are PHI under HIPAA Safe Harbor (geographic
+subdivisions smaller than a state, times of dates), so they are default infoTypes here, and a
+TextConfig that lists them in ``excludeInfoTypes`` keeps them.
 
 ``CTX`` (only when in ``info_types``)  the context's Clean Descriptors phrases (values of
-    elements coded D, Z, X or U), whole words, case insensitive, PN phrases also in their
-    name variants and DA phrases in their date variants.
+    other elements coded D, Z, X or U that the plan removes or replaces), whole words, case
+    insensitive, PN phrases also in their name variants and DA phrases in their date variants;
+    a phrase that is a single vocabulary word (``Radiology``) is not searched for.
 
 Context identifiers and phrases shorter than :data:`MIN_CONTEXT_LEN` are not searched for
 (so PatientSex ``F`` never hides ``Female``, as in Google's example).  Overlaps: the
@@ -46,6 +64,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.resources import files
 
+from .places import ADDRESS_RE, LOCATION_RES, TIME_GAP, TIME_RE, address_ok, location_ok, place_phrases, place_regex
+
 __all__ = ["DEFAULT_INFO_TYPES", "PRIORITY", "Context", "Finding", "WrittenDate", "detect", "parse_date"]
 __all__ += ["variants_of_date", "variants_of_name"]
 
@@ -55,9 +75,12 @@ PRIORITY = (
     "US_SOCIAL_SECURITY_NUMBER",
     "EMAIL_ADDRESS",
     "PHONE_NUMBER",
+    "STREET_ADDRESS",
+    "LOCATION",
     "PERSON_NAME",
     "DATE",
     "AGE",
+    "TIME",
     "CTX",
 )
 #: Every infoType but CTX (documented above).
@@ -88,6 +111,7 @@ class Context:
     identifiers: tuple[str, ...] = ()
     dates: tuple[str, ...] = ()
     ctx_phrases: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()  # institution, department, station names and addresses
 
 
 # --- variants -----------------------------------------------------------------
@@ -307,15 +331,23 @@ def _ctx_phrase_variants(phrase: str) -> set[str]:
     return {phrase} | variants_of_date(phrase)
 
 
+def _vocabulary_word(phrase: str) -> bool:
+    """A single DICOM/radiology vocabulary word (``Radiology``, ``Routine``) identifies nobody alone."""
+    return phrase.strip().lower() in _word_lists()[1]
+
+
 @functools.lru_cache(maxsize=4096)
 def _context_patterns(ctx: Context) -> tuple[tuple[str, re.Pattern[str]], ...]:
     groups = {
         "PERSON_NAME": {v for pn in ctx.person_names for v in variants_of_name(pn)},
         "MEDICAL_RECORD_NUMBER": {i.strip() for i in ctx.identifiers},
         "DATE": {v for da in ctx.dates for v in variants_of_date(da)},
-        "CTX": {v for p in ctx.ctx_phrases for v in _ctx_phrase_variants(p)},
+        "CTX": {v for p in ctx.ctx_phrases for v in _ctx_phrase_variants(p) if not _vocabulary_word(v)},
     }
-    return tuple((t, rx) for t, phrases in groups.items() if (rx := _phrase_regex(phrases)) is not None)
+    out = [(t, rx) for t, phrases in groups.items() if (rx := _phrase_regex(phrases)) is not None]
+    notname = _word_lists()[1]
+    places = place_regex(p for value in ctx.places for p in place_phrases(value, notname))
+    return tuple(out + ([("LOCATION", places)] if places is not None else []))
 
 
 # --- detection -------------------------------------------------------------------
@@ -335,6 +367,12 @@ _RULES: tuple[_Rule, ...] = (
     ("EMAIL_ADDRESS", _EMAIL_RE, None, lambda t, n: "@" in t),
     ("US_SOCIAL_SECURITY_NUMBER", _SSN_RE, None, lambda t, n: n >= 9),
     ("PERSON_NAME", _PN_RE, _pn_ok, lambda t, n: "^" in t),
+    ("STREET_ADDRESS", ADDRESS_RE, lambda m: address_ok(m, _word_lists()[1]), lambda t, n: n >= 1),
+    ("LOCATION", LOCATION_RES[0], None, lambda t, n: n >= 5),
+    ("LOCATION", LOCATION_RES[1], lambda m: location_ok(m, _word_lists()[1]), lambda t, n: "," in t),
+    ("LOCATION", LOCATION_RES[2], None, lambda t, n: n >= 9),
+    ("LOCATION", LOCATION_RES[3], None, lambda t, n: n >= 2),
+    ("LOCATION", LOCATION_RES[4], None, lambda t, n: n >= 3),
 )
 
 
@@ -353,6 +391,24 @@ def _candidates(text: str, ctx: Context | None, wanted: frozenset[str]) -> Itera
             if info_type in wanted:
                 for m in rx.finditer(text):
                     yield m.start(), m.end(), info_type
+    if "TIME" in wanted and digits >= 3:
+        yield from _times(text, ctx)
+
+
+def _times(text: str, ctx: Context | None) -> Iterator[tuple[int, int, str]]:
+    """Times right before or after a date (any DATE the rules or the context find)."""
+    times = [m for m in TIME_RE.finditer(text)]
+    if not times:
+        return
+    dates = [(a, b) for a, b, t in _candidates(text, ctx, frozenset({"DATE"})) if t == "DATE"]
+    for m in times:
+        near = any(
+            TIME_GAP.fullmatch(text, b, m.start()) or TIME_GAP.fullmatch(text, m.end(), a)
+            for a, b in dates
+            if b <= m.start() or a >= m.end()
+        )
+        if near:
+            yield m.start(), m.end(), "TIME"
 
 
 def detect(text: str, ctx: Context | None = None, info_types: frozenset[str] | None = None) -> list[Finding]:

@@ -142,9 +142,19 @@ def descriptor_columns(schema: pa.Schema) -> list[str]:
     return out
 
 
+#: Plan actions whose element's value does not reach the output: its value is context for the others.
+HIDDEN_ACTIONS = frozenset({"remove", "delete", "reset", "regen_uid"})
+
+
 def _phrases(planner: Planner, schema: pa.Schema) -> list[str]:
-    """Clean Descriptors: text columns coded D, Z, X or U feed the [CTX] phrase list."""
-    return descriptor_columns(schema) if planner.clean_descriptors else []
+    """Clean Descriptors: text columns coded D, Z, X or U that the plan removes or replaces feed
+    the [CTX] phrase list; a column the plan keeps or cleans (a descriptor) never counts as
+    context, so no value is its own context."""
+    from .plan import field_tag_vr
+
+    if not planner.clean_descriptors:
+        return []
+    return [c for c in descriptor_columns(schema) if planner.decide(*field_tag_vr(c)).action in HIDDEN_ACTIONS]
 
 
 def _sql(planner: Planner, maps: ValueMaps, schema: pa.Schema, source: str, steps: list[Step]) -> str:

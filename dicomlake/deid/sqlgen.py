@@ -210,6 +210,15 @@ NAME_COLUMNS = (
 )
 ID_COLUMNS = ("PatientID", "OtherPatientIDs", "AccessionNumber", "StudyID", "IssuerOfPatientID", "MedicalRecordLocator")
 DATE_COLUMNS = ("PatientBirthDate",)
+#: Text columns naming the instance's places (for LOCATION in free text).
+PLACE_COLUMNS = (
+    "InstitutionName",
+    "InstitutionAddress",
+    "InstitutionalDepartmentName",
+    "StationName",
+    "PatientAddress",
+    "RegionOfResidence",
+)
 
 
 def _pn_text(ref: str) -> str:
@@ -217,7 +226,8 @@ def _pn_text(ref: str) -> str:
 
 
 def context_sql(schema: pa.Schema, phrases: list[str]) -> str:
-    """A JSON text per instance with its identifying values (names, IDs, dates, [CTX] phrases)."""
+    """A JSON text per instance with its identifying values: ``n`` names, ``i`` IDs, ``d`` dates,
+    ``c`` [CTX] phrases, ``p`` places (:class:`~dicomlake.deid.detect.Context`'s fields in order)."""
     cols = {f.name: f for f in schema}
 
     def as_list(name: str, text: Callable[[str], str]) -> str:
@@ -234,7 +244,8 @@ def context_sql(schema: pa.Schema, phrases: list[str]) -> str:
     ids = group(ID_COLUMNS, lambda r: f"{r}::VARCHAR")
     dates = group(DATE_COLUMNS, lambda r: f"strftime({r}, '%Y%m%d')")
     ctx = group(phrases, lambda r: f"{r}::VARCHAR")
-    return f"to_json(struct_pack(n := {names}, i := {ids}, d := {dates}, c := {ctx}))::VARCHAR"
+    places = group(PLACE_COLUMNS, lambda r: f"{r}::VARCHAR")
+    return f"to_json(struct_pack(n := {names}, i := {ids}, d := {dates}, c := {ctx}, p := {places}))::VARCHAR"
 
 
 def marker_columns(method: str, codes: list[tuple[str, str]]) -> dict[str, str]:
