@@ -9,13 +9,20 @@ runs per instance, because it depends on the instance's own identifying values:
     confidence at least :data:`MIN_CONF_ALL` (Tesseract often reads a date right with a low
     confidence; noise in the anatomy is read as short words, all with low confidence).
 ``REDACT_SENSITIVE_TEXT``  words that are part of a finding of the default infoTypes
-    (:data:`~dicomlake.deid.detect.DEFAULT_INFO_TYPES`: names, dates, ages, IDs, phone
-    numbers, e-mail addresses, SSNs), plus ``additionalInfoTypes`` minus ``excludeInfoTypes``
-    and the ``customRegexes``, or that match the instance's own names, IDs and birth date in
-    any written form (``JOHNSON^ANN``, ``Ann Johnson``, ``08/12/1988``). Detection runs
-    on whole lines, so a name split over two words is one finding. OCR misreads characters,
-    so words one or two edits from the instance's IDs and name parts count too, and so does
-    any run of digits as long as an ID (``58121621`` read for ``58121821``).
+    (:data:`~dicomlake.deid.detect.DEFAULT_INFO_TYPES`: names, dates, times next to a date,
+    ages, IDs, phone numbers, e-mail addresses, SSNs, addresses, locations), plus
+    ``additionalInfoTypes`` minus ``excludeInfoTypes`` and the ``customRegexes``, or that
+    match the instance's own names, IDs, birth date and places in any written form
+    (``JOHNSON^ANN``, ``Ann Johnson``, ``08/12/1988``). Detection runs on whole lines, so a
+    name split over two words is one finding. On top of that, every word of every component
+    of the instance's person names and of its places (InstitutionName,
+    InstitutionalDepartmentName, StationName, addresses) is redacted wherever it stands:
+    from 3 characters alone (``CRUZ`` of ``DE LA CRUZ^MARIA JOSE``, ``MERCY`` and
+    ``HOSPITAL`` of ``MERCY GENERAL HOSPITAL``), shorter ones (``DE``, ``LA``, ``ST.``) next
+    to a redacted word. OCR misreads characters, so words one or two edits from those words
+    and the instance's IDs count too, as do two of them read as one (``CRUZ*MARIA``) and any
+    run of digits as long as an ID (``58121621`` read for ``58121821``). A time printed
+    under or over a date (``03/01/2024`` over ``10:47``) goes with it.
 ``REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS``  as SENSITIVE, plus phrases equal to the values
     of the instance's elements coded D, Z, X or U in Table E.1-1 (the ``[CTX]`` rule).
     ``Female`` stays: PatientSex is not a default infoType and its value ``F`` is too short
@@ -40,6 +47,7 @@ from ..sources import read_source
 from ..workers import fork_pool
 from .config import ImageConfig
 from .detect import DEFAULT_INFO_TYPES, PRIORITY, Context, detect
+from .places import TIME_RE
 
 #: REDACT_ALL_TEXT redacts words read with at least this confidence (Tesseract's 0-100).
 MIN_CONF_ALL = 30.0
@@ -80,41 +88,54 @@ def _regex_spans(text: str, image: ImageConfig) -> list[tuple[int, int]]:
 
 
 def sensitive_words(words: list[Word], image: ImageConfig, ctx: Context) -> list[Word]:
-    """The words of findings (infoTypes, custom regexes, the instance's own values), every word
-    of the instance's own names (:func:`_own_words`), and times beside a date (:func:`_times`)."""
+    """The words of findings (infoTypes, custom regexes, the instance's own values), the
+    instance's own words (:func:`_own_words`), and times printed under or over a date."""
     wanted = info_types(image)
     own = _own_words(ctx)
     out: list[Word] = []
     dates: list[Word] = []
-    for line in lines(words):
-        text, spans = "", []
-        for w in line:
-            start = len(text) + (1 if text else 0)
-            text = f"{text} {w.text}" if text else w.text
-            spans.append((start, start + len(w.text)))
-        found = [(f.start, f.end, f.info_type) for f in detect(text, ctx, wanted)]
-        found += [(a, b, "") for a, b in _regex_spans(text, image)]
-        hit = [any(s < b and a < e for s, e, _ in found) for a, b in spans]
-        hit = [h or _misread(w, ctx) or _is_own(w, own) for h, w in zip(hit, line, strict=True)]
-        is_date = [any(s < b and a < e and t == "DATE" for s, e, t in found) for a, b in spans]
+    rows = lines(words)
+    for line in rows:
+        found = _findings(line, image, ctx, wanted)
+        hit = [bool(t) or _misread(w, ctx) or _is_own(w, own) for t, w in zip(found, line, strict=True)]
         _chain(line, hit, own)
-        _times(line, hit, is_date)
         out += [w for w, h in zip(line, hit, strict=True) if h]
-        dates += [w for w, d in zip(line, is_date, strict=True) if d]
-    return out + [w for w in words if w not in out and _time_under_date(w, dates)]
+        dates += [w for w, t in zip(line, found, strict=True) if "DATE" in t]
+    return out + [w for line in rows for w in _stacked_times(line, dates) if w not in out]
+
+
+def _findings(line: list[Word], image: ImageConfig, ctx: Context, wanted: frozenset[str]) -> list[set[str]]:
+    """For each word of a line, the infoTypes of the findings it is part of ("" for a custom
+    regex); detection runs on the whole line, so a name split over two words is one finding."""
+    text, spans = "", []
+    for w in line:
+        start = len(text) + (1 if text else 0)
+        text = f"{text} {w.text}" if text else w.text
+        spans.append((start, start + len(w.text)))
+    found = [(f.start, f.end, f.info_type) for f in detect(text, ctx, wanted)]
+    found += [(a, b, "") for a, b in _regex_spans(text, image)]
+    return [{t for s, e, t in found if s < b and a < e} for a, b in spans]
+
+
+#: Words of the instance's values that are redacted only next to another redacted word.
+_GLUE = frozenset({"THE", "AND", "FOR"})
 
 
 def _own_words(ctx: Context) -> frozenset[str]:
     """Every word of every component of the instance's person names (``DE LA CRUZ^MARIA JOSE``
-    gives DE, LA, CRUZ, MARIA, JOSE), letters and digits only, upper case."""
-    return frozenset(_alnum(p) for n in ctx.person_names for p in re.split(r"[\^=,\s]+", n) if _alnum(p))
+    gives DE, LA, CRUZ, MARIA, JOSE) and of its places (institution, department, station,
+    addresses: ``ST. MARY'S REGIONAL MEDICAL CENTER``), letters and digits only, upper case."""
+    values = (*ctx.person_names, *ctx.places)
+    return frozenset(_alnum(p) for v in values for p in re.split(r"[\^=,\s]+", v) if _alnum(p))
 
 
 def _is_own(word: Word, own: frozenset[str]) -> bool:
-    """One of the instance's own words of 3 or more characters, or two or more of them read as
-    one (``CRUZ^MARIA`` read ``CRUZ*MARIA``)."""
+    """One of the instance's own words of 3 or more characters (from 5, read with an OCR error
+    or two: ``NORTKGATE``), or two or more of them read as one (``CRUZ^MARIA`` read ``CRUZ*MARIA``)."""
     w = _alnum(word.text)
-    return (len(w) >= 3 and w in own) or _joined(w, own, 0)
+    if len(w) >= 3 and w in own and w not in _GLUE:
+        return True
+    return (len(w) >= 5 and any(_near(w, o) for o in own if len(o) >= 5)) or _joined(w, own, 0)
 
 
 def _joined(w: str, own: frozenset[str], parts: int) -> bool:
@@ -124,7 +145,8 @@ def _joined(w: str, own: frozenset[str], parts: int) -> bool:
 
 
 def _chain(line: list[Word], hit: list[bool], own: frozenset[str]) -> None:
-    """Short own words (``DE``, ``LA``, ``MC``) next to a redacted word of the line are redacted too."""
+    """Short own words (``DE``, ``LA``, ``MC``, ``ST.``) next to a redacted word of the line are
+    redacted too."""
     changed = True
     while changed:
         changed = False
@@ -134,30 +156,22 @@ def _chain(line: list[Word], hit: list[bool], own: frozenset[str]) -> None:
                 hit[i] = changed = True
 
 
-_TIME = re.compile(r"(?:[01]?\d|2[0-3])[:.][0-5]\d(?:[:.][0-5]\d)?|(?:[01]\d|2[0-3])[0-5]\d[0-5]\d")
-_AM_PM = re.compile(r"[AaPp]\.?[Mm]\.?")
-
-
-def _times(line: list[Word], hit: list[bool], is_date: list[bool]) -> None:
-    """A time (``08:48:26``, ``8.48``, ``084826``, and AM/PM after it) at most two words from a
-    date of the line is redacted with it."""
+def _stacked_times(line: list[Word], dates: list[Word]) -> list[Word]:
+    """A time printed right under or over a date (overlapping columns, at most 1.5 lines apart),
+    with its AM/PM; a time beside a date on its line is detect's ``TIME``."""
+    out: list[Word] = []
     for i, w in enumerate(line):
-        if _TIME.fullmatch(w.text.strip(",;")) and any(is_date[max(0, i - 2) : i + 3]):
-            hit[i] = True
-            if i + 1 < len(line) and _AM_PM.fullmatch(line[i + 1].text):
-                hit[i + 1] = True
+        if TIME_RE.fullmatch(w.text) and any(_stacked(w, d) for d in dates):
+            out.append(w)
+            if i + 1 < len(line) and TIME_RE.fullmatch(f"{w.text} {line[i + 1].text}"):
+                out.append(line[i + 1])
+    return out
 
 
-def _time_under_date(word: Word, dates: list[Word]) -> bool:
-    """A time printed right under or above a date (overlapping columns, at most 1.5 lines apart)."""
-    if not _TIME.fullmatch(word.text.strip(",;")):
-        return False
-    for d in dates:
-        overlap = min(d.left + d.width, word.left + word.width) - max(d.left, word.left)
-        gap = max(d.top, word.top) - min(d.top + d.height, word.top + word.height)
-        if d.frame == word.frame and overlap > 0 and gap <= 1.5 * max(d.height, word.height):
-            return True
-    return False
+def _stacked(a: Word, b: Word) -> bool:
+    overlap = min(a.left + a.width, b.left + b.width) - max(a.left, b.left)
+    gap = max(a.top, b.top) - min(a.top + a.height, b.top + b.height)
+    return a.frame == b.frame and overlap > 0 and gap <= 1.5 * max(a.height, b.height)
 
 
 def _alnum(text: str) -> str:
@@ -181,16 +195,12 @@ def _near(a: str, b: str) -> bool:
 
 
 def _misread(word: Word, ctx: Context) -> bool:
-    """A word that is one of the instance's IDs or name parts read with an OCR error, or a run
-    of digits as long as an ID (6 characters, 5 digits or more; times and dates aside)."""
+    """A word that is one of the instance's IDs read with an OCR error, or a run of digits as
+    long as an ID (6 characters, 5 digits or more; times and dates aside)."""
     w = _alnum(word.text)
     if len(w) >= 6 and sum(c.isdigit() for c in w) >= 5 and not _TIME_OR_DATE.fullmatch(word.text.strip(".,;")):
         return True
-    if len(w) < 5:
-        return False
-    values = {_alnum(v) for v in ctx.identifiers}
-    values |= {_alnum(p) for n in ctx.person_names for p in re.split(r"[\^ ,]+", n) if len(p) >= 5}
-    return any(_near(w, v) for v in values if len(v) >= 5)
+    return len(w) >= 5 and any(_near(w, v) for v in {_alnum(i) for i in ctx.identifiers} if len(v) >= 5)
 
 
 _TIME_OR_DATE = re.compile(r"\d{1,2}[:/.-]\d{1,2}([:/.-]\d{2,4})?")
