@@ -142,6 +142,7 @@ def _ultrasound(rng: random.Random, when: dt.datetime, f: Font, size: int, phi: 
     site, view, vendor = rng.choice(SITES), rng.choice(VIEWS), rng.choice(VENDORS)
     text += [(12, y + 40, vendor, WHITE), (12, ROWS - 24 - 2 * step, site, WHITE), (12, ROWS - 24 - step, view, WHITE)]
     values = _values(family, given, sex, birth, pid, place, when) | {"Modality": "US", "StudyDescription": "US ABDOMEN"}
+    values["AccessionNumber"] = f"A{rng.randrange(10**6, 10**7)}"  # not shown
     identifying = [*family.split(), *given.split(), pid, dob, *place[0].split(), date, time] if phi else []
     return Screen(text, values, identifying, [*labels, site, view, vendor])
 
