@@ -35,6 +35,16 @@ _ITEM = struct.pack("<HHI", 0xFFFE, 0xE000, UNDEFINED)
 _ITEM_END = struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
 _SEQ_END = struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
 _SKIP = frozenset(["DroppedTags", "OtherElements", "dl_item"])
+#: Private text VRs: a kept private element of these is written from the row when its text there
+#: differs from the source's (text cleaned by a de-identification), fitted to the VR's length.
+PRIVATE_TEXT_VRS = frozenset(["AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT"])
+_MAX_CHARS = {"AE": 16, "SH": 16, "LO": 64, "PN": 64, "ST": 1024, "LT": 10240}
+
+
+def fit_private_text(vr: str, data: list[str]) -> list[str]:
+    """``data`` with each value cut to the longest ``vr`` allows."""
+    limit = _MAX_CHARS.get(vr)
+    return [v[:limit] for v in data] if limit else data
 
 
 class Unsupported(Exception):
@@ -163,6 +173,13 @@ class Encoder:
         parts.append(_SEQ_END)
         return b"".join(parts)
 
+    def private_text(self, tag: int, vr: str, element: bytes, data: list[str]) -> bytes:
+        """A private text element as the source has it, or written from ``data`` where that differs."""
+        text = element[12 if vr in _LONG else 8 :].decode(self.codec, "replace").rstrip(" \x00")
+        if "\\".join(data) == text:
+            return element
+        return self.encoded(tag, vr, fit_private_text(vr, data), "", None)
+
     def encoded(self, tag: int, vr: str, value: Any, here: str, raw: dict[str, str] | None) -> bytes:
         data = self.value_bytes(vr, value, raw)
         if len(data) % 2:
@@ -209,13 +226,15 @@ def encode_file(row: dict[str, Any], source: bytes) -> bytes:
     enc = Encoder(row, _CODECS[key])
     body = {k: v for k, v in row.items() if not k.startswith("Media") and k not in _META}
     out = dict(enc.dataset(body, "", {t: v for t, v in elems.items() if t >> 16 != 2}))
-    kept_other = {e["Tag"] for e in row.get("OtherElements") or []}
-    for tag, (_vr, start, stop) in elems.items():
+    kept_other = {e["Tag"]: e["Data"] for e in row.get("OtherElements") or []}
+    for tag, (vr, start, stop) in elems.items():
         if tag >> 16 == 2 or tag in out or tag & 0xFFFF == 0:
             continue
         e = None if tag >> 16 & 1 else entry(tag)
         name = e.keyword if e is not None else f"Tag_{tag:08X}"
-        if name in dropped or (e is None and name in kept_other) or (tag == PIXEL_DATA and "PixelData" in dropped):
+        if e is None and name in kept_other and vr in PRIVATE_TEXT_VRS:
+            out[tag] = enc.private_text(tag, vr, source[start:stop], kept_other[name])
+        elif name in dropped or (e is None and name in kept_other) or (tag == PIXEL_DATA and "PixelData" in dropped):
             out[tag] = source[start:stop]
     body_bytes = b"".join(out[t] for t in sorted(out))
     return b"\0" * 128 + b"DICM" + _meta(row, ts) + body_bytes

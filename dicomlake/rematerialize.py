@@ -19,12 +19,13 @@ from typing import Any
 import pydicom
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.tag import Tag
+from pydicom.tag import BaseTag, Tag
 from pydicom.uid import UID
 
 from .dictionary import FILE_META_KEYWORDS, entry, keyword_entry
-from .encode import Unsupported, encode_file
+from .encode import PRIVATE_TEXT_VRS, Unsupported, encode_file, fit_private_text
 from .pixels import Box, fill_boxes
 from .reader import IMPLICIT_LE
 from .schema import PLACEHOLDER as ITEM_PLACEHOLDER
@@ -107,7 +108,7 @@ class _Builder:
         """Binary, pixel and private elements the row says stay, copied from the source as they are."""
         if src is None:
             return
-        kept_other = {e["Tag"] for e in row.get("OtherElements") or []}
+        kept_other = {e["Tag"]: e["Data"] for e in row.get("OtherElements") or []}
         for tag in list(src.keys()):  # raw elements: copied as read, never decoded
             if tag in out or tag.element == 0:
                 continue
@@ -116,11 +117,26 @@ class _Builder:
             e = None if tag.is_private else entry(int(tag))
             here = f"{path}.{e.keyword if e else name}" if path else (e.keyword if e else name)
             if e is None and getattr(raw, "VR", None) != "SQ":
-                if name in kept_other or here in self.dropped:
+                if name in kept_other:
+                    out[tag] = _private(src, tag, kept_other[name]) or raw
+                elif here in self.dropped:
                     out[tag] = raw
                 continue
             if here in self.dropped:
                 out[tag] = raw
+
+
+def _private(src: Dataset, tag: BaseTag, data: list[str]) -> DataElement | None:
+    """A kept private text element whose text the row changed (cleaned), written from the row;
+    None when it is to be copied as it is."""
+    elem = src[tag]
+    if elem.VR not in PRIVATE_TEXT_VRS:
+        return None
+    values = elem.value if isinstance(elem.value, (list, MultiValue)) else [elem.value]
+    if ["" if v is None else str(v).strip() for v in values] == [d.strip() for d in data]:
+        return None
+    fitted = fit_private_text(elem.VR, data)
+    return DataElement(tag, elem.VR, fitted[0] if len(fitted) == 1 else fitted)
 
 
 def _vr(dict_vr: str, src: Dataset | None, tag: int) -> str:

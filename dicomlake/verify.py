@@ -2,11 +2,14 @@
 
 ``verify(dest_lake, store, against_lake, against_store)`` collects, with SQL over the source
 lake, each source patient's identifying values (every person name, top level and nested; patient
-IDs, accession numbers, study IDs; the patient's dates; addresses, phone numbers, institution
-names; the original Study/Series/SOP/Frame of Reference UIDs and every ReferencedSOPInstanceUID),
-expands them into their usual written forms (:func:`~dicomlake.deid.detect.variants_of_name`,
-:func:`~dicomlake.deid.detect.variants_of_date`, phone and ID spellings), and searches every file
-of the de-identified store for them, case-insensitively:
+IDs, accession numbers, study IDs; the patient's dates and times; addresses, phone numbers,
+institution and department names; the original Study/Series/SOP/Frame of Reference UIDs and every
+ReferencedSOPInstanceUID), expands them into their usual written forms
+(:func:`~dicomlake.deid.detect.variants_of_name`, :func:`~dicomlake.deid.detect.variants_of_date`,
+:func:`~dicomlake.deid.detect.place_forms`: an address's street with and without its house number,
+street name, city, postal code, an institution's words that are not vocabulary; phone and ID
+spellings; a time as ``084826``, ``08:48:26``, ``8:48:26 AM``, ``08:48``, reported only next to a
+date), and searches every file of the de-identified store for them, case-insensitively:
 
 * every element, parsed with pydicom: file meta, private elements, items of sequences at any
   depth; binary values (OB, UN, ...) read as Latin-1 text, so a name in a private blob is found;
@@ -73,6 +76,7 @@ KINDS = (
     "ADDRESS",
     "INSTITUTION",
     "DATE",
+    "TIME",
 )
 _KIND_RANK = {k: i for i, k in enumerate(KINDS)}
 
@@ -95,6 +99,12 @@ KEYWORD_KINDS: dict[str, str] = {
     "PatientTelephoneNumbers": "PHONE",
     "PersonTelephoneNumbers": "PHONE",
     "InstitutionName": "INSTITUTION",
+    "InstitutionalDepartmentName": "INSTITUTION",
+    "RegionOfResidence": "ADDRESS",
+    "StudyTime": "TIME",
+    "SeriesTime": "TIME",
+    "AcquisitionTime": "TIME",
+    "ContentTime": "TIME",
     "StudyInstanceUID": "UID",
     "SeriesInstanceUID": "UID",
     "SOPInstanceUID": "UID",
@@ -333,12 +343,23 @@ def _id_forms(value: str) -> set[str]:
     return {value, compact} if len(compact) >= MIN_DISTINCT_ID else {value}
 
 
-def _address_forms(value: str) -> set[str]:
-    forms = {value, " ".join(value.replace(",", " ").split())}
-    street = value.split(",")[0].strip()
-    if re.search(r"\d", street) and re.search(r"[A-Za-z]{3}", street):
-        forms.add(street)
-    return forms
+def _place_forms(value: str) -> set[str]:
+    """An address or institution: the whole value, its parts (street, street name, city, postal
+    code) and words that are not vocabulary, in their usual spellings."""
+    from .deid.detect import place_forms
+
+    return place_forms(value)
+
+
+def _time_forms(value: str) -> set[str]:
+    """A TM value (``08:48:26``) as written in text: ``084826``, ``08:48:26``, ``8:48:26 AM``, ``08:48``
+    (reported only next to a date, see :func:`_element_hits`)."""
+    m = re.fullmatch(r"(\d\d):?(\d\d)(?::?(\d\d))?(?:\.\d*)?", value.strip())
+    if m is None:
+        return set()
+    h, mi, sec = int(m[1]), m[2], m[3] or "00"
+    h12, ampm = (h % 12 or 12), ("AM" if h < 12 else "PM")
+    return {f"{h:02d}{mi}{sec}", f"{h:02d}:{mi}:{sec}", f"{h}:{mi}:{sec}", f"{h12}:{mi}:{sec} {ampm}", f"{h:02d}:{mi}"}
 
 
 def written_forms(kind: str, value: str) -> set[str]:
@@ -349,8 +370,10 @@ def written_forms(kind: str, value: str) -> set[str]:
         forms = _date_forms(value)
     elif kind == "PHONE":
         forms = _phone_forms(value)
-    elif kind == "ADDRESS":
-        forms = _address_forms(value)
+    elif kind in ("ADDRESS", "INSTITUTION"):
+        forms = _place_forms(value)
+    elif kind == "TIME":
+        forms = _time_forms(value)
     elif kind in ("PATIENT_ID", "ACCESSION_NUMBER", "STUDY_ID"):
         forms = _id_forms(value)
     else:
@@ -584,8 +607,12 @@ def scan_file(path: str, instance: str, matcher: Matcher, ocr: bool = False) -> 
 
 
 def _element_hits(instance: str, path: str, where: str, text: str, found: list[_Found]) -> Iterator[Hit]:
+    from .deid.detect import next_to_date
+
     seen: set[str] = set()
     for f in found:
+        if f.value.kind == "TIME" and not next_to_date(text, f.start, f.end):
+            continue  # a time alone (a kept StudyTime, a duration) identifies nobody
         if f.value.key not in seen:  # each value once per element
             seen.add(f.value.key)
             yield Hit(instance, path, where, f.value.kind, text[f.start : f.end])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pydicom
+import pytest
 
 import dicomlake
 from dicomlake.deid.config import load_config
@@ -50,7 +51,7 @@ def test_clean_descriptors_keeps_descriptors_and_removes_only_the_identifying_wo
         ],
         CLEAN_DESCRIPTORS,
     )
-    assert [ds.StudyDescription for ds in out] == ["CT HEAD", "CT HEAD", "CT ABDOMEN at [LOCATION] General"]
+    assert [ds.StudyDescription for ds in out] == ["CT HEAD", "CT HEAD", "CT ABDOMEN at [LOCATION]"]
     assert [ds.SeriesDescription for ds in out] == [
         "SCOUT",
         "ARTERIAL PHASE",
@@ -67,3 +68,86 @@ def test_clean_descriptors_ctx_is_another_elements_removed_value(tmp_path: Path)
     out = run(tmp_path, [attrs], CLEAN_DESCRIPTORS)
     assert out[0].StudyDescription == "CHEST [CTX] lung"
     assert "BranchOfService" not in out[0]
+
+
+ADDRESS = "7536 Pine Street, Madison, WI 53703"
+HISTORY = f"Lives at {ADDRESS}; moved from 12B Elm Ave., Apt 4, Springfield, IL 62704-1234 on 01/02/2019 08:48."
+PARTS = ("7536", "Pine Street", "Madison", "53703", "12B Elm", "Springfield", "62704", "08:48")
+
+
+def _private(ds: pydicom.Dataset) -> list[str]:
+    return [str(e.value) for e in ds if e.tag.is_private and e.tag.element > 0xFF]
+
+
+def _with_private(path: Path) -> None:
+    ds = pydicom.dcmread(path)
+    block = ds.private_block(0x0011, "DICOMLAKE TEST", create=True)
+    block.add_new(0x01, "LO", "Madison General, Radiology")
+    block.add_new(0x02, "LT", HISTORY)
+    ds.save_as(path, enforce_file_format=True)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"dicomTagConfig": {"profileType": "DEIDENTIFY_TAG_CONTENTS"}},
+        {
+            "dicomTagConfig": {
+                "actions": [{"queries": ["PatientAddress", "AdditionalPatientHistory"], "cleanTextTag": {}}]
+            }
+        },
+    ],
+)
+def test_an_address_in_any_text_element_leaves_none_of_its_parts(tmp_path: Path, body: dict) -> None:
+    attrs = {**NGUYEN, "PatientAddress": ADDRESS, "AdditionalPatientHistory": HISTORY}
+    src = write_instance(
+        tmp_path / "src" / "0.dcm", InstanceNumber=1, InstitutionName="Madison General Hospital", **attrs
+    )
+    _with_private(src)
+    dicomlake.ingest(tmp_path / "lake", tmp_path / "src", "s", progress=False)
+    deidentify(tmp_path / "lake", load_config(body), dest_lake=tmp_path / "dest", workers=1)
+    [(path,)] = dicomlake.open(tmp_path / "dest").sql("SELECT dl_source FROM s").fetchall()
+    ds = pydicom.dcmread(path)
+    texts = [str(ds.PatientAddress), str(ds.AdditionalPatientHistory), *_private(ds)]
+    assert ds.PatientAddress == "[LOCATION]"
+    assert "Lives at [LOCATION]" in ds.AdditionalPatientHistory
+    for text in texts:
+        assert not [p for p in PARTS if p.lower() in text.lower()], text
+    if body["dicomTagConfig"].get("profileType") == "DEIDENTIFY_TAG_CONTENTS":
+        assert _private(ds) == ["[LOCATION], Radiology", ds.AdditionalPatientHistory]
+    else:
+        assert _private(ds) == []  # the basic profile removes private elements
+
+
+def test_verify_flags_each_leftover_address_part_institution_word_and_time(tmp_path: Path) -> None:
+    from dicomlake.verify import verify
+
+    kept = {
+        "ImageComments": "Lives at 7536 PINE STREET",
+        "StudyDescription": "moved to Pine St.",
+        "SeriesDescription": "MADISON scan 08:48",  # a time alone is no hit
+        "ProtocolName": "ZIP 53703",
+        "AdditionalPatientHistory": "Seen at St. Mary's 01/02/2020 08:48:26",
+        "PatientComments": "Referred from madison general",
+    }
+    attrs = {
+        **NGUYEN,
+        **kept,
+        "PatientAddress": ADDRESS,
+        "InstitutionName": "St. Mary's Hospital",
+        "InstitutionAddress": "1 Main Road, Madison General",
+        "StudyTime": "084826",
+    }
+    keep = {"dicomTagConfig": {"actions": [{"queries": sorted(kept), "keepTag": {}}]}}
+    run(tmp_path, [attrs], keep)
+    report = verify(tmp_path / "dest", "s", tmp_path / "lake", "s")
+    assert sorted((h.path, h.kind, h.text) for h in report.hits) == [
+        ("AdditionalPatientHistory", "DATE", "01/02/2020"),
+        ("AdditionalPatientHistory", "INSTITUTION", "St. Mary's"),
+        ("AdditionalPatientHistory", "TIME", "08:48:26"),
+        ("ImageComments", "ADDRESS", "7536 PINE STREET"),
+        ("PatientComments", "ADDRESS", "madison general"),
+        ("ProtocolName", "ADDRESS", "53703"),
+        ("SeriesDescription", "ADDRESS", "MADISON"),
+        ("StudyDescription", "ADDRESS", "Pine St"),
+    ]

@@ -65,9 +65,10 @@ from dataclasses import dataclass
 from importlib.resources import files
 
 from .places import ADDRESS_RE, LOCATION_RES, TIME_GAP, TIME_RE, address_ok, location_ok, place_phrases, place_regex
+from .places import place_forms as _place_forms
 
 __all__ = ["DEFAULT_INFO_TYPES", "PRIORITY", "Context", "Finding", "WrittenDate", "detect", "parse_date"]
-__all__ += ["variants_of_date", "variants_of_name"]
+__all__ += ["next_to_date", "place_forms", "variants_of_date", "variants_of_name"]
 
 #: Tie-break for findings with the same span (earlier wins).
 PRIORITY = (
@@ -331,6 +332,11 @@ def _ctx_phrase_variants(phrase: str) -> set[str]:
     return {phrase} | variants_of_date(phrase)
 
 
+def place_forms(value: str) -> set[str]:
+    """Literal written forms of an instance's place value (:func:`.places.place_forms`)."""
+    return _place_forms(value, _word_lists()[1])
+
+
 def _vocabulary_word(phrase: str) -> bool:
     """A single DICOM/radiology vocabulary word (``Radiology``, ``Routine``) identifies nobody alone."""
     return phrase.strip().lower() in _word_lists()[1]
@@ -397,18 +403,27 @@ def _candidates(text: str, ctx: Context | None, wanted: frozenset[str]) -> Itera
 
 def _times(text: str, ctx: Context | None) -> Iterator[tuple[int, int, str]]:
     """Times right before or after a date (any DATE the rules or the context find)."""
-    times = [m for m in TIME_RE.finditer(text)]
-    if not times:
-        return
-    dates = [(a, b) for a, b, t in _candidates(text, ctx, frozenset({"DATE"})) if t == "DATE"]
-    for m in times:
-        near = any(
-            TIME_GAP.fullmatch(text, b, m.start()) or TIME_GAP.fullmatch(text, m.end(), a)
-            for a, b in dates
-            if b <= m.start() or a >= m.end()
-        )
-        if near:
-            yield m.start(), m.end(), "TIME"
+    times = list(TIME_RE.finditer(text))
+    if times:
+        dates = _date_spans(text, ctx)
+        yield from ((m.start(), m.end(), "TIME") for m in times if _next_to(text, m.start(), m.end(), dates))
+
+
+def _date_spans(text: str, ctx: Context | None) -> list[tuple[int, int]]:
+    return [(a, b) for a, b, t in _candidates(text, ctx, frozenset({"DATE"})) if t == "DATE"]
+
+
+def _next_to(text: str, start: int, end: int, dates: list[tuple[int, int]]) -> bool:
+    return any(
+        TIME_GAP.fullmatch(text, b, start) or TIME_GAP.fullmatch(text, end, a)
+        for a, b in dates
+        if b <= start or a >= end
+    )
+
+
+def next_to_date(text: str, start: int, end: int) -> bool:
+    """Does ``text[start:end]`` (a time) stand right before or after a date (``TIME``'s rule)?"""
+    return _next_to(text, start, end, _date_spans(text, None))
 
 
 def detect(text: str, ctx: Context | None = None, info_types: frozenset[str] | None = None) -> list[Finding]:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 
 __all__ = ["ADDRESS_RE", "LOCATION_RES", "PLACE_WORDS", "TIME_GAP", "TIME_RE", "address_ok", "location_ok"]
-__all__ += ["place_phrases", "place_regex"]
+__all__ += ["place_forms", "place_phrases", "place_regex"]
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -146,7 +146,8 @@ def place_phrases(value: str, vocabulary: frozenset[str]) -> set[str]:
     """What of one place value (InstitutionName, InstitutionAddress, a department, a station)
     identifies it: the whole value, each comma-separated part and each word that is not a
     vocabulary word (``Hospital``, ``General``, ``Street`` alone are not), each of these parts
-    without its trailing vocabulary words (``St. Mary's``), and the initials of a
+    without one or more of its trailing vocabulary words (``Madison General``, ``St. Mary's``),
+    and the initials of a
     value of three words or more (``MGH``).  Each phrase is matched by :func:`place_regex` in every
     written variant (case, punctuation, ``St``/``Saint``, ``Hosp``/``Hospital``, ...)."""
     value = " ".join(value.replace("^", " ").split())
@@ -155,13 +156,12 @@ def place_phrases(value: str, vocabulary: frozenset[str]) -> set[str]:
         words = _TOKEN.findall(part)
         if len(words) > 1 or (words and not _generic(words[0], vocabulary)):
             out.add(part.strip())
-        while (
-            words and len(words[-1]) >= MIN_PLACE_WORD and _generic(words[-1], vocabulary)
-        ):  # St. Mary's Hospital: also St. Mary's
-            words = words[:-1]
-        if len(words) > 1:
-            out.add(" ".join(words))
         out |= {w for w in words if not _generic(w, vocabulary)}
+        spans = list(_TOKEN.finditer(part))
+        while len(spans) > 1 and len(spans[-1][0]) >= MIN_PLACE_WORD and _generic(spans[-1][0], vocabulary):
+            spans.pop()  # Madison General Hospital: also Madison General; St. Mary's Hospital: St. Mary's
+            if len(spans) > 1:
+                out.add(part[spans[0].start() : spans[-1].end()])
     words = [w for w in _TOKEN.findall(value) if w.lower() not in _STOP]
     initials = "".join(w[0] for w in words)
     if MIN_PLACE_WORD <= len(words) <= MAX_INITIALS and initials.isalpha() and not _generic(initials, vocabulary):
@@ -186,3 +186,26 @@ def place_regex(phrases: Iterable[str]) -> re.Pattern[str] | None:
         return None
     body = "|".join(sorted(alts, key=len, reverse=True))
     return re.compile(rf"(?<![^\W_])(?:{body})(?![^\W_])", re.IGNORECASE)
+
+
+_HOUSE = re.compile(r"^\s*\d{1,6}[A-Za-z]?(?:-\d{1,4})?\s+(?=\S+\s+\S)")
+
+
+def _spellings(phrase: str) -> set[str]:
+    """A phrase as written, in words separated by spaces, and with every word abbreviated or spelled out."""
+    tokens = _TOKEN.findall(phrase)
+    short = [ABBREVIATIONS.get(t.lower(), t) for t in tokens]
+    long = [next((f for f, a in ABBREVIATIONS.items() if a == t.lower()), t) for t in tokens]
+    return {phrase, " ".join(tokens), " ".join(short), " ".join(long)}
+
+
+def place_forms(value: str, vocabulary: frozenset[str]) -> set[str]:
+    """Literal written forms of a place value, for a search without these regexes (``verify``):
+    each :func:`place_phrases` phrase but a house number alone, and each comma-separated part of
+    an address without its house number (the street name ``Pine Street`` of ``7536 Pine Street``),
+    in its usual spellings."""
+    phrases = place_phrases(value, vocabulary)
+    streets = [part for part in value.split(",") if _HOUSE.match(part)]
+    phrases |= {_HOUSE.sub("", part).strip() for part in streets}
+    phrases -= {_TOKEN.findall(part)[0] for part in streets}  # a house number alone is any number
+    return {form for p in phrases for form in _spellings(p)}

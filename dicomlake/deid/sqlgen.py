@@ -185,13 +185,22 @@ def struct_expr(var: str, t: pa.StructType, ctx: Ctx, path: str, parent: str) ->
 
 
 def other_elements_expr(ref: str, ctx: Ctx, parent: str | None) -> str | None:
-    """Private and unknown non-sequence elements: kept or deleted per tag (a private X by default)."""
+    """Private and unknown non-sequence elements: kept or deleted per tag (a private X by default);
+    where the profile cleans text (DEIDENTIFY_TAG_CONTENTS), their text values are cleaned too
+    (the writer writes a private text value from the row when it differs from the source)."""
     probe = ctx.planner.decide(0x00091001, "LO", parent)  # any private tag: the profile's private rule
     if probe.action == "keep" and not ctx.planner.actions:
         return ref
     if probe.action == "delete" and not ctx.planner.actions:
         return None
-    return f"list_filter({ref}, lambda e: dl_keep_private(e.Tag))"
+    if probe.action != "clean_text" or not ctx.text_clean:
+        return f"list_filter({ref}, lambda e: dl_keep_private(e.Tag))"
+    # one list_transform (Spark gathers per-value calls only from lambdas over plain columns)
+    data = "list_transform(pe.Data, lambda pv: dl_clean(pv, dl_context, 'UT'))"
+    creator = "substr(pe.Tag, 9, 2) = '00'"  # Tag_GGGG00xx: a private creator, never changed
+    cleaned = f"CASE WHEN {creator} THEN pe ELSE struct_pack(Tag := pe.Tag, Data := {data}) END"
+    each = f"CASE WHEN dl_keep_private(pe.Tag) THEN {cleaned} ELSE NULL END"
+    return f"list_filter(list_transform({ref}, lambda pe: {each}), lambda pk: pk IS NOT NULL)"
 
 
 #: PN columns whose names are this instance's identifying names (for PERSON_NAME in free text).
