@@ -305,6 +305,10 @@ US_CTX = Context(
         (("MERCY", "GENERAL", "HOSPITAL"), {"MERCY", "GENERAL", "HOSPITAL"}),
         (("MERCV", "GENERAL", "HOSPITAL"), {"MERCV", "GENERAL", "HOSPITAL"}),  # one letter misread
         (("GENERAL", "HOSPITAL"), {"GENERAL", "HOSPITAL"}),  # the word that was caught is gone
+        (("MERCY", "GENERAL", "HOSP", "ital"), {"MERCY", "GENERAL", "HOSP", "ital"}),  # a word read in two
+        (("MERCY", "GENERAL", "KOSPITA!"), {"MERCY", "GENERAL", "KOSPITA!"}),  # two letters misread
+        (("2024-03-01", "11", "46"), {"2024-03-01", "11", "46"}),  # the colon went unread
+        (("O1-Mar-2024", "10:26:27", "AM"), {"O1-Mar-2024", "10:26:27", "AM"}),  # O read for 0
         (("03/01/2024", "08:48:26", "AM"), {"03/01/2024", "08:48:26", "AM"}),
         (("2024-03-01", "0848"), {"2024-03-01", "0848"}),
         (("C5-1", "5.0MHz", "D", "16cm", "LIVER"), set()),

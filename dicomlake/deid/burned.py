@@ -20,9 +20,12 @@ runs per instance, because it depends on the instance's own identifying values:
     from 3 characters alone (``CRUZ`` of ``DE LA CRUZ^MARIA JOSE``, ``MERCY`` and
     ``HOSPITAL`` of ``MERCY GENERAL HOSPITAL``), shorter ones (``DE``, ``LA``, ``ST.``) next
     to a redacted word. OCR misreads characters, so words one or two edits from those words
-    and the instance's IDs count too, as do two of them read as one (``CRUZ*MARIA``) and any
-    run of digits as long as an ID (``58121621`` read for ``58121821``). A time printed
-    under or over a date (``03/01/2024`` over ``10:47``) goes with it.
+    and the instance's IDs count too, as do two of them read as one (``CRUZ*MARIA``), pieces
+    of one read as two (``CLI ic``) or two edits off (``KOSPITA!``) next to a redacted word,
+    and any run of digits as long as an ID (``58121621`` read for ``58121821``). Letters read
+    for digits are put back before detection (``O1-Mar-2024``). A time printed under or over
+    a date (``03/01/2024`` over ``10:47``), or beside it without its colon (``11 46``), goes
+    with it.
 ``REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS``  as SENSITIVE, plus phrases equal to the values
     of the instance's elements coded D, Z, X or U in Table E.1-1 (the ``[CTX]`` rule).
     ``Female`` stays: PatientSex is not a default infoType and its value ``F`` is too short
@@ -98,6 +101,7 @@ def sensitive_words(words: list[Word], image: ImageConfig, ctx: Context) -> list
     for line in rows:
         found = _findings(line, image, ctx, wanted)
         hit = [bool(t) or _misread(w, ctx) or _is_own(w, own) for t, w in zip(found, line, strict=True)]
+        _split_times(line, hit, ["DATE" in t for t in found])
         _chain(line, hit, own)
         out += [w for w, h in zip(line, hit, strict=True) if h]
         dates += [w for w, t in zip(line, found, strict=True) if "DATE" in t]
@@ -112,9 +116,19 @@ def _findings(line: list[Word], image: ImageConfig, ctx: Context, wanted: frozen
         start = len(text) + (1 if text else 0)
         text = f"{text} {w.text}" if text else w.text
         spans.append((start, start + len(w.text)))
-    found = [(f.start, f.end, f.info_type) for f in detect(text, ctx, wanted)]
+    found = [(f.start, f.end, f.info_type) for f in detect(_digits(text), ctx, wanted)]
     found += [(a, b, "") for a, b in _regex_spans(text, image)]
     return [{t for s, e, t in found if s < b and a < e} for a, b in spans]
+
+
+_O_FOR_0 = re.compile(r"(?<![A-Za-z])[Oo](?=\d)|(?<=\d)[Oo](?![A-Za-z])")
+_I_FOR_1 = re.compile(r"(?<![A-Za-z])[Il](?=\d)|(?<=\d)[Il](?![A-Za-z])")
+
+
+def _digits(text: str) -> str:
+    """OCR's letters for digits put back where they touch a digit and no other letter
+    (``O1-Mar-2024``, ``l2/13/1942``); the length stays, so word offsets hold."""
+    return _I_FOR_1.sub("1", _O_FOR_0.sub("0", text))
 
 
 #: Words of the instance's values that are redacted only next to another redacted word.
@@ -145,15 +159,32 @@ def _joined(w: str, own: frozenset[str], parts: int) -> bool:
 
 
 def _chain(line: list[Word], hit: list[bool], own: frozenset[str]) -> None:
-    """Short own words (``DE``, ``LA``, ``MC``, ``ST.``) next to a redacted word of the line are
-    redacted too."""
+    """Words next to a redacted word of the line that are like one of the instance's own words
+    (:func:`_like_own`: ``DE``, ``LA``, ``ST.``, ``CLI ic`` for a split ``CLINIC``, ``KOSPITA!``)
+    are redacted too."""
     changed = True
     while changed:
         changed = False
         for i, w in enumerate(line):
             near = (i > 0 and hit[i - 1]) or (i + 1 < len(line) and hit[i + 1])
-            if not hit[i] and near and _alnum(w.text) in own:
+            if not hit[i] and near and _like_own(_alnum(w.text), own):
                 hit[i] = changed = True
+
+
+def _like_own(w: str, own: frozenset[str]) -> bool:
+    """An own word, a piece of one of 5 characters or more (OCR split it), or one two edits from it."""
+    if w in own:
+        return True
+    return len(w) >= 2 and any(w in o or (len(w) >= 5 and _near(w, o, 2)) for o in own if len(o) >= 5)
+
+
+def _split_times(line: list[Word], hit: list[bool], is_date: list[bool]) -> None:
+    """A time whose separators OCR dropped (``11 46`` after ``2024-03-01``) goes with its date."""
+    for i in (i for i, d in enumerate(is_date) if d):
+        for j in range(i + 2, min(i + 4, len(line)) + 1):
+            pieces = [w.text for w in line[i + 1 : j]]
+            if all(p.isdigit() and len(p) <= 2 for p in pieces) and TIME_RE.fullmatch(":".join(pieces)):
+                hit[i + 1 : j] = [True] * (j - i - 1)
 
 
 def _stacked_times(line: list[Word], dates: list[Word]) -> list[Word]:
@@ -178,11 +209,11 @@ def _alnum(text: str) -> str:
     return "".join(c for c in text.upper() if c.isalnum())
 
 
-def _near(a: str, b: str) -> bool:
-    """At most one edit apart (two from 8 characters): OCR misreads a character or two."""
+def _near(a: str, b: str, limit: int | None = None) -> bool:
+    """At most one edit apart (two from 8 characters, or ``limit``): OCR misreads a character or two."""
     if abs(len(a) - len(b)) > 2:
         return False
-    limit = 2 if min(len(a), len(b)) >= 8 else 1
+    limit = limit if limit is not None else 2 if min(len(a), len(b)) >= 8 else 1
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         cur = [i]
