@@ -314,6 +314,9 @@ US_CTX = Context(
         (("C5-1", "5.0MHz", "D", "16cm", "LIVER"), set()),
         (("TIS", "0.4", "MI", "1.2", "Gn", "50"), set()),
         (("Zoom", "2.10", "08:48"), set()),  # a time with no date is a duration
+        (("W1749L195",), set()),  # window and level run together: no ID
+        (("ID:", "5812I82l"), {"5812I82l"}),  # an ID with digits read as letters
+        (("A7454874",), {"A7454874"}),  # a run of digits as long as an ID
         (("DE", "LA"), set()),  # short words alone: not the name
     ],
 )

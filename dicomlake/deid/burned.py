@@ -227,13 +227,22 @@ def _near(a: str, b: str, limit: int | None = None) -> bool:
 
 def _misread(word: Word, ctx: Context) -> bool:
     """A word that is one of the instance's IDs read with an OCR error, or a run of digits as
-    long as an ID (6 characters, 5 digits or more; times and dates aside)."""
+    long as an ID (6 characters, 5 digits or more; times and dates aside; letters inside it
+    only those OCR reads for digits, so ``W1749L195``, window and level run together, is none)."""
     w = _alnum(word.text)
-    if len(w) >= 6 and sum(c.isdigit() for c in w) >= 5 and not _TIME_OR_DATE.fullmatch(word.text.strip(".,;")):
+    inner = re.sub(r"^[^\d]+|[^\d]+$", "", "".join(c for c in word.text if c.isalnum()))
+    digit_run = all(c.isdigit() or c in _DIGIT_LOOKALIKES for c in inner)
+    if (
+        len(w) >= 6
+        and sum(c.isdigit() for c in w) >= 5
+        and digit_run
+        and not _TIME_OR_DATE.fullmatch(word.text.strip(".,;"))
+    ):
         return True
     return len(w) >= 5 and any(_near(w, v) for v in {_alnum(i) for i in ctx.identifiers} if len(v) >= 5)
 
 
+_DIGIT_LOOKALIKES = frozenset("OoDQIlizSsGbBgq")
 _TIME_OR_DATE = re.compile(r"\d{1,2}[:/.-]\d{1,2}([:/.-]\d{2,4})?")
 
 
