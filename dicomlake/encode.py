@@ -42,9 +42,16 @@ _MAX_CHARS = {"AE": 16, "SH": 16, "LO": 64, "PN": 64, "ST": 1024, "LT": 10240}
 
 
 def fit_private_text(vr: str, data: list[str]) -> list[str]:
-    """``data`` with each value cut to the longest ``vr`` allows."""
+    """``data`` with each value too long for ``vr`` cut at its last space that fits (else at the limit)."""
     limit = _MAX_CHARS.get(vr)
-    return [v[:limit] for v in data] if limit else data
+    if not limit:
+        return data
+    return [v if len(v) <= limit else _cut(v, limit) for v in data]
+
+
+def _cut(value: str, limit: int) -> str:
+    space = value.rfind(" ", 0, limit + 1)
+    return value[:space].rstrip() if space > 0 else value[:limit]
 
 
 class Unsupported(Exception):

@@ -367,3 +367,9 @@ def test_saint_and_punctuation_variants():
 def test_places_only_for_the_instance():
     assert found("Read at Madison") == []
     assert found("Read at Madison", PLACES, frozenset({"PERSON_NAME"})) == []
+
+
+def test_a_short_station_code_is_no_place_alone():
+    # StationName CT01 is also a procedure code value; a longer station name is searched for
+    assert found("Procedure CT01", Context(places=("CT01",))) == []
+    assert found("Station CTAWP12345", Context(places=("CTAWP12345",))) == [("LOCATION", "CTAWP12345")]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from pydicom.dataset import Dataset
 
 import dicomlake
 from dicomlake.deid.config import load_config
@@ -84,6 +85,11 @@ def _with_private(path: Path) -> None:
     block = ds.private_block(0x0011, "DICOMLAKE TEST", create=True)
     block.add_new(0x01, "LO", "Madison General, Radiology")
     block.add_new(0x02, "LT", HISTORY)
+    block.add_new(0x03, "SH", "Madison 53703")  # cleaned, too long for SH: cut at a space
+    item = Dataset()  # a private element inside an item (written by the general writer)
+    item.ReferencedSOPClassUID, item.ReferencedSOPInstanceUID = "1.2.840.10008.3.1.2.3.1", "1.2.3.4"
+    item.private_block(0x0011, "DICOMLAKE TEST", create=True).add_new(0x01, "LO", "Madison General, Radiology")
+    ds.ReferencedStudySequence = [item]
     ds.save_as(path, enforce_file_format=True)
 
 
@@ -110,11 +116,13 @@ def test_an_address_in_any_text_element_leaves_none_of_its_parts(tmp_path: Path,
     ds = pydicom.dcmread(path)
     texts = [str(ds.PatientAddress), str(ds.AdditionalPatientHistory), *_private(ds)]
     assert ds.PatientAddress == "[LOCATION]"
-    assert "Lives at [LOCATION]" in ds.AdditionalPatientHistory
+    assert "Lives at [LOCATION]" in ds.AdditionalPatientHistory  # the instance's own address, whole
+    assert "moved from [STREET_ADDRESS], [LOCATION] on " in ds.AdditionalPatientHistory  # any address
     for text in texts:
         assert not [p for p in PARTS if p.lower() in text.lower()], text
     if body["dicomTagConfig"].get("profileType") == "DEIDENTIFY_TAG_CONTENTS":
-        assert _private(ds) == ["[LOCATION], Radiology", ds.AdditionalPatientHistory]
+        assert _private(ds) == ["[LOCATION], Radiology", ds.AdditionalPatientHistory, "[LOCATION]"]
+        assert _private(ds.ReferencedStudySequence[0]) == ["[LOCATION], Radiology"]
     else:
         assert _private(ds) == []  # the basic profile removes private elements
 

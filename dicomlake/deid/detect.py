@@ -31,7 +31,8 @@ or downloaded.  Callers run it once per distinct value.  :data:`DEFAULT_INFO_TYP
     ``WI 53703``, a lone ZIP+4, UK (``SW1A 1AA``) and Canadian (``K1A 0B1``) postcodes; and the
     context's places (InstitutionName, InstitutionAddress, InstitutionalDepartmentName,
     StationName, PatientAddress values): each value, each comma-separated part and each word
-    that is not a vocabulary word (``Hospital``, ``General``, ``Street`` alone are not), in every
+    that is not a vocabulary word (``Hospital``, ``General``, ``Street`` alone are not; a word of
+    letters and digits from 5 characters, so station ``CT01`` is not, a code value), in every
     written variant (case, punctuation, ``St``/``Saint``, ``Hosp``/``Hospital``, initials ``MGH``)
     (:func:`.places.place_phrases`).
 ``TIME``  ``8:48:26 AM``, ``08:48``, ``084826``, ``0848`` right before or after a date
@@ -64,7 +65,18 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.resources import files
 
-from .places import ADDRESS_RE, LOCATION_RES, TIME_GAP, TIME_RE, address_ok, location_ok, place_phrases, place_regex
+from .places import (
+    ADDRESS_HINT,
+    ADDRESS_RE,
+    LOCATION_HINTS,
+    LOCATION_RES,
+    TIME_GAP,
+    TIME_RE,
+    address_ok,
+    location_ok,
+    place_phrases,
+    place_regex,
+)
 from .places import place_forms as _place_forms
 
 __all__ = ["DEFAULT_INFO_TYPES", "PRIORITY", "Context", "Finding", "WrittenDate", "detect", "parse_date"]
@@ -363,6 +375,10 @@ def _date_ok(m: re.Match[str]) -> bool:
     return parse_date(m.group()) is not None  # a valid day of its month
 
 
+def _hint(rx: re.Pattern[str], text: str, digits: int = 1) -> bool:
+    return digits > 0 and rx.search(text) is not None
+
+
 # (info type, pattern, check of a match or None, gate on (text, number of digits) that skips the pattern)
 _Rule = tuple[str, re.Pattern[str], Callable[[re.Match[str]], bool] | None, Callable[[str, int], bool]]
 _RULES: tuple[_Rule, ...] = (
@@ -373,12 +389,12 @@ _RULES: tuple[_Rule, ...] = (
     ("EMAIL_ADDRESS", _EMAIL_RE, None, lambda t, n: "@" in t),
     ("US_SOCIAL_SECURITY_NUMBER", _SSN_RE, None, lambda t, n: n >= 9),
     ("PERSON_NAME", _PN_RE, _pn_ok, lambda t, n: "^" in t),
-    ("STREET_ADDRESS", ADDRESS_RE, lambda m: address_ok(m, _word_lists()[1]), lambda t, n: n >= 1),
-    ("LOCATION", LOCATION_RES[0], None, lambda t, n: n >= 5),
-    ("LOCATION", LOCATION_RES[1], lambda m: location_ok(m, _word_lists()[1]), lambda t, n: "," in t),
-    ("LOCATION", LOCATION_RES[2], None, lambda t, n: n >= 9),
-    ("LOCATION", LOCATION_RES[3], None, lambda t, n: n >= 2),
-    ("LOCATION", LOCATION_RES[4], None, lambda t, n: n >= 3),
+    ("STREET_ADDRESS", ADDRESS_RE, lambda m: address_ok(m, _word_lists()[1]), lambda t, n: _hint(ADDRESS_HINT, t, n)),
+    ("LOCATION", LOCATION_RES[0], None, lambda t, n: _hint(LOCATION_HINTS[0], t, n)),
+    ("LOCATION", LOCATION_RES[1], lambda m: location_ok(m, _word_lists()[1]), lambda t, n: _hint(LOCATION_HINTS[1], t)),
+    ("LOCATION", LOCATION_RES[2], None, lambda t, n: _hint(LOCATION_HINTS[2], t, n)),
+    ("LOCATION", LOCATION_RES[3], None, lambda t, n: _hint(LOCATION_HINTS[3], t, n)),
+    ("LOCATION", LOCATION_RES[4], None, lambda t, n: _hint(LOCATION_HINTS[4], t, n)),
 )
 
 
@@ -397,16 +413,14 @@ def _candidates(text: str, ctx: Context | None, wanted: frozenset[str]) -> Itera
             if info_type in wanted:
                 for m in rx.finditer(text):
                     yield m.start(), m.end(), info_type
-    if "TIME" in wanted and digits >= 3:
-        yield from _times(text, ctx)
 
 
-def _times(text: str, ctx: Context | None) -> Iterator[tuple[int, int, str]]:
-    """Times right before or after a date (any DATE the rules or the context find)."""
-    times = list(TIME_RE.finditer(text))
-    if times:
-        dates = _date_spans(text, ctx)
-        yield from ((m.start(), m.end(), "TIME") for m in times if _next_to(text, m.start(), m.end(), dates))
+def _times(text: str, dates: list[tuple[int, int]]) -> Iterator[tuple[int, int, str]]:
+    """Times right before or after one of ``dates`` (spans of any DATE the rules or the context find)."""
+    if dates:
+        for m in TIME_RE.finditer(text):
+            if _next_to(text, m.start(), m.end(), dates):
+                yield m.start(), m.end(), "TIME"
 
 
 def _date_spans(text: str, ctx: Context | None) -> list[tuple[int, int]]:
@@ -435,7 +449,11 @@ def detect(text: str, ctx: Context | None = None, info_types: frozenset[str] | N
     if not text:
         return []
     wanted = DEFAULT_INFO_TYPES if info_types is None else info_types
-    cands = sorted(set(_candidates(text, ctx, wanted)), key=lambda c: (c[0] - c[1], c[0], _RANK.get(c[2], 99)))
+    found = set(_candidates(text, ctx, wanted))
+    if "TIME" in wanted:
+        dates = [(a, b) for a, b, t in found if t == "DATE"] if "DATE" in wanted else _date_spans(text, ctx)
+        found.update(_times(text, dates))
+    cands = sorted(found, key=lambda c: (c[0] - c[1], c[0], _RANK.get(c[2], 99)))
     taken: list[tuple[int, int, str]] = []
     for start, end, info_type in cands:
         taken.extend((a, b, info_type) for a, b in _uncovered(text, start, end, taken))

@@ -11,7 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["ADDRESS_RE", "LOCATION_RES", "PLACE_WORDS", "TIME_GAP", "TIME_RE", "address_ok", "location_ok"]
+__all__ = [
+    "ADDRESS_HINT",
+    "ADDRESS_RE",
+    "LOCATION_HINTS",
+    "LOCATION_RES",
+    "PLACE_WORDS",
+    "TIME_GAP",
+    "TIME_RE",
+    "address_ok",
+    "location_ok",
+]
 __all__ += ["place_forms", "place_phrases", "place_regex"]
 
 
@@ -102,6 +112,15 @@ LOCATION_RES = (
     re.compile(r"(?<![\w-])[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?\s\d[ABD-HJLNP-UW-Z]{2}(?![\w-])"),  # UK
     re.compile(r"(?<![\w-])[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ -]?\d[ABCEGHJ-NPRSTV-Z]\d(?![\w-])"),  # CA
 )
+#: Cheap tests that skip a pattern on text that cannot hold a match (most text).
+ADDRESS_HINT = re.compile(r"\d[A-Za-z]?\s+\S+\s+\S|(?i:box)")
+LOCATION_HINTS = (
+    re.compile(r"\d{5}"),
+    re.compile(r",\s+[A-Z]"),
+    re.compile(r"\d{5}-\d{4}"),
+    re.compile(r"\s\d[A-Z]{2}(?![\w-])"),
+    re.compile(r"[A-Z]\d[A-Z][ -]?\d"),
+)
 #: ``8:48:26 AM``, ``08:48``, ``084826`` (DICOM TM), ``0848``: a TIME only next to a date.
 TIME_RE = re.compile(
     r"(?<![\w:.])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:\s?(?i:[ap]\.?m\.?)(?!\w))?(?![\w:])"
@@ -123,7 +142,8 @@ def address_ok(m: re.Match[str], vocabulary: frozenset[str]) -> bool:
 def location_ok(m: re.Match[str], vocabulary: frozenset[str]) -> bool:
     """``City, ST`` without a ZIP code: the city is not vocabulary alone (not ``Scout, IN``)."""
     city = m.group("city")
-    return any(w.lower() not in vocabulary | PLACE_WORDS for w in re.split(r"[ -]", city))
+    words = [w.lower() for w in re.split(r"[ -]", city)]
+    return any(w not in vocabulary and w not in PLACE_WORDS for w in words)
 
 
 # --- an instance's own places ------------------------------------------------------------
@@ -132,6 +152,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _STOP = frozenset({"of", "the", "and", "for", "at", "de", "la", "du", "der"})
 MIN_PLACE_WORD = 3  # a word of a place value alone is searched for from this length
 MIN_PLACE_NUMBER = 4  # a number alone (ZIP code, house number) from this many digits
+MIN_PLACE_CODE = 5  # letters and digits (a station name, a unit) alone from this length
 MAX_INITIALS = 5  # the initials of a value of 3 to 5 words (``MGH``) are a written form of it
 
 
@@ -139,6 +160,8 @@ def _generic(word: str, vocabulary: frozenset[str]) -> bool:
     w = word.lower()
     if w.isdigit():
         return len(w) < MIN_PLACE_NUMBER
+    if any(c.isdigit() for c in w):  # a station ``CT01`` is also a code value: from 5 characters
+        return len(w) < MIN_PLACE_CODE
     return len(w) < MIN_PLACE_WORD or w in vocabulary or w in PLACE_WORDS or w in _STOP
 
 
