@@ -6,6 +6,15 @@ ultrasound sample: the patient's name, birth date and ID, plus words that identi
 baseline, MONOCHROME2 8 and 16 bit, MONOCHROME1, RGB and a multi-frame image. Each file's
 planted strings are returned, so tests and ``bench/redact.py`` can check what OCR still
 reads after redaction.
+
+:data:`LAYOUTS` beyond ``simple`` draw screens laid out like real ones (800×600, DejaVu
+fonts of 10-16 px, white or coloured text): ``ultrasound``, a speckled sector under a top
+banner of name, ID, birth date, sex, institution, date and time, with probe, frequency,
+depth, gain, TIS/MI and body-site labels around it; ``capture``, a workstation screenshot
+(Secondary Capture) with the patient block top left, institution, department, date and
+time top right, and window, series and slice labels below. Names have several words
+(``DE LA CRUZ^MARIA JOSE``); each word, the ID, the dates, each word of the institution and
+the time are returned as identifying, each label as text that identifies no one.
 """
 
 from __future__ import annotations
@@ -22,7 +31,10 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, generate_uid
 
+from .sample_screens import anatomy, draw_screen
+
 FORMATS = ("ybr422_jpeg", "mono8", "mono16", "mono1", "rgb", "multiframe")
+LAYOUTS = ("simple", "ultrasound", "capture")
 US_IMAGE = "1.2.840.10008.5.1.4.1.1.6.1"
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 MULTIFRAME_SC = "1.2.840.10008.5.1.4.1.1.7.2"  # Multi-frame Grayscale Byte Secondary Capture
@@ -47,25 +59,14 @@ class Planted:
     sop_instance_uid: str
     identifying: tuple[str, ...]  # as drawn
     other: tuple[str, ...]  # words that identify no one
-
-
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
-
-
-def _canvas(rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
-    """A grey 'anatomy' ellipse with noise on black, values 0-1."""
-    yy, xx = np.mgrid[:rows, :cols]
-    body = ((yy - rows / 2) / (rows * 0.33)) ** 2 + ((xx - cols / 2) / (cols * 0.3)) ** 2 < 1
-    img = np.where(body, 0.35, 0.02) + rng.normal(0, 0.04, (rows, cols))
-    return np.clip(img, 0, 1)
+    layout: str = "simple"
 
 
 def _text_mask(rows: int, cols: int, lines: list[tuple[int, int, str]], size: int) -> np.ndarray:
     mask = Image.new("L", (cols, rows), 0)
     draw = ImageDraw.Draw(mask)
     for x, y, text in lines:
-        draw.text((x, y), text, fill=255, font=_font(size))
+        draw.text((x, y), text, fill=255, font=ImageFont.load_default(size=size))
     return np.asarray(mask, np.float32) / 255.0
 
 
@@ -94,20 +95,32 @@ def _dataset(
     layout = _layout(shown_name, shown_birth, pid, "Female" if sex == "F" else "Male", rows)
     text = _text_mask(rows, cols, layout if phi else layout[3:], 16)
     frames = 3 if fmt == "multiframe" else 1
-    canvases = [np.maximum(_canvas(rows, cols, np.random.default_rng(seed + i + f)), text) for f in range(frames)]
+    canvases = [np.maximum(anatomy(rows, cols, np.random.default_rng(seed + i + f)), text) for f in range(frames)]
+    values = {
+        "PatientName": f"{family}^{given}",
+        "PatientID": pid,
+        "PatientBirthDate": birth.strftime("%Y%m%d"),
+        "PatientSex": sex,
+        "AccessionNumber": f"A{rng.randrange(10**6, 10**7)}",
+    }
+    identifying = (family, given, shown_birth, pid) if phi else ()
+    return _instance(fmt, seed, i, when, canvases, values), identifying, KEPT_WORDS
 
+
+def _instance(
+    fmt: str, seed: int, i: int, when: dt.date, canvases: list[np.ndarray], values: dict, layout: str = "simple"
+) -> Dataset:
+    """A valid instance of ``canvases`` (one per frame); ``values`` set or override attributes."""
     ds = Dataset()
     ds.SOPClassUID = {"ybr422_jpeg": US_IMAGE, "multiframe": MULTIFRAME_SC}.get(fmt, SECONDARY_CAPTURE)
-    ds.SOPInstanceUID = generate_uid(entropy_srcs=[f"burned-{seed}-{i}-sop"])
-    ds.StudyInstanceUID = generate_uid(entropy_srcs=[f"burned-{seed}-{i % len(PEOPLE)}-study"])
-    ds.SeriesInstanceUID = generate_uid(entropy_srcs=[f"burned-{seed}-{i % len(PEOPLE)}-{fmt}-series"])
-    ds.PatientName = f"{family}^{given}"
-    ds.PatientID = pid
-    ds.PatientBirthDate = birth.strftime("%Y%m%d")
-    ds.PatientSex = sex
+    if values.get("Modality") == "US":
+        ds.SOPClassUID = US_IMAGE
+    kind = "burned" if layout == "simple" else f"burned-{layout}"
+    ds.SOPInstanceUID = generate_uid(entropy_srcs=[f"{kind}-{seed}-{i}-sop"])
+    ds.StudyInstanceUID = generate_uid(entropy_srcs=[f"{kind}-{seed}-{i % len(PEOPLE)}-study"])
+    ds.SeriesInstanceUID = generate_uid(entropy_srcs=[f"{kind}-{seed}-{i % len(PEOPLE)}-{fmt}-series"])
     ds.StudyDate = ds.ContentDate = when.strftime("%Y%m%d")
     ds.StudyTime = "101500"
-    ds.AccessionNumber = f"A{rng.randrange(10**6, 10**7)}"
     ds.InstitutionName = "ST. MARY HOSPITAL"
     ds.ReferringPhysicianName = "HOUSE^GREGORY"
     ds.StudyDescription = "ABDOMEN"
@@ -119,29 +132,33 @@ def _dataset(
     ds.StudyID = str(i % len(PEOPLE) + 1)
     ds.Laterality = ""
     ds.PatientOrientation = ""
-    ds.Rows, ds.Columns = rows, cols
+    for keyword, value in values.items():
+        setattr(ds, keyword, value)
+    ds.Rows, ds.Columns = canvases[0].shape[:2]
     ds.PixelRepresentation = 0
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     _pixels(ds, fmt, canvases)
-    if frames > 1:
-        ds.NumberOfFrames = frames
+    if len(canvases) > 1:
+        ds.NumberOfFrames = len(canvases)
         ds.FrameIncrementPointer = 0x00181063  # FrameTime
         ds.FrameTime = 100.0
         ds.PresentationLUTShape = "IDENTITY"
         ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 0, 1, "US"
-    if fmt != "ybr422_jpeg":
+    if ds.SOPClassUID != US_IMAGE:
         ds.ConversionType = "WSD"  # Secondary Capture: made on a workstation
     ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    identifying = (family, given, shown_birth, pid) if phi else ()
-    return ds, identifying, KEPT_WORDS
+    return ds
 
 
 def _pixels(ds: Dataset, fmt: str, canvases: list[np.ndarray]) -> None:
+    """Pixel data from grey canvases (values 0-1) or, for colour formats, 8-bit RGB ones."""
     if fmt in ("ybr422_jpeg", "rgb"):
         tint = np.array([1.0, 0.95, 0.85], np.float32)
-        rgb = [(np.clip(c[..., None] * tint, 0, 1) * 255 + 0.5).astype(np.uint8) for c in canvases]
+        rgb = [
+            c if c.ndim == 3 else (np.clip(c[..., None] * tint, 0, 1) * 255 + 0.5).astype(np.uint8) for c in canvases
+        ]
         ds.SamplesPerPixel, ds.BitsAllocated, ds.BitsStored, ds.HighBit = 3, 8, 8, 7
         ds.PlanarConfiguration = 0
         if fmt == "rgb":
@@ -171,20 +188,36 @@ def _pixels(ds: Dataset, fmt: str, canvases: list[np.ndarray]) -> None:
 
 
 def make_burned_in(
-    dest: str | Path, n: int = 12, *, seed: int = 0, formats: tuple[str, ...] = ("ybr422_jpeg",), phi_every: int = 1
+    dest: str | Path,
+    n: int = 12,
+    *,
+    seed: int = 0,
+    formats: tuple[str, ...] = ("ybr422_jpeg",),
+    phi_every: int = 1,
+    layout: str = "simple",
 ) -> list[Planted]:
     """Write ``n`` instances with burned-in text (cycling through ``formats``) under ``dest``;
-    every ``phi_every``-th one has identifying text (the others only words that identify no one)."""
+    every ``phi_every``-th one has identifying text (the others only words that identify no one).
+    ``layout``: one of :data:`LAYOUTS` (screens are drawn single-frame, in the formats
+    ``ybr422_jpeg``, ``mono8`` and ``rgb``)."""
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise ValueError(f"unknown formats {sorted(unknown)}; choose from {', '.join(FORMATS)}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; choose from {', '.join(LAYOUTS)}")
     out = []
     when = dt.date(2024, 3, 1)
     for i in range(n):
         fmt = formats[i % len(formats)]
-        ds, identifying, other = _dataset(fmt, seed, i, when, phi=i % phi_every == 0)
-        path = Path(dest) / fmt / f"{ds.SOPInstanceUID}.dcm"
+        phi = i % phi_every == 0
+        if layout == "simple":
+            ds, identifying, other = _dataset(fmt, seed, i, when, phi)
+        else:
+            canvas, values, identifying, other = draw_screen(layout, fmt, seed * 1000 + i, when, phi)
+            ds = _instance(fmt, seed, i, when, [canvas], values, layout)
+        folder = fmt if layout == "simple" else f"{layout}-{fmt}"
+        path = Path(dest) / folder / f"{ds.SOPInstanceUID}.dcm"
         path.parent.mkdir(parents=True, exist_ok=True)
         ds.save_as(path, enforce_file_format=True)
-        out.append(Planted(path, ds.SOPInstanceUID, identifying, other))
+        out.append(Planted(path, ds.SOPInstanceUID, identifying, other, layout))
     return out
