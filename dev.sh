@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 VENV="${DICOMLAKE_VENV:-.venv}"
 PY="${PYTHON:-python3}"
-APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng dcmtk dicom3tools orthanc orthanc-dicomweb openjdk-17-jre-headless)
+APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng fonts-dejavu-core dcmtk dicom3tools orthanc orthanc-dicomweb openjdk-17-jre-headless)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
