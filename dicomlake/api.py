@@ -22,7 +22,7 @@ from .filterfile import FilterSpec, paths_from_table, selection_sql, unmatched_s
 from .harvest import harvest
 from .ingest import IngestSummary
 from .ingest import ingest as _ingest
-from .lake import Catalog, StoreInfo, quote_ident, quote_literal
+from .lake import Catalog, StoreInfo, new_connection, quote_ident, quote_literal
 from .query import NamedQuery, get_named, named_queries, parse_sql_file
 from .schema import entry_type
 
@@ -106,7 +106,7 @@ class Lake:
         self._spark_views: tuple[float | None, str | None] | None = None
         self.catalog = Catalog.open(root)
         self.root = self.catalog.root
-        self.con = duckdb.connect()
+        self.con = new_connection()
         self._stamp: float | None = None
         self._stores: dict[str, StoreInfo] = {}
         self._damaged: dict[str, list[str]] = {}

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from .api import Lake
 from .errors import DicomlakeError, StoreError
 from .filterfile import FilterSpec
-from .lake import Catalog, check_store_name, quote_literal
+from .lake import Catalog, check_store_name, new_connection, quote_literal
 from .publish import DISPOSITIONS, publish_table, tables_of
 from .schema import PN_TYPE, conform, unify
 from .sources import Source, read_checked
@@ -261,7 +261,7 @@ def _to_ndjson(
     summary.action = decide(exists, _count_lines(path) if exists else 0, disp, force, f"NDJSON destination {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _atomic_path(path)
-    con = duckdb.connect()
+    con = new_connection()
     con.register("export_rows", table)
     con.execute(f"COPY export_rows TO {quote_literal(str(tmp))} (FORMAT json)")
     con.close()

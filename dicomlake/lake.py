@@ -78,9 +78,17 @@ def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def new_connection(database: str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection as dicomlake opens them all: no progress bar of DuckDB's own, which it
+    would print on stdout (into query output, JSON or CSV) whenever a query runs long."""
+    con = duckdb.connect(database, read_only=read_only)
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 @functools.cache
 def _sql_keywords() -> frozenset[str]:
-    con = duckdb.connect()
+    con = new_connection()
     rows = con.execute("SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category = 'reserved'").fetchall()
     con.close()
     return frozenset(r[0].lower() for r in rows)
@@ -147,7 +155,7 @@ class Catalog:
         deadline = time.monotonic() + 30
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only)
+                con = new_connection(str(self.path), read_only=read_only)
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:

@@ -55,7 +55,7 @@ from pydicom.tag import BaseTag
 
 from .api import Lake
 from .errors import DicomlakeError, SourceChangedError, StoreError
-from .lake import quote_ident
+from .lake import new_connection, quote_ident
 from .sources import Source, read_checked
 from .vr import MAYBE_BINARY, STRUCT_CODE
 from .workers import fork_pool
@@ -174,7 +174,7 @@ class VerifyReport:
 
     def relation(self, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyRelation:
         """The hits as a DuckDB relation (for ``output.write_result``)."""
-        return (con or duckdb.connect()).from_arrow(self.table())
+        return (con or new_connection()).from_arrow(self.table())
 
     def check(self, dest: str, source: str) -> str:
         """The one-line summary when nothing was found; raises if something was (or was not read)."""

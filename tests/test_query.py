@@ -119,3 +119,16 @@ def test_store_alias_needs_a_choice_with_two_stores(sample_lake: dicomlake.Lake,
     with pytest.raises(QueryError, match="--store"):
         lake.query("modality_counts")
     assert lake.query("modality_counts", store="two").fetchall()[0][-1] == 1
+
+
+def test_no_connection_prints_duckdbs_progress_bar(sample_lake: dicomlake.Lake) -> None:
+    """DuckDB draws a progress bar on stdout when a query runs long; in a pipe it would land in
+    the query's CSV or JSON. Every connection dicomlake opens has it off, and every one is opened
+    through lake.new_connection."""
+    setting = "SELECT current_setting('enable_progress_bar')"
+    assert sample_lake.con.execute(setting).fetchone() == (False,)
+    with sample_lake.catalog.connect(read_only=True) as con:
+        assert con.execute(setting).fetchone() == (False,)
+    package = Path(dicomlake.__file__).parent
+    opened = [p for p in package.rglob("*.py") if "duckdb.connect(" in p.read_text() and p.name != "lake.py"]
+    assert opened == []

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-import duckdb
 import pyarrow as pa
 
+from ..lake import new_connection
 from ..output import write_result
 from .run import DeidSummary
 
@@ -20,7 +20,7 @@ def plan_table(summary: DeidSummary) -> pa.Table:
 
 
 def print_explain(summary: DeidSummary, fmt: str) -> None:
-    rel = duckdb.connect().from_arrow(plan_table(summary))
+    rel = new_connection().from_arrow(plan_table(summary))
     write_result(rel, fmt)
     if fmt == "table":
         for store, sql in summary.sql.items():

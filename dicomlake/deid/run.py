@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -31,7 +30,7 @@ from ..api import Lake
 from ..dictionary import PIXEL_DATA
 from ..errors import ConfigError, SourceChangedError, StoreError
 from ..filterfile import FilterSpec
-from ..lake import Catalog
+from ..lake import Catalog, new_connection
 from ..pixels import Box
 from ..progress import progress_bar
 from ..publish import Part, part_of, publish_table, staged_part, tables_of, write_parquet
@@ -188,7 +187,7 @@ def transform_batches(
     schema = rel.limit(0).to_arrow_table().schema
     steps = plan_steps(planner, schema)
     sql = _sql(planner, maps, schema, "dl_deid_source", steps)
-    con = duckdb.connect()
+    con = new_connection()
     maps.register(con)
 
     def batches() -> Iterator[pa.Table]:
