@@ -29,7 +29,7 @@ import pyarrow as pa
 from .dicomjson import convert_json
 from .dicomweb import DicomWebError, Server
 from .errors import DicomReadError
-from .ingest import IngestSummary
+from .ingest import IngestSummary, NothingToIngest
 from .lake import Catalog, check_store_name, quote_ident
 from .progress import progress_bar
 from .publish import Part, assemble, check_disposition, write_parquet
@@ -194,6 +194,9 @@ def harvest(
         iter(sorted({line[2] for line in filter_spec.lines})) if filter_spec is not None else server.studies()
     )
     first = list(itertools.islice(listing, 1))  # before the lake: a bad URL writes nothing
+    if not first:
+        what = "the filter file names no study" if filter_spec is not None else f"{server.url} lists no study"
+        raise NothingToIngest(f"{what}: nothing to ingest, and no lake or store was created")
     cat = Catalog.create_or_open(lake)
     summary = IngestSummary(store=store, unit="studies")
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)

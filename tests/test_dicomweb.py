@@ -150,6 +150,12 @@ def test_filter_limits_the_harvest(server: Orthanc, files: list[str], tmp_path: 
         {"s": study, "e": series, "o": other},
     ).fetchall()
     assert sorted(got) == sorted(want) and got
+    (tmp_path / "empty.txt").write_text("")  # what a failed 'filter … > f.txt' leaves
+    empty = run(
+        "ingest", server.url, "--lake", str(tmp_path / "e"), "--store", "web", "--filter", str(tmp_path / "empty.txt")
+    )
+    assert_error(empty)
+    assert not (tmp_path / "e").exists()
 
 
 def test_killed_harvest_rerun_completes_without_duplicates(server: Orthanc, tmp_path: Path) -> None:
@@ -228,8 +234,10 @@ def test_auth_and_unreachable_give_one_error_line(tmp_path: Path) -> None:
             [*CLI, "ingest", locked.url, "--lake", str(tmp_path / "b"), "--store", "s"],
             capture_output=True, text=True, env=env,
         )  # fmt: skip
-        assert ok.returncode == 0, ok.stderr
+        # the credentials are taken; the server holds nothing, which is an error, not an empty lake
+        assert_error(ok, "lists no study", "nothing to ingest")
         assert "s3cret" not in ok.stdout + ok.stderr
+        assert not (tmp_path / "b").exists()
         assert_error(run("ingest", locked.base, "--lake", str(tmp_path / "c"), "--store", "s"), "HTTP 401")
     assert_error(
         run("ingest", "http://127.0.0.1:9/dicom-web", "--lake", str(tmp_path / "d"), "--store", "s"), "cannot connect"
