@@ -112,12 +112,9 @@ def leaf_expr(ref: str, f: pa.Field, vr: str, action: str, ctx: Ctx, path: str, 
         ctx.still_empty.append(path)
     if action == "reset" and vr == "UI":  # inside a reset sequence too: a UI's dummy is a new UID
         action = "regen_uid"
-    if action == "reset":
-        if pn:
-            one = pn_struct(quote_literal(PLACEHOLDER))
-            return _guard(ref, f"[{one}]" if is_list else one)
-        value = dummy_sql(vr)
-        return _guard(ref, f"[{value}]" if is_list else value)
+    if action == "reset":  # a list gets one dummy per value: its multiplicity stays valid
+        value = pn_struct(quote_literal(PLACEHOLDER)) if pn else dummy_sql(vr)
+        return _guard(ref, f"list_transform({ref}, lambda x: {value})" if is_list else value)
     if action == "regen_uid":
         return _guard(ref, f"list_transform({ref}, lambda v: dl_uid(v))" if is_list else f"dl_uid({ref})")
     if action == "clean_text":
