@@ -109,6 +109,14 @@ def test_113107_dates_shifted(lake: Path, tmp_path: Path) -> None:
         assert len(ds.StudyDate) == 8 and ds.StudyDate != "19000101"
 
 
+def test_shifted_dates_are_never_full_dates(lake: Path, tmp_path: Path) -> None:
+    """DEIDENTIFY_TAG_CONTENTS shifts dates and keeps times: the Modified Dates option (113107), never
+    also Full Dates (113106, its alternative in PS3.15 E.3.6); the kept times make it NO."""
+    for ds in outputs(lake, tmp_path, {"profileType": "DEIDENTIFY_TAG_CONTENTS"}):
+        assert "113107" in codes(ds) and "113106" not in codes(ds), codes(ds)
+        assert "Full Dates" not in " ".join(ds.DeidentificationMethod) and ds.PatientIdentityRemoved == "NO"
+
+
 @pytest.mark.parametrize(
     ("queries", "code"),
     [
