@@ -354,6 +354,11 @@ def _copy_one(row: dict[str, Any], folder: Path) -> dict[str, Any] | None:
             "reason": "a Study/Series/SOP Instance UID is not a valid UID (digits and dots); not used as a file name",
         }
     target = folder.joinpath(*parts[:2], f"{uid}.dcm")
+    if target.is_file() and (target.stat().st_size != len(data) or target.read_bytes() != data):
+        return {
+            **fail,
+            "reason": f"{target} already exists with other content: not overwritten; export into a new folder",
+        }
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _atomic_path(target)
     tmp.write_bytes(data)

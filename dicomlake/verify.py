@@ -198,6 +198,8 @@ class SourceValues:
     """Identifying values of a source store: patient → kind → original values."""
 
     by_patient: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    #: Manufacturer values, lower case: a vendor's name (or part of it) is no institution's.
+    vendors: set[str] = field(default_factory=set)
 
     def add(self, patient: str, kind: str, value: str) -> None:
         value = value.strip()
@@ -269,6 +271,9 @@ def collect_values(lake: Lake, store: str) -> SourceValues:
     if not lists:
         return out
     rows = lake.sql(f"SELECT {patient}, {', '.join(lists)} FROM {quote_ident(store)} GROUP BY ALL").fetchall()
+    if "Manufacturer" in schema.names:
+        for (m,) in lake.sql(f"SELECT DISTINCT Manufacturer FROM {quote_ident(store)}").fetchall():
+            out.vendors |= {m.strip().lower()} if m else set()
     for p, *values in rows:
         add = functools.partial(out.add, "" if p is None else str(p))
         for name, value in zip(columns, values, strict=False):
@@ -449,6 +454,12 @@ TEXT_PASSES = ("word", "date", "digits", "loose")
 DISTINCT_PASSES = ("digits", "loose")
 
 
+def _in_vendor_name(form: str, vendors: set[str]) -> bool:
+    """Whether ``form`` is (a run of whole words of) one of the manufacturers' names."""
+    rx = re.compile(rf"{_WORD_B}{re.escape(form)}{_WORD_A}")
+    return any(rx.search(v) for v in vendors)
+
+
 class Matcher:
     """Finds the written forms of a store's identifying values in text."""
 
@@ -457,6 +468,8 @@ class Matcher:
         for by_kind in values.by_patient.values():
             for kind, originals in by_kind.items():
                 for form in {f.lower() for original in originals for f in written_forms(kind, original)}:
+                    if kind in ("ADDRESS", "INSTITUTION") and _in_vendor_name(form, values.vendors):
+                        continue
                     known = kinds.get(form)
                     if known is None or _KIND_RANK[kind] < _KIND_RANK[known]:
                         kinds[form] = kind

@@ -75,3 +75,21 @@ def _errors(path: str) -> set[str]:
 def test_dciodvfy_reports_no_new_error(basic: tuple[dicomlake.Lake, dicomlake.Lake]) -> None:
     for a, b in pairs(basic):
         assert _errors(b) <= _errors(a), (a, b)
+
+
+def test_a_dummy_keeps_the_number_of_values(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """D on a list (Waveform Annotation Sequence X/D: every leaf beneath it) writes one dummy per
+    source value, so a US of VM 2-2n (ReferencedWaveformChannels [1, 0]) stays valid: [0, 0]."""
+    from pydicom.data import get_testdata_file
+
+    root = tmp_path_factory.mktemp("vm")
+    (root / "files").mkdir()
+    shutil.copy(str(get_testdata_file("waveform_ecg.dcm")), root / "files")
+    dicomlake.ingest(root / "lake", root / "files", "s", progress=False)
+    deidentify(root / "lake", load_config({"dicomTagConfig": {}}), dest_lake=root / "dest", workers=1)
+    ((out,),) = dicomlake.open(root / "dest").sql("SELECT dl_source FROM s").fetchall()
+    source = pydicom.dcmread(get_testdata_file("waveform_ecg.dcm")).WaveformAnnotationSequence
+    written = pydicom.dcmread(out).WaveformAnnotationSequence
+    assert len(written) == len(source)
+    for a, b in zip(source, written, strict=True):
+        assert b.ReferencedWaveformChannels == [0] * len(a.ReferencedWaveformChannels)

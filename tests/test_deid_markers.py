@@ -109,6 +109,14 @@ def test_113107_dates_shifted(lake: Path, tmp_path: Path) -> None:
         assert len(ds.StudyDate) == 8 and ds.StudyDate != "19000101"
 
 
+def test_shifted_dates_are_never_full_dates(lake: Path, tmp_path: Path) -> None:
+    """DEIDENTIFY_TAG_CONTENTS shifts dates and keeps times: the Modified Dates option (113107), never
+    also Full Dates (113106, its alternative in PS3.15 E.3.6); the kept times make it NO."""
+    for ds in outputs(lake, tmp_path, {"profileType": "DEIDENTIFY_TAG_CONTENTS"}):
+        assert "113107" in codes(ds) and "113106" not in codes(ds), codes(ds)
+        assert "Full Dates" not in " ".join(ds.DeidentificationMethod) and ds.PatientIdentityRemoved == "NO"
+
+
 @pytest.mark.parametrize(
     ("queries", "code"),
     [
@@ -259,3 +267,23 @@ def test_readme_lists_the_dummies() -> None:
     for vr in ("DA", "TM", "DT", "AS"):
         assert f"{vr} `{DUMMY[vr]}`" in readme, vr
     assert f"text `{PLACEHOLDER}`, PN `{PLACEHOLDER}^`" in readme
+
+
+@pytest.mark.parametrize(
+    "tag_config",
+    [
+        {"profileType": "DEIDENTIFY_TAG_CONTENTS"},  # dates shifted
+        {"profileType": "KEEP_ALL_PROFILE", "actions": [{"queries": ["PatientBirthDate"], "resetTag": {}}]},
+    ],
+)
+def test_an_empty_date_stays_present_and_empty(tmp_path: Path, tag_config: dict) -> None:
+    """A Type 2 date the source wrote empty is not dropped by an action that rewrites values."""
+    from pydicom.data import get_testdata_file
+
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.PatientBirthDate = ""
+    (tmp_path / "files").mkdir()
+    ds.save_as(tmp_path / "files" / "empty_birth_date.dcm")
+    dicomlake.ingest(tmp_path / "lake", tmp_path / "files", "s", progress=False)
+    (out,) = outputs(tmp_path / "lake", tmp_path, tag_config)
+    assert "PatientBirthDate" in out and out.PatientBirthDate == ""

@@ -159,3 +159,17 @@ def test_verify_flags_each_leftover_address_part_institution_word_and_time(tmp_p
         ("SeriesDescription", "ADDRESS", "MADISON"),
         ("StudyDescription", "ADDRESS", "Pine St"),
     ]
+
+
+def test_a_place_word_with_letters_beyond_ascii_is_one_word(tmp_path: Path) -> None:
+    """``Weißenkirchen`` (pydicom's examples_overlay.dcm has this address) is found whole, not as
+    ``Wei`` and ``enkirchen``, in the descriptors and in the address itself."""
+    place = {"SpecificCharacterSet": "ISO_IR 100", "InstitutionName": "Klinikum Weißenkirchen"}
+    descriptors = run(
+        tmp_path / "a", [{**NGUYEN, **place, "StudyDescription": "CT HEAD Weißenkirchen"}], CLEAN_DESCRIPTORS
+    )
+    assert descriptors[0].StudyDescription == "CT HEAD [LOCATION]"
+    address = {"PatientAddress": "Nr. 309^^3610^^Weißenkirchen In Der Wachau^A", **place}
+    contents = {"dicomTagConfig": {"profileType": "DEIDENTIFY_TAG_CONTENTS"}}
+    (out,) = run(tmp_path / "b", [{**NGUYEN, **address}], contents)
+    assert "enkirchen" not in out.PatientAddress and "Wachau" not in out.PatientAddress

@@ -279,3 +279,21 @@ def test_parquet_export_is_written_batch_by_batch(
     want = lake.sql("SELECT * FROM sample UNION ALL SELECT * FROM sample")
     assert got.count("*").fetchall() == [(180,)]
     assert got.except_(want).fetchall() == [] and want.except_(got).fetchall() == []
+
+
+def test_dicom_export_never_overwrites_another_file(tmp_path: Path) -> None:
+    """Exporting again into the same folder rewrites nothing that differs (e.g. a de-identified
+    store with kept UIDs exported onto the originals): that file is a failure, left as it was."""
+    write_instance(tmp_path / "src" / "a.dcm")
+    write_instance(tmp_path / "src" / "b.dcm")
+    lk = dicomlake.open(tmp_path / "lake", create=True)
+    lk.ingest(tmp_path / "src", "s", progress=False)
+    assert export(lk, "s", f"dicom:{tmp_path / 'out'}").written == 2
+    assert export(lk, "s", f"dicom:{tmp_path / 'out'}").written == 2  # the same bytes: a rerun is fine
+    other = sorted((tmp_path / "out").rglob("*.dcm"))[0]
+    other.write_bytes(b"another file")
+    s = export(lk, "s", f"dicom:{tmp_path / 'out'}")
+    assert s.written == 1 and [f["reason"].split(":")[0] for f in s.failures] == [
+        f"{other} already exists with other content"
+    ]
+    assert other.read_bytes() == b"another file"

@@ -73,6 +73,7 @@ def test_deidentify_lists_changed_sources_and_writes_the_rest(files: Path, tmp_p
         assert "source file changed since ingest" in line and "re-ingest it" in line
     (line,) = [ln for ln in failed if changed["vanished"] in ln]
     assert "vanished since ingest" in line
+    assert not [ln for ln in failed if "Error:" in ln], failed  # no Python class name (SourceChangedError: ...)
     assert p.stderr.strip().splitlines()[-1].startswith("Error: 3 instances failed")
     out = dicomlake.open(dest)
     (store,) = out.stores

@@ -236,3 +236,27 @@ def test_cli_unreadable_file(lakes: dict[str, Path], tmp_path: Path) -> None:
     assert p.returncode == 1
     assert f"warning: {gone}: not read" in p.stderr
     assert p.stderr.strip().splitlines()[-1].startswith(f"Error: 1 of {N} files of ")
+
+
+def test_a_vendor_name_is_no_institution(tmp_path: Path) -> None:
+    """A manufacturer kept by the profile (``Philips``) is not reported because some site's
+    InstitutionName (``Philips Healthcare``) or the scanner's own (``TOSHIBA`` of ``TOSHIBA_MEC``) holds it; the
+    institution itself still is."""
+    from pydicom.data import get_testdata_file
+    from pydicom.uid import generate_uid
+
+    (tmp_path / "files").mkdir()
+    for i, (institution, manufacturer) in enumerate(
+        [("Philips Healthcare", "GE"), ("", "Philips"), ("TOSHIBA", "TOSHIBA_MEC")]
+    ):
+        ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        ds.PatientID, ds.InstitutionName, ds.Manufacturer = f"PAT{i}", institution, manufacturer
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID = generate_uid(), generate_uid(), generate_uid()
+        ds.save_as(tmp_path / "files" / f"{i}.dcm")
+    dicomlake.ingest(tmp_path / "src", tmp_path / "files", "s", progress=False)
+    deidentify(tmp_path / "src", load_config({"dicomTagConfig": {}}), dest_lake=tmp_path / "basic", workers=1)
+    assert verify(tmp_path / "basic", "s", tmp_path / "src", "s").hits == []
+    keep = {"dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE"}}
+    deidentify(tmp_path / "src", load_config(keep), dest_lake=tmp_path / "keep", workers=1)
+    hits = verify(tmp_path / "keep", "s", tmp_path / "src", "s").hits
+    assert {(h.path, h.text) for h in hits if h.kind == "INSTITUTION"} == {("InstitutionName", "Philips Healthcare")}

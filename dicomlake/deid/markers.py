@@ -12,7 +12,8 @@ by a TextConfig that changes nothing, a sequence kept whole, private elements ke
 - 113101 Clean Pixel Data: added per instance whose pixels were read by OCR (:func:`pixel_markers`);
 - 113105 Clean Descriptors: ``cleanDescriptors`` cleaned an attribute its column marks C;
 - 113106 / 113107 Retain Longitudinal Temporal Information with Full / Modified Dates: a date
-  kept whose full-dates column is K / a date shifted;
+  kept whose full-dates column is K (when no date is shifted: the options are alternatives) / a
+  date shifted;
 - 113108, 113109, 113112 Retain Patient Characteristics, Device Identity, Institution
   Identity: an attribute kept (or cleaned) as that option's column says;
 - 113110 Retain UIDs: only when every UID the basic profile replaces is kept (none changed).
@@ -128,6 +129,9 @@ def decide(planner: Planner, rule: TextRule, steps: list[Step], private: bool) -
     retain_uids = bool(uids) and all(outcome(s, rule) == "kept" for s in uids)
     codes: dict[str, str] = {"113110": "every UID the basic profile replaces is kept"} if retain_uids else {}
     kept: list[tuple[str, str]] = []
+    # Full Dates (113106) and Modified Dates (113107) are alternatives: with dates shifted, a date
+    # or time kept as the Full Dates column says is simply kept.
+    shifted = any(outcome(s, rule) == "shifted" for s in steps if _identifying(s) is not None)
     for s in steps:
         row = _identifying(s)
         if row is None or (s.vr == "SQ" and s.action == "recurse" and row.basic in ("X/Z/U*", "K")):
@@ -142,7 +146,7 @@ def decide(planner: Planner, rule: TextRule, steps: list[Step], private: bool) -
             if retain_uids and s.vr == "UI"
             else _option(row, result, planner)
         )
-        if code is not None:
+        if code is not None and not (code == "113106" and shifted):
             codes.setdefault(code, f"{s.path} {result}")
         else:
             how = "cleaned only where a detector finds something" if result == "cleaned" else "kept"

@@ -148,7 +148,7 @@ def location_ok(m: re.Match[str], vocabulary: frozenset[str]) -> bool:
 
 # --- an instance's own places ------------------------------------------------------------
 
-_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_TOKEN = re.compile(r"[^\W_]+")  # letters (any script) and digits
 _STOP = frozenset({"of", "the", "and", "for", "at", "de", "la", "du", "der"})
 MIN_PLACE_WORD = 3  # a word of a place value alone is searched for from this length
 MIN_PLACE_NUMBER = 4  # a number alone (ZIP code, house number) from this many digits

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from ..api import Lake
 from ..dictionary import PIXEL_DATA
-from ..errors import ConfigError, SourceChangedError, StoreError
+from ..errors import ConfigError, DicomlakeError, SourceChangedError, StoreError
 from ..filterfile import FilterSpec
 from ..lake import Catalog, new_connection
 from ..pixels import Box
@@ -232,7 +232,8 @@ def _write_chunk(bounds: tuple[int, int]) -> list[tuple[int, int, str, str | Non
                 size, digest, more = build_file(row, src, Path(_JOB["paths"][i]), boxes=boxes.get(i))
                 done: tuple[int, int, str, str | None, dict[str, Any]] = (i, size, digest, None, changes | more)
             except Exception as exc:  # one instance failing must not stop the run
-                done = (i, 0, f"{type(exc).__name__}: {exc}", "failed", {})
+                why = str(exc) if isinstance(exc, DicomlakeError) else f"{type(exc).__name__}: {exc}"
+                done = (i, 0, why, "failed", {})
         out.append((*done, sorted({str(w.message) for w in caught})))
     return out
 

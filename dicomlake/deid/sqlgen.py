@@ -11,7 +11,7 @@ once (see :mod:`.udfs`). Absent elements stay absent: every rewrite is guarded b
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 
@@ -51,6 +51,7 @@ class Ctx:
     text_clean: bool  # does cleanText change text at all (a TextConfig that transforms)?
     date_clean: str  # "shift" | "remove" | "dummy" | "keep": what cleanText does to DA/DT values
     emptied: list[str]  # top-level typed scalars emptied by remove (added to dl_empty)
+    still_empty: list[str] = field(default_factory=list)  # rewritten typed scalars: empty in, empty out
 
 
 _DUCK = {
@@ -108,14 +109,13 @@ def leaf_expr(ref: str, f: pa.Field, vr: str, action: str, ctx: Ctx, path: str, 
                 ctx.emptied.append(path)
             return f"NULL::{_duck_type(t)}"
         return _guard(ref, "''")
+    if top and vr in TYPED_SCALAR and not is_list:  # a rewritten empty value stays (it may be Type 2)
+        ctx.still_empty.append(path)
     if action == "reset" and vr == "UI":  # inside a reset sequence too: a UI's dummy is a new UID
         action = "regen_uid"
-    if action == "reset":
-        if pn:
-            one = pn_struct(quote_literal(PLACEHOLDER))
-            return _guard(ref, f"[{one}]" if is_list else one)
-        value = dummy_sql(vr)
-        return _guard(ref, f"[{value}]" if is_list else value)
+    if action == "reset":  # a list gets one dummy per value: its multiplicity stays valid
+        value = pn_struct(quote_literal(PLACEHOLDER)) if pn else dummy_sql(vr)
+        return _guard(ref, f"list_transform({ref}, lambda x: {value})" if is_list else value)
     if action == "regen_uid":
         return _guard(ref, f"list_transform({ref}, lambda v: dl_uid(v))" if is_list else f"dl_uid({ref})")
     if action == "clean_text":
@@ -283,6 +283,12 @@ def marker_columns(removed: bool, method: list[str], codes: list[tuple[str, str]
     return out
 
 
+def _in_empty(path: str, condition: str) -> str:
+    """SQL of ``[path]`` when ``condition`` or the source's ``dl_empty`` lists it, else ``[]``."""
+    p = quote_literal(path)
+    return f"CASE WHEN {condition}list_contains(dl_empty, {p}) THEN [{p}] ELSE [] END"
+
+
 def transform_sql(
     schema: pa.Schema,
     source: str,
@@ -318,9 +324,8 @@ def transform_sql(
             out.append(f"{expr} AS {ref}")
     out += [f"{v} AS {quote_ident(k)}" for k, v in markers.items()]
     emptied = " , ".join(
-        f"CASE WHEN {quote_ident(p)} IS NOT NULL OR list_contains(dl_empty, {quote_literal(p)}) "
-        f"THEN [{quote_literal(p)}] ELSE [] END"
-        for p in ctx.emptied
+        [_in_empty(p, f"{quote_ident(p)} IS NOT NULL OR ") for p in ctx.emptied]
+        + [_in_empty(p, "") for p in ctx.still_empty if p not in ctx.emptied]
     )
     empty = "list_filter(dl_empty, lambda p: dl_keep_path(p))"
     if emptied:
