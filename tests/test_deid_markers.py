@@ -86,6 +86,29 @@ def test_keep_all_with_new_sop_uid_has_no_113110(lake: Path, tmp_path: Path) -> 
         assert ds.PatientIdentityRemoved == "NO" and not codes(ds) & {"113100", "113110"}
 
 
+def test_keep_all_that_changes_nothing_writes_no_marker_and_says_so(tmp_path: Path) -> None:
+    """KEEP_ALL + primaryIds KEEP gives the source's files back: no marker of ours is written (a
+    source's own, here PatientIdentityRemoved YES from an earlier tool, stays as it was), and the
+    run says that no marker was written rather than claiming NO."""
+    from .conftest import write_instance
+
+    write_instance(tmp_path / "src" / "a.dcm", PatientIdentityRemoved="YES")
+    dicomlake.ingest(tmp_path / "lake", tmp_path / "src", "s", progress=False)
+    config = tmp_path / "keep_all.json"
+    config.write_text(
+        json.dumps({"dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE", "options": {"primaryIds": "KEEP"}}})
+    )
+    p = run("deidentify", "--lake", str(tmp_path / "lake"), "--config", str(config), "--dest-lake", str(tmp_path / "d"))
+    assert p.returncode == 0, p.stderr
+    warned = [ln for ln in p.stderr.splitlines() if "marker" in ln]
+    assert len(warned) == 1 and "the plan changes nothing, so no de-identification marker is written" in warned[0]
+    assert "PatientIdentityRemoved is NO" not in p.stderr
+    (out,) = dicomlake.open(tmp_path / "d").sql("SELECT dl_source FROM s").fetchall()
+    assert Path(out[0]).read_bytes()[132:] == (tmp_path / "src" / "a.dcm").read_bytes()[132:]
+    explained = run("deidentify", "--lake", str(tmp_path / "lake"), "--config", str(config), "--explain")
+    assert "markers of store 's': none written (the plan changes nothing)" in explained.stdout
+
+
 def test_113110_every_uid_kept(lake: Path, tmp_path: Path) -> None:
     src = {ds.SOPInstanceUID for ds in outputs(lake, tmp_path / "a", {})}  # regenerated
     out = outputs(lake, tmp_path / "b", {"options": {"primaryIds": "KEEP"}, **keep("UI")})

@@ -63,6 +63,7 @@ class Markers:
     method: tuple[str, ...]  # DeidentificationMethod values (LO, 64 characters each)
     kept: tuple[tuple[str, str], ...] = ()  # (path, why) of identifying attributes kept
     why: tuple[str, ...] = field(default_factory=tuple)  # one line per code and per decision
+    written: bool = True  # False: the plan changes nothing, so no marker is written (the source's stay)
 
     def code_items(self) -> list[tuple[str, str]]:
         return [(c, CODES[c]) for c in self.codes]
@@ -71,7 +72,13 @@ class Markers:
         """The one-line warning naming the kept identifying attributes (when the marker is NO)."""
         names = list(dict.fromkeys(path for path, _ in self.kept))
         more = f" and {len(names) - limit} more (deidentify --explain lists them)" if len(names) > limit else ""
-        return f"store '{store}': PatientIdentityRemoved is NO: {_kept(len(names))}: {', '.join(names[:limit])}{more}"
+        kept = f"{_kept(len(names))}: {', '.join(names[:limit])}{more}"
+        if not self.written:
+            return (
+                f"store '{store}': the plan changes nothing, so no de-identification marker is written "
+                f"(the files keep any the source had); {kept}"
+            )
+        return f"store '{store}': PatientIdentityRemoved is NO: {kept}"
 
 
 def _kept(n: int) -> str:

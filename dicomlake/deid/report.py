@@ -27,8 +27,11 @@ def print_explain(summary: DeidSummary, fmt: str) -> None:
             sys.stdout.write(f"\n-- SQL of the transform of store '{store}'\n{sql};\n")
     for store, m in summary.markers.items():
         out = sys.stdout if fmt == "table" else sys.stderr
-        out.write(f"\n-- markers of store '{store}': PatientIdentityRemoved {'YES' if m.removed else 'NO'}, ")
-        out.write(f"DeidentificationMethodCodeSequence {' '.join(m.codes) or '(none)'}\n")
+        if not m.written:
+            out.write(f"\n-- markers of store '{store}': none written (the plan changes nothing)\n")
+        else:
+            out.write(f"\n-- markers of store '{store}': PatientIdentityRemoved {'YES' if m.removed else 'NO'}, ")
+            out.write(f"DeidentificationMethodCodeSequence {' '.join(m.codes) or '(none)'}\n")
         out.writelines(f"--   {line}\n" for line in m.why)
         out.writelines(f"--   kept: {path} ({why})\n" for path, why in m.kept)
     for store, (mode, uids) in summary.ocr.items():

@@ -10,6 +10,7 @@ destination lake and its store's ``dl_source`` points at them.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import multiprocessing
@@ -140,15 +141,16 @@ def _phrases(planner: Planner, schema: pa.Schema) -> list[str]:
 
 
 def store_markers(planner: Planner, maps: ValueMaps, schema: pa.Schema, steps: list[Step]) -> Markers:
-    """The de-identification markers of this store's plan (:mod:`.markers`)."""
-    return decide(planner, maps.rule, steps, "OtherElements" in schema.names)
+    """The de-identification markers of this store's plan (:mod:`.markers`); written only when the
+    plan changes anything (KEEP_ALL that keeps every element gives the source's files back)."""
+    m = decide(planner, maps.rule, steps, "OtherElements" in schema.names)
+    return dataclasses.replace(m, written=any(s.action not in ("keep", "recurse") for s in steps))
 
 
 def _sql(planner: Planner, maps: ValueMaps, schema: pa.Schema, source: str, steps: list[Step]) -> str:
     """The transform's SELECT; the de-identification markers are set when the plan changes anything."""
     m = store_markers(planner, maps, schema, steps)
-    changes = any(s.action not in ("keep", "recurse") for s in steps)
-    markers = marker_columns(m.removed, list(m.method), m.code_items()) if changes else {}
+    markers = marker_columns(m.removed, list(m.method), m.code_items()) if m.written else {}
     image = descriptor_columns(schema) if planner.pixel_image() is not None else None
     return transform_sql(schema, source, _ctx(planner, maps), markers, _phrases(planner, schema), image)
 
