@@ -17,6 +17,7 @@ when the next write starts. An operation's staging is removed only by its own co
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -82,7 +83,10 @@ def new_connection(database: str = ":memory:", read_only: bool = False) -> duckd
     """A DuckDB connection as dicomlake opens them all: no progress bar of DuckDB's own, which it
     would print on stdout (into query output, JSON or CSV) whenever a query runs long."""
     con = duckdb.connect(database, read_only=read_only)
-    con.execute("SET enable_progress_bar = false")
+    # In a Jupyter kernel DuckDB refuses any change of this setting without ipywidgets; there it
+    # draws no bar on stdout anyway.
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.execute("SET enable_progress_bar = false")
     return con
 
 
