@@ -11,6 +11,7 @@ _loaded = quiet_while_loading()  # Ctrl-C while the command line loads: one line
 
 import functools  # noqa: E402
 import json  # noqa: E402
+import signal  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -600,8 +601,8 @@ def sample(
 
 def main() -> None:
     """Entry point of the ``dicomlake`` command."""
-    restore = quiet_while_loading()  # until a command's own handler (``handled``) takes over
+    quiet_while_loading()  # until a command's own handler (``handled``) takes over
     try:
         app()
-    finally:
-        restore()
+    finally:  # the command is over (or never started): a Ctrl-C while Python shuts down changes nothing
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -30,7 +30,7 @@ def message() -> str:
     stores = ", ".join(sorted({f"'{s}'" for s in done}))
     return (
         f"Interrupted: {len(done)} commit(s) to store {stores} were published before it, nothing after "
-        "(run a DICOMweb harvest again to resume it)"
+        "(a DICOMweb harvest resumes when the same command runs again)"
     )
 
 
@@ -78,7 +78,9 @@ class Interrupts:
         if not self._installed:
             return
         signal.set_wakeup_fd(self._wakeup)
-        signal.signal(signal.SIGINT, self._previous)
+        # In the dicomlake command (quiet_while_loading's handler was in force) the command is over:
+        # a late Ctrl-C changes nothing, so it is ignored rather than reported as an interrupt.
+        signal.signal(signal.SIGINT, signal.SIG_IGN if self._previous is _leave else self._previous)
         os.close(self._write)  # the watcher reads the end of the pipe and leaves
 
     def _watch(self) -> None:
