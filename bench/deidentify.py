@@ -44,14 +44,14 @@ import pyarrow as pa
 import pydicom
 
 import dicomlake
+from dicomlake.codec.schema import PN_COMPONENT_TYPE, PN_TYPE
 from dicomlake.deid.config import load_config
 from dicomlake.deid.plan import Planner
 from dicomlake.deid.run import deidentify, transform_store
 from dicomlake.deid.udfs import ValueMaps, text_rule
-from dicomlake.lake import Catalog
-from dicomlake.publish import publish_table
-from dicomlake.sample import make_sample
-from dicomlake.schema import PN_COMPONENT_TYPE, PN_TYPE
+from dicomlake.demo.sample import make_sample
+from dicomlake.store.catalog import Catalog
+from dicomlake.store.publish import publish_table
 
 SEED = "dicomlake-bench"
 REQUEST = {"dicomTagConfig": {}}

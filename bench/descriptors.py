@@ -41,7 +41,7 @@ from dicomlake.deid.config import load_config
 from dicomlake.deid.detect import _word_lists, variants_of_date
 from dicomlake.deid.places import PLACE_WORDS
 from dicomlake.deid.run import deidentify
-from dicomlake.sample import make_sample
+from dicomlake.demo.sample import make_sample
 
 COLUMNS = ("StudyDescription", "SeriesDescription", "ImageComments", "ProtocolName")
 REQUEST = {"dicomTagConfig": {"options": {"cleanDescriptors": {}}}}

@@ -3,7 +3,7 @@
     python bench/dicomweb.py [--n 2000] [--concurrency 4] [--repeat 3]
 
 Writes the synthetic store of ``bench/ingest.py`` (``make_sample``, ``--n`` instances), starts
-Debian's Orthanc with its DICOMweb plugin on loopback (``dicomlake.testing.Orthanc``) and
+Debian's Orthanc with its DICOMweb plugin on loopback (``dicomlake.demo.orthanc.Orthanc``) and
 loads the files into it (not timed). Then, ``--repeat`` times each, into fresh lakes, in
 alternating order (a run slows the one after it while its writes reach the disk):
 
@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 
 import dicomlake
-from dicomlake.dicomweb import Server
-from dicomlake.harvest import harvest
-from dicomlake.sample import make_sample
-from dicomlake.testing import Orthanc
+from dicomlake.demo.orthanc import Orthanc
+from dicomlake.demo.sample import make_sample
+from dicomlake.sources.dicomweb import Server
+from dicomlake.sources.harvest import harvest
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
     python bench/ingest.py [--n 5000] [--workers N] [--rows 1000000]
 
 (a) baseline: ``pydicom.dcmread(path, stop_before_pixels=True)`` over every file, one process;
-(b) ``dicomlake.ingest`` of the same files (parse, convert every element including sequences,
+(b) ``dicomlake.sources.ingest`` of the same files (parse, convert every element including sequences,
     write Parquet, commit). Prints files/s for both and the ratio b/a (target on 2 cores: ≥ 1.0).
 Then times ``latest_studies`` and a PatientID lookup on a store of ``--rows`` generated rows
 (targets: ≤ 200 ms and ≤ 100 ms).
@@ -23,9 +23,9 @@ import pyarrow as pa
 import pydicom
 
 import dicomlake
-from dicomlake.lake import Catalog
-from dicomlake.publish import publish_table
-from dicomlake.sample import make_sample
+from dicomlake.demo.sample import make_sample
+from dicomlake.store.catalog import Catalog
+from dicomlake.store.publish import publish_table
 
 
 def baseline(paths: list[str]) -> float:

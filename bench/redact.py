@@ -2,14 +2,14 @@
 
     python bench/redact.py [--n 200] [--screens 48] [--workers N]
 
-Three sets of images (``dicomlake.sample_burned``), each ingested into a lake of its own (not
+Three sets of images (``dicomlake.demo.burned``), each ingested into a lake of its own (not
 timed):
 
 ``simple``  ``--n`` single-frame 512×512 MONOCHROME2 images; half carry identifying text (a
     name, a birth date, an ID) and all carry words that identify no one (``Female``/``Male``,
     ``AXIAL``, ``LIVER``).
 ``ultrasound``  ``--screens`` 800×600 screens laid out like vendor ultrasound screens
-    (``dicomlake.sample_screens``), greyscale, RGB and YBR_FULL_422 JPEG in turn, DejaVu fonts
+    (``dicomlake.demo.screens``), greyscale, RGB and YBR_FULL_422 JPEG in turn, DejaVu fonts
     of 10-16 px: a top banner of a multi-word name, ID, DOB, sex, institution, date and time;
     probe, frequency, depth, gain, DR, FR, TIS, MI, vendor, body site and view labels.
 ``capture``  ``--screens`` workstation screenshots (Secondary Capture): name, MRN, DOB, sex,
@@ -47,9 +47,9 @@ import pydicom
 import dicomlake
 from dicomlake.deid.config import load_config
 from dicomlake.deid.run import deidentify
-from dicomlake.ocr import lines, read_frame
-from dicomlake.pixels import display_frames
-from dicomlake.sample_burned import Planted, make_burned_in
+from dicomlake.demo.burned import Planted, make_burned_in
+from dicomlake.pixels.frames import display_frames
+from dicomlake.pixels.ocr import lines, read_frame
 
 MODES = ("REDACT_ALL_TEXT", "REDACT_SENSITIVE_TEXT", "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS")
 SCREEN_FORMATS = ("mono8", "rgb", "ybr422_jpeg")

@@ -7,7 +7,7 @@ more (seed 8) to append. Each step then runs in its own process (``bench/scale.p
 while this one samples the memory of that process and of every worker it forks:
 
 - baseline: ``pydicom.dcmread(path, stop_before_pixels=True)`` over the N files, one process;
-- ingest: the N files into a new lake (``dicomlake.ingest``);
+- ingest: the N files into a new lake (``dicomlake.sources.ingest``);
 - append: the N/10 files, ``WRITE_APPEND``;
 - query: ``latest_studies``, ``instances_by_patient`` and a filter file selecting one study in ten
   (``check_filter`` and a count of what it selects);
@@ -74,7 +74,7 @@ def step_ingest(a: dict[str, Any]) -> int:
 
 def step_query(a: dict[str, Any]) -> int:
     import dicomlake
-    from dicomlake.filterfile import format_path, read_filter
+    from dicomlake.query.filterfile import format_path, read_filter
 
     lake = dicomlake.open(a["lake"])
     store = a["store"]
@@ -117,7 +117,7 @@ def step_transform(a: dict[str, Any]) -> int:
 
 def step_export(a: dict[str, Any]) -> int:
     import dicomlake
-    from dicomlake.export import export
+    from dicomlake.rematerialize.export import export
 
     s = export(dicomlake.open(a["lake"]), a["store"], a["to"])
     assert not s.failures, s.failures[:3]
@@ -131,8 +131,8 @@ def step_publish(a: dict[str, Any]) -> int:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from dicomlake.lake import Catalog
-    from dicomlake.publish import part_of, publish_table, write_parquet
+    from dicomlake.store.catalog import Catalog
+    from dicomlake.store.publish import part_of, publish_table, write_parquet
 
     src = Catalog.open(a["source_lake"]).store(a["source_store"])
     base = pa.concat_tables([pq.read_table(f) for f in src.files])
@@ -246,7 +246,7 @@ def print_table(title: str, results: list[Result], base: float) -> None:
 
 def make_files(root: Path, name: str, n: int, seed: int) -> Path:
     """``n`` sample files under ``root/name`` and their list ``root/name.txt`` (kept ones reused)."""
-    from dicomlake.sample import make_sample
+    from dicomlake.demo.sample import make_sample
 
     folder, listing = root / name, root / f"{name}.txt"
     if not (listing.exists() and len(listing.read_text().splitlines()) == n):

@@ -28,8 +28,8 @@ from pathlib import Path
 import dicomlake
 from dicomlake.deid.config import load_config
 from dicomlake.deid.run import deidentify
-from dicomlake.sample import make_sample
-from dicomlake.spark import session
+from dicomlake.demo.sample import make_sample
+from dicomlake.engines.spark import session
 
 REQUEST = {"dicomTagConfig": {}}  # the BASIC profile, as bench/deidentify.py
 

@@ -15,16 +15,16 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from .dicomweb import Server, is_url
-from .dictionary import keyword_entry
+from .codec.dictionary import keyword_entry
+from .codec.schema import entry_type
 from .errors import FilterFileError, QueryError, SourceError, StoreError
-from .filterfile import FilterSpec, paths_from_table, selection_sql, unmatched_sql
-from .harvest import harvest
-from .ingest import IngestSummary
-from .ingest import ingest as _ingest
-from .lake import Catalog, StoreInfo, new_connection, quote_ident, quote_literal
-from .query import NamedQuery, get_named, named_queries, parse_sql_file
-from .schema import entry_type
+from .query.filterfile import FilterSpec, paths_from_table, selection_sql, unmatched_sql
+from .query.named import NamedQuery, get_named, named_queries, parse_sql_file
+from .sources.dicomweb import Server, is_url
+from .sources.harvest import harvest
+from .sources.ingest import IngestSummary
+from .sources.ingest import ingest as _ingest
+from .store.catalog import Catalog, StoreInfo, new_connection, quote_ident, quote_literal
 
 #: Keywords the ``store`` view always has (NULL where the store has none), so named queries
 #: run on any store.
@@ -205,7 +205,7 @@ class Lake:
             raise QueryError(f"{source}: {str(exc).splitlines()[0]}") from None
 
     def _on_spark(self, query: str, params: dict[str, Any] | None, store: str | None) -> pa.Table:
-        from . import spark as sp
+        from .engines import spark as sp
 
         chosen = self._select_store(store)
         if self._spark_views != (self._stamp, chosen):  # views are made once per catalog version

@@ -20,13 +20,13 @@ from typing import Annotated, Any, Optional, TypeVar  # noqa: E402
 import typer  # noqa: E402
 
 from . import api  # noqa: E402
-from .dicomweb import is_url  # noqa: E402
+from .engines.spark import ENGINES  # noqa: E402
 from .errors import DicomlakeError, IngestIssuesError, QueryError, SourceError, StoreError  # noqa: E402
-from .ingest import IngestSummary  # noqa: E402
-from .locks import lock_wait  # noqa: E402
-from .output import FORMATS, write_result  # noqa: E402
-from .publish import DISPOSITIONS  # noqa: E402
-from .spark import ENGINES  # noqa: E402
+from .query.output import FORMATS, write_result  # noqa: E402
+from .sources.dicomweb import is_url  # noqa: E402
+from .sources.ingest import IngestSummary  # noqa: E402
+from .store.locks import lock_wait  # noqa: E402
+from .store.publish import DISPOSITIONS  # noqa: E402
 
 _loaded()
 
@@ -69,7 +69,7 @@ def _spark(engine: str, master: str) -> Any:
     _check_engine(engine)
     if engine == "duckdb":
         return None
-    from .spark import session
+    from .engines.spark import session
 
     return session(master)
 
@@ -203,7 +203,7 @@ def ingest(
         raise SourceError("--exact is for a DICOMweb source; files are always read exactly")
     spec = None
     if filter_file is not None:
-        from .filterfile import read_filter
+        from .query.filterfile import read_filter
 
         spec = read_filter(filter_file)
     try:
@@ -318,7 +318,7 @@ def filter_(
     spark_master: SparkMasterOpt = "local[*]",
 ) -> None:
     """Write a filter file (/studies/UID[/series/UID[/instances/UID]] per line) from a query, or --check one."""
-    from .filterfile import read_filter, write_filter
+    from .query.filterfile import read_filter, write_filter
 
     the_lake = api.open(lake, spark=_spark(engine, spark_master))
     if check is not None:
@@ -359,8 +359,8 @@ def export(
     wait: WaitOpt = 0.0,
 ) -> None:
     """Export a store's metadata (another store, Parquet, NDJSON for bq load, CSV) or its DICOM files."""
-    from .export import export as run_export
-    from .filterfile import read_filter
+    from .query.filterfile import read_filter
+    from .rematerialize.export import export as run_export
 
     spec = read_filter(filter_file) if filter_file is not None else None
     the_lake = api.open(lake)
@@ -428,7 +428,7 @@ def deidentify(
     from .deid.config import load_config
     from .deid.run import deidentify as run_deid
     from .deid.run import explain
-    from .filterfile import read_filter
+    from .query.filterfile import read_filter
 
     request = load_config(config)
     spec = read_filter(filter_file) if filter_file is not None else None
@@ -490,9 +490,9 @@ def verify(
     ] = False,
 ) -> None:
     """Search every file of a de-identified store for the source store's identifying values; exit 1 on any."""
-    from .verify import FORMATS as VERIFY_FORMATS
-    from .verify import VerifyError, parse_against
-    from .verify import verify as run_verify
+    from .deid.verify import FORMATS as VERIFY_FORMATS
+    from .deid.verify import VerifyError, parse_against
+    from .deid.verify import verify as run_verify
 
     if fmt not in VERIFY_FORMATS:
         raise VerifyError(f"unknown format {fmt!r}: use one of {', '.join(VERIFY_FORMATS)}")
@@ -588,12 +588,12 @@ def sample(
 ) -> None:
     """Write a synthetic sample store (from pydicom's CT and MR samples, with PHI) as DICOM files."""
     if burned_in:
-        from .sample_burned import FORMATS, make_burned_in
+        from .demo.burned import FORMATS, make_burned_in
 
         planted = make_burned_in(dest, n, seed=seed, formats=FORMATS)
         typer.echo(f"wrote {len(planted)} DICOM files with burned-in text under {dest}")
         return
-    from .sample import make_sample
+    from .demo.sample import make_sample
 
     paths = make_sample(dest, n, seed=seed)
     typer.echo(f"wrote {len(paths)} DICOM files under {dest}")

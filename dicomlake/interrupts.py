@@ -23,7 +23,7 @@ EXIT = 130
 
 def message() -> str:
     """What an interrupted command leaves: nothing, or the commits done before the interrupt."""
-    lake = sys.modules.get("dicomlake.lake")  # not loaded yet: nothing can have been published
+    lake = sys.modules.get("dicomlake.store.catalog")  # not loaded yet: nothing can have been published
     done: list[str] = lake.published() if lake is not None and hasattr(lake, "published") else []
     if not done:
         return "Interrupted: nothing was published"

@@ -20,9 +20,9 @@ import dicomlake
 from dicomlake.deid.burned import MIN_CONF_ALL, redaction_boxes
 from dicomlake.deid.config import CustomRegex, ImageConfig
 from dicomlake.deid.detect import Context
-from dicomlake.ocr import Word, lines, read_frame
-from dicomlake.pixels import Box, display_frames, fill_boxes
-from dicomlake.sample_burned import FORMATS, KEPT_WORDS, Planted, make_burned_in
+from dicomlake.demo.burned import FORMATS, KEPT_WORDS, Planted, make_burned_in
+from dicomlake.pixels.frames import Box, display_frames, fill_boxes
+from dicomlake.pixels.ocr import Word, lines, read_frame
 
 from .test_cli import assert_error, run
 

@@ -23,10 +23,10 @@ from typer.testing import CliRunner
 
 import dicomlake
 from dicomlake.cli import app
-from dicomlake.ingest import ingest
-from dicomlake.lake import Catalog
-from dicomlake.sample import make_sample
-from dicomlake.testing import Orthanc
+from dicomlake.demo.orthanc import Orthanc
+from dicomlake.demo.sample import make_sample
+from dicomlake.sources.ingest import ingest
+from dicomlake.store.catalog import Catalog
 
 from .test_cli import CLI, run
 from .test_staging import _studies

@@ -12,14 +12,14 @@ import pytest
 import dicomlake
 from dicomlake.deid.config import load_config
 from dicomlake.deid.run import deidentify
-from dicomlake.verify import verify
+from dicomlake.deid.verify import verify
 
 DCIODVFY = shutil.which("dciodvfy")
 
 
 @pytest.fixture(scope="module")
 def basic(tmp_path_factory: pytest.TempPathFactory) -> tuple[dicomlake.Lake, dicomlake.Lake]:
-    from dicomlake.sample import make_sample
+    from dicomlake.demo.sample import make_sample
 
     root = tmp_path_factory.mktemp("basic")
     make_sample(root / "files", 40, seed=11)

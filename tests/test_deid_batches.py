@@ -12,7 +12,7 @@ import pytest
 import dicomlake
 from dicomlake.deid import run
 from dicomlake.deid.config import load_config
-from dicomlake.sample import make_sample
+from dicomlake.demo.sample import make_sample
 
 
 def _deidentify(src: Path, dest: Path, key: Path) -> dicomlake.Lake:

@@ -146,7 +146,7 @@ def test_explain_prints_plan_and_sql_and_runs_nothing(lake: Path, tmp_path: Path
 
 
 def test_killed_dataset_run_leaves_no_destination(lake: Path, tmp_path: Path) -> None:
-    from dicomlake.sample import make_sample
+    from dicomlake.demo.sample import make_sample
 
     make_sample(tmp_path / "many", 400, seed=9)
     assert run("ingest", str(tmp_path / "many"), "--lake", str(tmp_path / "big"), "--store", "s").returncode == 0

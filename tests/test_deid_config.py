@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydicom.datadict import keyword_dict
 
+from dicomlake.codec.dictionary import keyword_entry
 from dicomlake.deid.config import (
     CharacterMask,
     CryptoHash,
@@ -27,7 +28,6 @@ from dicomlake.deid.config import (
     parse_query,
 )
 from dicomlake.deid.config_schema import MESSAGES, VRS
-from dicomlake.dictionary import keyword_entry
 from dicomlake.errors import ConfigError
 
 # Every request JSON body of shared/seeds/dicom-deidentify-dicomtagconfig.zh.txt, verbatim

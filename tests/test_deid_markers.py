@@ -28,7 +28,7 @@ from .test_deid_seed import run as run_seed
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from dicomlake.sample import make_sample
+    from dicomlake.demo.sample import make_sample
 
     root = tmp_path_factory.mktemp("markers")
     make_sample(root / "files", 6, seed=5)
@@ -159,7 +159,7 @@ def test_retain_options(lake: Path, tmp_path: Path, queries: list[str], code: st
 
 
 def test_113101_only_on_pixels_read(tmp_path: Path) -> None:
-    from dicomlake.sample_burned import make_burned_in
+    from dicomlake.demo.burned import make_burned_in
 
     make_burned_in(tmp_path / "files", 1)
     dicomlake.ingest(tmp_path / "lake", tmp_path / "files", "s", progress=False)
@@ -205,7 +205,7 @@ def test_transformed_text_fits_its_vr(vr: str, kind: str, words: list[str]) -> N
 
 def test_verify_ignores_the_plans_dummies(tmp_path: Path) -> None:
     """A source holding 19000101 (the dummy date written for D dates): a clean output exits 0."""
-    from dicomlake.sample import make_sample
+    from dicomlake.demo.sample import make_sample
 
     paths = make_sample(tmp_path / "files", 8, seed=2)
     ds = pydicom.dcmread(paths[0])
@@ -252,7 +252,7 @@ def test_dciodvfy_finds_no_new_vr_problem(tmp_path: Path, name: str) -> None:
 
     from pydicom.data import get_testdata_file
 
-    from dicomlake.sample import make_sample
+    from dicomlake.demo.sample import make_sample
 
     make_sample(tmp_path / "files", 4, seed=7)
     for f in TEST_FILES:

@@ -128,7 +128,7 @@ def test_an_address_in_any_text_element_leaves_none_of_its_parts(tmp_path: Path,
 
 
 def test_verify_flags_each_leftover_address_part_institution_word_and_time(tmp_path: Path) -> None:
-    from dicomlake.verify import verify
+    from dicomlake.deid.verify import verify
 
     kept = {
         "ImageComments": "Lives at 7536 PINE STREET",

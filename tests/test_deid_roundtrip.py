@@ -19,10 +19,10 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 import dicomlake
+from dicomlake.codec.writer import meta_elements
 from dicomlake.deid.config import load_config
 from dicomlake.deid.run import deidentify
-from dicomlake.encode import meta_elements
-from dicomlake.sources import list_sources
+from dicomlake.sources.files import list_sources
 
 KEEP_ALL = {"dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE", "options": {"primaryIds": "KEEP"}}}
 DCIODVFY = shutil.which("dciodvfy")
@@ -268,7 +268,7 @@ def _run(root: Path, name: str, key: Path) -> dicomlake.Lake:
 
 
 def test_same_key_same_output_other_key_other_uids(tmp_path: Path) -> None:
-    from dicomlake.sample import make_sample
+    from dicomlake.demo.sample import make_sample
 
     make_sample(tmp_path / "files", 30, seed=4)
     dicomlake.ingest(tmp_path / "lake", tmp_path / "files", "s", progress=False)

@@ -9,8 +9,8 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from dicomlake.dicomjson import convert_json
-from dicomlake.reader import convert_bytes
+from dicomlake.codec.dicomjson import convert_json
+from dicomlake.codec.reader import convert_bytes
 
 CASES = {
     "latin1": ("ISO_IR 100", "Buc^Jérôme", "Éléonore présente"),

@@ -16,9 +16,9 @@ import pytest
 from pydicom.data import get_testdata_file
 
 import dicomlake
-from dicomlake.dictionary import keyword_entry
-from dicomlake.sample import make_sample
-from dicomlake.testing import Orthanc
+from dicomlake.codec.dictionary import keyword_entry
+from dicomlake.demo.orthanc import Orthanc
+from dicomlake.demo.sample import make_sample
 
 from .test_cli import CLI, assert_error, run
 
@@ -249,8 +249,8 @@ def test_not_a_dicomweb_root(server: Orthanc, tmp_path: Path) -> None:
 
 
 def test_vanished_study_is_reported_and_the_rest_goes_on(files: list[str], tmp_path: Path) -> None:
-    from dicomlake.dicomweb import Server
-    from dicomlake.harvest import harvest
+    from dicomlake.sources.dicomweb import Server
+    from dicomlake.sources.harvest import harvest
 
     with Orthanc() as o:
         o.load(files[:10] + files[40:43])

@@ -15,7 +15,7 @@ from dicomlake.deid.config import load_config
 from dicomlake.deid.plan import Planner
 from dicomlake.deid.run import transform_store
 from dicomlake.deid.udfs import ValueMaps, text_rule
-from dicomlake.rematerialize import _fast, _with_pydicom
+from dicomlake.rematerialize.build import _fast, _with_pydicom
 
 from .test_deid_roundtrip import compare
 
@@ -28,7 +28,7 @@ CONFIGS = {
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory, testfiles_dir: Path) -> dicomlake.Lake:
-    from dicomlake.sample import make_sample
+    from dicomlake.demo.sample import make_sample
 
     root = tmp_path_factory.mktemp("encode")
     make_sample(root / "files", 40, seed=2)

@@ -12,8 +12,8 @@ from pydicom.sequence import Sequence
 
 import dicomlake
 from dicomlake.errors import FilterFileError, StoreError
-from dicomlake.export import export
-from dicomlake.filterfile import parse_filter
+from dicomlake.query.filterfile import parse_filter
+from dicomlake.rematerialize.export import export
 
 from .conftest import item, write_instance
 
@@ -25,7 +25,7 @@ SEED_FILTER = (
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> dicomlake.Lake:
-    from dicomlake.sample import make_sample
+    from dicomlake.demo.sample import make_sample
 
     root = tmp_path_factory.mktemp("export")
     make_sample(root / "files", 90, seed=5)
@@ -153,7 +153,7 @@ def _prepare(kind: str, state: str, tmp_path: Path) -> str:
         if kind == "parquet":
             import pyarrow.parquet as pq
 
-            from dicomlake.schema import base_schema
+            from dicomlake.codec.schema import base_schema
 
             pq.write_table(base_schema().empty_table(), path)
     elif state == "rows":
@@ -268,7 +268,7 @@ def test_parquet_export_is_written_batch_by_batch(
 ) -> None:
     import pyarrow.parquet as pq
 
-    from dicomlake import export as export_module
+    from dicomlake.rematerialize import export as export_module
 
     monkeypatch.setattr(export_module, "BATCH_ROWS", 20)
     path = tmp_path / "out.parquet"

@@ -15,7 +15,7 @@ from pydicom.sequence import Sequence
 
 import dicomlake
 from dicomlake.errors import LakeError, SourceError, StoreError
-from dicomlake.ingest import ingest
+from dicomlake.sources.ingest import ingest
 
 from .conftest import item, write_instance
 
@@ -129,7 +129,7 @@ def test_unknown_store_error_says_how_to_create(tmp_path: Path) -> None:
 
 KILLER = """
 import sys
-from dicomlake.ingest import ingest
+from dicomlake.sources.ingest import ingest
 ingest(sys.argv[1], sys.argv[2], "s", write_disposition=sys.argv[3], workers=2, progress=False)
 """
 
@@ -140,7 +140,7 @@ def test_killed_ingest_leaves_lake_as_before(tmp_path: Path, delay: float) -> No
     first = [write_instance(tmp_path / "one" / f"{i}.dcm") for i in range(3)]
     ingest(lake, tmp_path / "one", "s", progress=False)
     before = sorted(rows(lake, "SELECT SOPInstanceUID FROM s"))
-    from dicomlake.sample import make_sample
+    from dicomlake.demo.sample import make_sample
 
     make_sample(tmp_path / "many", 600, seed=1)
     proc = subprocess.Popen(
@@ -184,7 +184,7 @@ def test_symlinked_folders_hidden_files_and_damaged_stores(tmp_path: Path) -> No
 
 
 def test_ingest_with_a_filter_file(tmp_path: Path) -> None:
-    from dicomlake.filterfile import parse_filter
+    from dicomlake.query.filterfile import parse_filter
 
     a = write_instance(tmp_path / "src" / "a.dcm")
     write_instance(tmp_path / "src" / "b.dcm")

@@ -11,9 +11,9 @@ import pytest
 from pydicom.data import get_testdata_file
 from pydicom.sequence import Sequence
 
+from dicomlake.codec.reader import convert_bytes, convert_file
+from dicomlake.codec.vr import BINARY as BINARY_VRS
 from dicomlake.errors import DicomReadError
-from dicomlake.reader import convert_bytes, convert_file
-from dicomlake.vr import BINARY as BINARY_VRS
 
 from .conftest import item, write_instance
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dicomlake.schema import ADDED_COLUMNS
+from dicomlake.codec.schema import ADDED_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import dicomlake
+from dicomlake.codec.reader import STORABLE
 from dicomlake.errors import StoreError
-from dicomlake.reader import STORABLE
 
 from .test_cli import assert_error, run
 
@@ -320,7 +320,7 @@ def test_store_drop_asks_on_a_terminal_and_needs_yes_otherwise(files: Path, tmp_
 
 
 def test_spark_tasks_and_stow_check_their_sources(files: Path, tmp_path: Path) -> None:
-    from dicomlake.testing import Orthanc
+    from dicomlake.demo.orthanc import Orthanc
 
     lake, paths = _lake(files, tmp_path)
     changed = _changed(paths)
@@ -344,7 +344,7 @@ def test_harvest_records_an_instance_without_sop_class_as_an_error(tmp_path: Pat
     """Orthanc stores an instance without SOPClassUID; a DICOMweb harvest does not."""
     from pydicom import dcmread
 
-    from dicomlake.testing import Orthanc
+    from dicomlake.demo.orthanc import Orthanc
 
     from .conftest import write_instance
 

@@ -1,4 +1,4 @@
-"""Tests for dicomlake.sample: real files written to tmp dirs and re-read with pydicom."""
+"""Tests for dicomlake.demo.sample: real files written to tmp dirs and re-read with pydicom."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
-from dicomlake import sample
-from dicomlake.sample import PRIVATE_CREATOR, PRIVATE_GROUP, make_sample
+from dicomlake.demo import sample
+from dicomlake.demo.sample import PRIVATE_CREATOR, PRIVATE_GROUP, make_sample
 
 N = 240
 

@@ -15,7 +15,7 @@ import pytest
 from pydicom.data import get_testdata_file
 
 import dicomlake
-from dicomlake.sample import make_sample
+from dicomlake.demo.sample import make_sample
 
 from .test_cli import run
 
@@ -24,7 +24,7 @@ PYDICOM_FILES = ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "rtstruct.dcm", "
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
-    from dicomlake.spark import session
+    from dicomlake.engines.spark import session
 
     s = session("local[2]")
     yield s
@@ -161,7 +161,7 @@ def test_deidentify_on_spark_equals_duckdb(lake: Path, spark: Any, tmp_path: Pat
 
 def test_cli_deidentify_engine_spark(tmp_path: Path) -> None:
     """The CLI on Spark: burned-in text redacted by the tasks, a filter, and the same crosswalk."""
-    from dicomlake.sample_burned import make_burned_in
+    from dicomlake.demo.burned import make_burned_in
 
     make_burned_in(tmp_path / "files", 3)
     src = tmp_path / "lake"

@@ -18,9 +18,9 @@ from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
 import dicomlake
-from dicomlake.ingest import ingest
-from dicomlake.lake import Catalog
-from dicomlake.testing import Orthanc
+from dicomlake.demo.orthanc import Orthanc
+from dicomlake.sources.ingest import ingest
+from dicomlake.store.catalog import Catalog
 
 from .conftest import write_instance
 from .test_cli import CLI, assert_error, run
@@ -77,7 +77,7 @@ def test_a_commit_never_removes_a_live_operations_staging(tmp_path: Path) -> Non
 KEEP_ALIVE = """
 import sys, time
 from pathlib import Path
-from dicomlake.lake import Catalog
+from dicomlake.store.catalog import Catalog
 cat = Catalog.open(sys.argv[1])
 with cat.write_lock():
     stage = cat.staging()
@@ -148,7 +148,7 @@ def _assert_interrupted(r: subprocess.CompletedProcess[str]) -> None:
 
 @pytest.fixture(scope="module")
 def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from dicomlake.sample import make_sample
+    from dicomlake.demo.sample import make_sample
 
     root = tmp_path_factory.mktemp("many")
     make_sample(root, 400, seed=3)

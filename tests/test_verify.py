@@ -15,8 +15,8 @@ import pytest
 import dicomlake
 from dicomlake.deid.config import load_config
 from dicomlake.deid.run import deidentify
-from dicomlake.sample import make_sample
-from dicomlake.verify import Matcher, SourceValues, VerifyReport, collect_values, scan_file, verify
+from dicomlake.deid.verify import Matcher, SourceValues, VerifyReport, collect_values, scan_file, verify
+from dicomlake.demo.sample import make_sample
 
 CLI = [sys.executable, "-c", "from dicomlake.cli import main; main()"]
 STORE = "sample"

@@ -10,7 +10,7 @@ import pytest
 from pydicom import valuerep
 
 import dicomlake
-from dicomlake import vr
+from dicomlake.codec import vr
 
 PACKAGE = Path(dicomlake.__file__).parent
 VR_NAMES = {str(v.value) for v in valuerep.VR}
@@ -63,9 +63,9 @@ def redeclarations(source: str, module: str) -> list[str]:
         if any((module, n) in ALLOWED for n in names):
             continue
         if targets and any(_is_vr_table(n) for n in ast.walk(stmt)):
-            found.append(f"{module}:{stmt.lineno} {', '.join(names)} re-declares a VR table: use dicomlake.vr")
+            found.append(f"{module}:{stmt.lineno} {', '.join(names)} re-declares a VR table: use dicomlake.codec.vr")
     found += [
-        f"{module}:{n.lineno} resolves an ambiguous VR: use dicomlake.vr.resolve / possible"
+        f"{module}:{n.lineno} resolves an ambiguous VR: use dicomlake.codec.vr.resolve / possible"
         for n in ast.walk(tree)
         if _resolves_ambiguity(n)
     ]
@@ -76,7 +76,7 @@ def test_no_module_but_vr_declares_a_vr_table() -> None:
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         module = path.relative_to(PACKAGE).as_posix()
-        if module != "vr.py":
+        if module != "codec/vr.py":
             found += redeclarations(path.read_text(encoding="utf-8"), module)
     assert not found, "\n".join(found)
 

@@ -5,7 +5,7 @@ public element pydicom reads with a non-empty value (at any depth in sequences) 
 with the row's value, normalised the way the schema documents it:
 
 - DS and IS stay text (the text pydicom read, ``original_string``);
-- PN is the BigQuery struct of the text pydicom decoded (:func:`dicomlake.values.parse_pn`);
+- PN is the BigQuery struct of the text pydicom decoded (:func:`dicomlake.codec.values.parse_pn`);
 - DA, TM and DT are typed; a DT with a UTC offset is converted to UTC (naive);
 - values of multi-valued elements are lists; binary numbers and AT are ints, FL/FD floats.
 
@@ -36,11 +36,11 @@ from pydicom.data import get_charset_files, get_testdata_files
 from pydicom.dataset import Dataset
 from pydicom.valuerep import PersonName
 
-from dicomlake.dictionary import entry
+from dicomlake.codec.dictionary import entry
+from dicomlake.codec.reader import convert_file
+from dicomlake.codec.values import parse_pn
+from dicomlake.codec.vr import BINARY, DATE_TIME
 from dicomlake.errors import DicomReadError
-from dicomlake.reader import convert_file
-from dicomlake.values import parse_pn
-from dicomlake.vr import BINARY, DATE_TIME
 
 FILES = sorted(p for p in {*get_testdata_files(), *get_charset_files()} if Path(p).is_file())
 

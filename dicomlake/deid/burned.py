@@ -44,10 +44,10 @@ from dataclasses import dataclass, field
 
 import pydicom
 
-from ..ocr import Word, check_tesseract, lines, read_frames
-from ..pixels import Box, has_pixels, pixel_hash
-from ..sources import Source, read_checked
-from ..workers import fork_pool
+from ..engines.local import fork_pool
+from ..pixels.frames import Box, has_pixels, pixel_hash
+from ..pixels.ocr import Word, check_tesseract, lines, read_frames
+from ..sources.files import Source, read_checked
 from .config import ImageConfig
 from .detect import DEFAULT_INFO_TYPES, PRIORITY, Context, detect
 from .places import TIME_RE

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from ..dictionary import PIXEL_DATA
+from ..codec.dictionary import PIXEL_DATA
+from ..codec.vr import possible
 from ..errors import ConfigError
-from ..vr import possible
 from .config_schema import MESSAGES, OPERATIONS, TRANSFORMATIONS, VRS, Query, camel, check, parse_query, where
 
 __all__ = [

@@ -24,9 +24,9 @@ from typing import Any, Literal, NoReturn
 
 from pydicom.datadict import keyword_dict
 
-from ..dictionary import entry, keyword_entry
+from ..codec.dictionary import entry, keyword_entry
+from ..codec.vr import ALL
 from ..errors import ConfigError
-from ..vr import ALL
 
 VRS = ALL  # the 34 VRs, not "US or SS"
 SENSITIVE_MODES = frozenset({"REDACT_SENSITIVE_TEXT", "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS"})

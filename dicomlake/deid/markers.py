@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..vr import MAX_CHARS
+from ..codec.vr import MAX_CHARS
 from .plan import Planner, Step
 from .profile_table import ProfileRow, lookup
 from .transform_text import TextRule

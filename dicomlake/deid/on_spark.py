@@ -28,8 +28,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from ..engines.spark import SparkError, dialect, error_line, parse_duckdb, to_lake_types
 from ..errors import StoreError
-from ..spark import SparkError, dialect, error_line, parse_duckdb, to_lake_types
 from .config import ImageConfig
 from .udfs import ValueMaps
 
@@ -165,8 +165,8 @@ def register_functions(spark: Any, maps: ValueMaps) -> None:
 
 def source_view(spark: Any, files: list[str], spec_table: pa.Table | None, name: str) -> None:
     """The store's Parquet files (or the rows a filter selects) as the view ``name``."""
-    from ..filterfile import selection_sql
-    from ..spark import transpile
+    from ..engines.spark import transpile
+    from ..query.filterfile import selection_sql
 
     df = spark.read.parquet(*files)
     if spec_table is None:
@@ -192,7 +192,7 @@ def _write_partition(
     batches: Iterator[pa.RecordBatch], stage: str, final_files: str, image: ImageConfig | None
 ) -> Iterator[pa.RecordBatch]:
     """One task: for each Arrow batch of its rows as it arrives, their files and a Parquet part."""
-    from ..publish import write_parquet
+    from ..store.publish import write_parquet
     from .run import StoreResult, write_rows
 
     for batch in batches:

@@ -2,7 +2,7 @@
 
 The patterns behind :mod:`.detect`'s ``STREET_ADDRESS``, ``LOCATION`` and ``TIME`` infoTypes, and
 the written forms of an institution, department, station or address value
-(:func:`place_phrases`), shared with :mod:`dicomlake.verify`.  Regular expressions and word lists
+(:func:`place_phrases`), shared with :mod:`dicomlake.deid.verify`.  Regular expressions and word lists
 only, nothing learned or downloaded.
 """
 

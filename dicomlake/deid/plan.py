@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from ..dictionary import PIXEL_DATA, keyword_entry
-from ..vr import resolve
+from ..codec.dictionary import PIXEL_DATA, keyword_entry
+from ..codec.vr import resolve
 from .config import OPERATION_VRS, Action, DeidConfig, ImageConfig
 from .profile_table import lookup
 

@@ -11,10 +11,10 @@ import numpy as np
 
 from ..api import Lake
 from ..errors import SourceChangedError, StoreError
-from ..lake import quote_ident
-from ..ocr import check_tesseract, read_frame
-from ..pixels import display_frames
-from ..sources import Source
+from ..pixels.frames import display_frames
+from ..pixels.ocr import check_tesseract, read_frame
+from ..sources.files import Source
+from ..store.catalog import quote_ident
 from .burned import read_dataset, redaction_boxes
 from .config import ImageConfig
 from .sqlgen import context_sql

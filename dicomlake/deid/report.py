@@ -7,8 +7,8 @@ import sys
 
 import pyarrow as pa
 
-from ..lake import new_connection
-from ..output import write_result
+from ..query.output import write_result
+from ..store.catalog import new_connection
 from .run import DeidSummary
 
 

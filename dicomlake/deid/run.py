@@ -28,15 +28,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..api import Lake
-from ..dictionary import PIXEL_DATA
+from ..codec.dictionary import PIXEL_DATA
 from ..errors import ConfigError, DicomlakeError, SourceChangedError, StoreError
-from ..filterfile import FilterSpec
-from ..lake import Catalog, new_connection
-from ..pixels import Box
+from ..pixels.frames import Box
 from ..progress import progress_bar
-from ..publish import Part, part_of, publish_table, staged_part, tables_of, write_parquet
-from ..rematerialize import build_file
-from ..sources import Source, read_checked
+from ..query.filterfile import FilterSpec
+from ..rematerialize.build import build_file
+from ..sources.files import Source, read_checked
+from ..store.catalog import Catalog, new_connection
+from ..store.publish import Part, part_of, publish_table, staged_part, tables_of, write_parquet
 from .config import DeidRequest, ImageConfig
 from .markers import Markers, date_outcome, decide, pixel_markers, text_changes
 from .plan import Planner, Step, compile_plan
@@ -242,8 +242,8 @@ def _write_chunk(bounds: tuple[int, int]) -> list[tuple[int, int, str, str | Non
 
 def _with_changes(table: pa.Table, changes: list[dict[str, Any]]) -> pa.Table:
     """``table`` with the attributes pixel redaction changed (row by row) set in its columns."""
-    from ..dictionary import keyword_entry
-    from ..schema import entry_type
+    from ..codec.dictionary import keyword_entry
+    from ..codec.schema import entry_type
 
     for name in sorted({k for c in changes for k in c}):
         i = table.schema.get_field_index(name)
@@ -565,7 +565,7 @@ def deidentify(
     key = load_key(key_file, summary.notes)
     image = Planner(request.config).pixel_image()
     if image is not None:
-        from ..ocr import check_tesseract
+        from ..pixels.ocr import check_tesseract
         from .burned import unsupported_info_types
 
         check_tesseract()
@@ -614,7 +614,7 @@ def deidentify(
     if crosswalk:
         write_crosswalk(maps, crosswalk)
     if dest_dicomweb:
-        from ..dicomweb import Server, stow
+        from ..sources.dicomweb import Server, stow
 
         server = Server.from_env(dest_dicomweb)
         for r in summary.stores:
@@ -696,6 +696,6 @@ def explain(
 
 
 def quote(name: str) -> str:
-    from ..lake import quote_ident
+    from ..store.catalog import quote_ident
 
     return quote_ident(name)

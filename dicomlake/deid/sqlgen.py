@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from ..dictionary import keyword_entry
-from ..lake import quote_ident, quote_literal
-from ..schema import PN_COMPONENTS, PN_GROUPS, PN_TYPE
-from ..vr import DATE_TIME, FLOAT_NUMBER, STRUCT_CODE
+from ..codec.dictionary import keyword_entry
+from ..codec.schema import PN_COMPONENTS, PN_GROUPS, PN_TYPE
+from ..codec.vr import DATE_TIME, FLOAT_NUMBER, STRUCT_CODE
+from ..store.catalog import quote_ident, quote_literal
 from .plan import Planner, field_tag_vr
 from .vr_values import PLACEHOLDER, dummy
 

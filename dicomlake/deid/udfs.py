@@ -22,8 +22,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..dictionary import keyword_entry
-from ..vr import MAX_CHARS
+from ..codec.dictionary import keyword_entry
+from ..codec.vr import MAX_CHARS
 from .config import CharacterMask, CryptoHash, DateShift, Redact, TextConfig
 from .detect import DEFAULT_INFO_TYPES, Context, detect
 from .plan import Planner, field_tag_vr

@@ -16,7 +16,7 @@ import re
 from pydicom import config
 from pydicom.valuerep import validate_value
 
-from ..vr import NUMBER_TEXT, STRUCT_CODE, TEXT_BLOCK
+from ..codec.vr import NUMBER_TEXT, STRUCT_CODE, TEXT_BLOCK
 
 PLACEHOLDER = "PLACEHOLDER"
 #: The dummy of each VR, as DICOM text; every other text VR (and PN) gets :data:`PLACEHOLDER`.

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import DicomlakeError
-from .sources import Source
+from ..errors import DicomlakeError
+from .files import Source
 
 ENV_TOKEN, ENV_USER, ENV_PASSWORD = "DICOMLAKE_DICOMWEB_TOKEN", "DICOMLAKE_DICOMWEB_USER", "DICOMLAKE_DICOMWEB_PASSWORD"
 PAGE = 1000  # QIDO-RS page size
@@ -252,7 +252,7 @@ def stow(server: Server, items: list[tuple[str, Source]]) -> list[dict[str, Any]
 
     import pydicom
 
-    from .sources import read_checked
+    from .files import read_checked
 
     failures: list[dict[str, Any]] = []
     for start in range(0, len(items), STOW_BATCH):

@@ -9,7 +9,7 @@
   sqlglot turns them into Spark SQL (``$name`` parameters become ``:name``, bound by Spark),
   so there is one source of truth, not two hand-kept copies.
 - :func:`run_ingest_tasks`: ingest's file chunks become Spark tasks, each running the same
-  converter (:func:`dicomlake.ingest._task`) and writing a Parquet part into the lake's staging
+  converter (:func:`dicomlake.sources.ingest._task`) and writing a Parquet part into the lake's staging
   folder; the driver then unifies the parts' schemas and commits once, exactly as the local
   engine does.
 """
@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from .errors import DicomlakeError
+from ..errors import DicomlakeError
 
 ENGINES = ("duckdb", "spark")
 
@@ -178,7 +178,7 @@ def _lake_type(t: pa.DataType) -> pa.DataType:
 
 
 def _spark_task(item: tuple[int, list[str]], stage: str, at: dt.datetime, keep: Any) -> Any:
-    from .ingest import _task
+    from ..sources.ingest import _task
 
     index, paths = item
     return _task(paths, stage, index, at, keep)

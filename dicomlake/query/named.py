@@ -21,7 +21,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from .errors import QueryError
+from ..errors import QueryError
 
 _HEADER = re.compile(r"^--\s*(name|description|param|column)\s*:\s*(.*)$")
 _PARAM = re.compile(r"^(\w+)(?:\s+([A-Z]+))?(?:\s*=\s*([^:]*?))?\s*:\s*(.*)$")
@@ -105,7 +105,7 @@ def sql_dir() -> Path:
     packaged = Path(str(files("dicomlake"))) / "sql"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "sql"
+    return Path(__file__).resolve().parents[2] / "sql"
 
 
 @cache

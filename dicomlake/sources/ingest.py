@@ -1,6 +1,6 @@
 """Ingest: DICOM files → one store, in parallel, committed atomically.
 
-Workers each convert a chunk of files with :func:`dicomlake.reader.convert_file` and write a
+Workers each convert a chunk of files with :func:`dicomlake.codec.reader.convert_file` and write a
 Parquet part under staging. The parent unifies the parts' schemas (and the store's, on append),
 conforms what differs, resolves replaced and duplicate SOPInstanceUIDs, and commits once.
 """
@@ -21,13 +21,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import DicomReadError, IngestIssuesError, SourceError
-from .lake import CATALOG, Catalog, check_store_name
-from .progress import progress_bar
-from .publish import Part, assemble, check_disposition, write_parquet
-from .reader import check_storable, convert_file
-from .schema import infer_schema
-from .sources import list_sources
+from ..codec.reader import check_storable, convert_file
+from ..codec.schema import infer_schema
+from ..errors import DicomReadError, IngestIssuesError, SourceError
+from ..progress import progress_bar
+from ..store.catalog import CATALOG, Catalog, check_store_name
+from ..store.publish import Part, assemble, check_disposition, write_parquet
+from .files import list_sources
 
 
 @dataclass
@@ -244,7 +244,7 @@ def ingest_files(
 
     ``strict``: if any file is skipped or read with warnings, publish nothing and raise
     :class:`IngestIssuesError` (the summary is on the exception). ``spark``: a SparkSession
-    whose executors run the conversion tasks (see :mod:`dicomlake.spark`).
+    whose executors run the conversion tasks (see :mod:`dicomlake.engines.spark`).
     """
     check_store_name(store)
     if workers is not None and workers < 1:
@@ -262,7 +262,7 @@ def ingest_files(
         advance, stop = progress_bar("ingest", len(paths), progress)
         try:
             if spark is not None:  # the same tasks, on Spark's executors
-                from .spark import run_ingest_tasks
+                from ..engines.spark import run_ingest_tasks
 
                 width = max(1, int(spark.sparkContext.defaultParallelism))
                 parts = run_ingest_tasks(spark, _chunks(paths, width), stage, started, filter_spec, advance)

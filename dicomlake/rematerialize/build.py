@@ -4,9 +4,9 @@ Every element the table carries is written from the row (typed values back to DI
 binary, nested sequences item by item). What the table cannot carry comes from the source
 file, and only where the row says it stays: binary elements and pixel data named in the row's
 ``DroppedTags``, private and unknown elements named in its ``OtherElements``. An element whose
-source bytes read as the row's value is written as the source wrote it (:class:`dicomlake.encode.Kept`),
+source bytes read as the row's value is written as the source wrote it (:class:`dicomlake.codec.writer.Kept`),
 in the source's transfer syntax (for a source without file meta: the family its data is in), after
-the file meta of :func:`dicomlake.encode.file_meta` (MediaStorageSOPInstanceUID = SOPInstanceUID).
+the file meta of :func:`dicomlake.codec.writer.file_meta` (MediaStorageSOPInstanceUID = SOPInstanceUID).
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import BaseTag, Tag
 from pydicom.uid import ExplicitVRLittleEndian
 
-from .dictionary import FILE_META_KEYWORDS, entry, keyword_entry
-from .encode import Kept, Unsupported, encode_file, file_meta, fit_private_text, meta_elements
-from .pixels import Box, fill_boxes
-from .reader import DEFLATED, EXPLICIT_BE, IMPLICIT_LE
-from .schema import PLACEHOLDER as ITEM_PLACEHOLDER
-from .sources import Source, read_checked
-from .values import parse_da, parse_dt, parse_tm, to_dicom
-from .vr import PRIVATE_TEXT, resolve
+from ..codec.dictionary import FILE_META_KEYWORDS, entry, keyword_entry
+from ..codec.reader import DEFLATED, EXPLICIT_BE, IMPLICIT_LE
+from ..codec.schema import PLACEHOLDER as ITEM_PLACEHOLDER
+from ..codec.values import parse_da, parse_dt, parse_tm, to_dicom
+from ..codec.vr import PRIVATE_TEXT, resolve
+from ..codec.writer import Kept, Unsupported, encode_file, file_meta, fit_private_text, meta_elements
+from ..pixels.frames import Box, fill_boxes
+from ..sources.files import Source, read_checked
 
 SKIP = frozenset(["DroppedTags", "OtherElements", ITEM_PLACEHOLDER])
 _PARSE = {"DA": parse_da, "TM": parse_tm, "DT": parse_dt}
@@ -188,8 +188,8 @@ def build_file(
     The source is read once and checked against the size and SHA-256 ingest recorded
     (:class:`~dicomlake.errors.SourceChangedError` when it vanished or changed: nothing is written).
 
-    The fast byte writer (:mod:`dicomlake.encode`) is used where it applies, pydicom otherwise.
-    ``boxes``: burned-in text to fill in the pixel data (:func:`dicomlake.pixels.fill_boxes`);
+    The fast byte writer (:mod:`dicomlake.codec.writer`) is used where it applies, pydicom otherwise.
+    ``boxes``: burned-in text to fill in the pixel data (:func:`dicomlake.pixels.frames.fill_boxes`);
     the attributes that changed with it are returned, so the row can be brought in line.
     """
     missing = [k for k in ("SOPClassUID", "SOPInstanceUID") if not row.get(k)]

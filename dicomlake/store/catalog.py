@@ -5,7 +5,7 @@ Layout::
     LAKE/catalog.duckdb        stores, their files, ingest issues, operations; a view per store
     LAKE/stores/NAME/*.parquet immutable data files; all files of a store share one schema
     LAKE/staging/OP/           files being written by a running operation OP
-    LAKE/staging/OP.lock       held by OP's process while OP is live (:mod:`dicomlake.locks`)
+    LAKE/staging/OP.lock       held by OP's process while OP is live (:mod:`dicomlake.store.locks`)
     LAKE/.lock                 the writers' lock; names its holder (pid, command, operations)
 
 Writes go through :func:`commit`: new files are written under ``staging/``, moved beside the
@@ -36,9 +36,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..codec.schema import base_schema
+from ..errors import LakeError, StoreError
 from . import locks
-from .errors import LakeError, StoreError
-from .schema import base_schema
 
 CATALOG = "catalog.duckdb"
 FORMAT_VERSION = "1"
@@ -173,7 +173,7 @@ class Catalog:
     @contextmanager
     def write_lock(self) -> Iterator[None]:
         """Serialise writers (ingest, export, de-identify) on one lake; a second writer waits up to
-        :func:`~dicomlake.locks.lock_wait`'s seconds, else fails. Staging this operation did not
+        :func:`~dicomlake.store.locks.lock_wait`'s seconds, else fails. Staging this operation did not
         commit is removed at the end, and dead operations' leftovers at the start."""
         with locks.writer(self.root / ".lock", str(self.root)) as fh:
             self._lock = fh

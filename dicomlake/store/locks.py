@@ -22,7 +22,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import IO
 
-from .errors import LakeError
+from ..errors import LakeError
 
 _WAIT: ContextVar[float] = ContextVar("dicomlake_lock_wait", default=0.0)
 _HELD: dict[int, IO[str]] = {}  # the lock files this process holds

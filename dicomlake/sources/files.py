@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import SourceChangedError, SourceError
+from ..errors import SourceChangedError, SourceError
 
 
 def _is_path_list(path: Path) -> bool:

@@ -18,8 +18,8 @@ from typing import Any
 
 from pydicom.charset import decode_bytes, python_encoding
 
+from ..errors import DicomReadError
 from .dictionary import PIXEL_DATA, entry, private_vr, repeater_id, tag_name
-from .errors import DicomReadError
 from .schema import MAX_SEQUENCE_DEPTH
 from .values import parse_da, parse_dt, parse_float, parse_int, parse_pn, parse_tm
 from .vr import (

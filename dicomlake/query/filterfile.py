@@ -16,7 +16,7 @@ from typing import IO
 
 import pyarrow as pa
 
-from .errors import FilterFileError
+from ..errors import FilterFileError
 
 GRAMMAR = "/studies/STUDY_UID[/series/SERIES_UID[/instances/INSTANCE_UID]]"
 _UID = r"[0-9]+(?:\.[0-9]+)*"

@@ -1,5 +1,5 @@
 """Ingest from a DICOMweb server: QIDO-RS lists the studies, WADO-RS brings each study's
-metadata in one request, :mod:`dicomlake.dicomjson` turns it into rows through the one
+metadata in one request, :mod:`dicomlake.codec.dicomjson` turns it into rows through the one
 converter. Bulk data (pixels) is not downloaded. DICOM JSON carries DS and IS values as numbers
 and (from most servers) no file meta group; ``exact=True`` (``--exact``) fetches each instance
 instead and reads it as file ingest does, for rows identical to a file ingest of the same files.
@@ -26,16 +26,16 @@ from typing import Any
 
 import pyarrow as pa
 
-from .dicomjson import convert_json
+from ..codec.dicomjson import convert_json
+from ..codec.reader import Converted, check_storable, convert_bytes
+from ..codec.schema import infer_schema
+from ..engines.local import fork_pool
+from ..errors import DicomReadError
+from ..progress import progress_bar
+from ..store.catalog import Catalog, check_store_name, quote_ident
+from ..store.publish import Part, assemble, check_disposition, write_parquet
 from .dicomweb import DicomWebError, Server
-from .errors import DicomReadError
 from .ingest import IngestSummary, NothingToIngest
-from .lake import Catalog, check_store_name, quote_ident
-from .progress import progress_bar
-from .publish import Part, assemble, check_disposition, write_parquet
-from .reader import Converted, check_storable, convert_bytes
-from .schema import infer_schema
-from .workers import fork_pool
 
 BATCH = 200  # studies per commit
 
@@ -95,7 +95,7 @@ def _already(cat: Catalog, store: str, server: Server) -> set[str]:
     """SOPInstanceUIDs the store already has from this server."""
     if store not in cat.stores():
         return set()
-    from .api import Lake
+    from ..api import Lake
 
     lake = Lake(cat.root)
     prefix = server.url + "/studies/"

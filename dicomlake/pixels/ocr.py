@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DicomlakeError
-from .pixels import Box
+from ..errors import DicomlakeError
+from .frames import Box
 
 #: Tesseract's options: sparse text (page segmentation mode 11), no second inverted pass.
 FRAME_CONFIG = "--psm 11 -c tessedit_do_invert=0"
@@ -141,7 +141,7 @@ def read_frame(frame: np.ndarray, index: int = 0, photometric: str = "MONOCHROME
 def read_frames(ds: Any) -> Iterator[tuple[int, list[Word], bool]]:
     """(index, words, repeat) for every frame of a dataset's pixel data; a frame identical to an
     earlier one is not read again (``repeat``: its words are the earlier frame's, on this one)."""
-    from .pixels import display_frames, frame_digest
+    from .frames import display_frames, frame_digest
 
     photometric = str(ds.get("PhotometricInterpretation") or "MONOCHROME2")
     seen: dict[str, list[Word]] = {}

@@ -2,7 +2,7 @@
 
 The sets below are read from :mod:`pydicom.valuerep` (and :mod:`pydicom.values` for the struct
 codes of binary numbers), never typed out again elsewhere: the reader, the writers
-(:mod:`dicomlake.encode`, :mod:`dicomlake.rematerialize`), the DICOM JSON converter, the schema,
+(:mod:`dicomlake.codec.writer`, :mod:`dicomlake.rematerialize.build`), the DICOM JSON converter, the schema,
 the de-identification plan and value fitting, and ``verify`` all import them from here
 (``tests/test_vr.py`` checks that no other module declares a VR table). The few facts pydicom
 has no table for are written here once, each with the part of the standard it comes from.

@@ -53,12 +53,12 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
 
-from .api import Lake
-from .errors import DicomlakeError, SourceChangedError, StoreError
-from .lake import new_connection, quote_ident
-from .sources import Source, read_checked
-from .vr import MAYBE_BINARY, STRUCT_CODE
-from .workers import fork_pool
+from ..api import Lake
+from ..codec.vr import MAYBE_BINARY, STRUCT_CODE
+from ..engines.local import fork_pool
+from ..errors import DicomlakeError, SourceChangedError, StoreError
+from ..sources.files import Source, read_checked
+from ..store.catalog import new_connection, quote_ident
 
 __all__ = ["FORMATS", "FileScan", "Hit", "Matcher", "SourceValues", "VerifyReport", "collect_values", "scan_file"]
 __all__ += ["verify"]
@@ -295,7 +295,7 @@ def _generic_words() -> frozenset[str]:
     such a value alone is not identifying, even when it is someone's family name (``HEAD``)."""
     from pydicom.datadict import DicomDictionary
 
-    from .deid.detect import _word_lists
+    from .detect import _word_lists
 
     words = {w.lower() for entry in DicomDictionary.values() for w in re.findall(r"[A-Za-z]+", entry[2])}
     return frozenset(words | _word_lists()[1] | PLACEHOLDERS)
@@ -315,7 +315,7 @@ def _identifying(value: str, kind: str) -> bool:
 
 
 def _name_forms(pn: str) -> set[str]:
-    from .deid.detect import variants_of_name
+    from .detect import variants_of_name
 
     forms = variants_of_name(pn)
     forms |= {f for f in map(_ascii_fold, forms) if f.strip()}
@@ -323,7 +323,7 @@ def _name_forms(pn: str) -> set[str]:
 
 
 def _date_forms(value: str) -> set[str]:
-    from .deid.detect import variants_of_date
+    from .detect import variants_of_date
 
     compact = re.sub(r"\D", "", value)[:8]
     forms = variants_of_date(compact) if len(compact) == 8 else set()
@@ -352,7 +352,7 @@ def _id_forms(value: str) -> set[str]:
 def _place_forms(value: str) -> set[str]:
     """An address or institution: the whole value, its parts (street, street name, city, postal
     code) and words that are not vocabulary, in their usual spellings."""
-    from .deid.detect import place_forms
+    from .detect import place_forms
 
     return place_forms(value)
 
@@ -371,7 +371,7 @@ def _time_forms(value: str) -> set[str]:
 def written_forms(kind: str, value: str) -> set[str]:
     """The written forms of one source value that are searched for (the identifying ones; never
     a value de-identification writes itself, such as the dummy date 19000101)."""
-    from .deid.vr_values import plan_wrote
+    from .vr_values import plan_wrote
 
     if plan_wrote(value, kind):
         return set()
@@ -631,7 +631,7 @@ def scan_file(source: Source | str, instance: str, matcher: Matcher, ocr: bool =
 
 
 def _element_hits(instance: str, path: str, where: str, text: str, found: list[_Found]) -> Iterator[Hit]:
-    from .deid.detect import next_to_date
+    from .detect import next_to_date
 
     seen: set[str] = set()
     for f in found:
@@ -662,8 +662,8 @@ def _raw_hits(instance: str, path: str, data: bytes, in_elements: Counter[str], 
 
 def _pixel_hits(instance: str, path: str, data: bytes, matcher: Matcher, problems: list[str]) -> list[Hit]:
     """Identifying values still legible in the pixels: OCR of every distinct frame, line by line."""
-    from .ocr import lines, read_frames
-    from .pixels import has_pixels
+    from ..pixels.frames import has_pixels
+    from ..pixels.ocr import lines, read_frames
 
     hits: list[Hit] = []
     try:
@@ -764,7 +764,7 @@ def verify(
         len(files), [], values=matcher.count, patients=matcher.patients, store=store, against=against_store
     )
     if ocr:
-        from .ocr import check_tesseract
+        from ..pixels.ocr import check_tesseract
 
         check_tesseract()
     for scan in scan_files(files, matcher, workers or os.cpu_count() or 1, ocr):

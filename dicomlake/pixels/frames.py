@@ -28,7 +28,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian
 
-from .errors import DicomlakeError
+from ..errors import DicomlakeError
 
 #: Lossy transfer syntaxes: their images were lossy compressed once (LossyImageCompression 01).
 LOSSY = frozenset(

@@ -25,14 +25,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .api import Lake
-from .errors import DicomlakeError, StoreError
-from .filterfile import FilterSpec
-from .lake import Catalog, check_store_name, new_connection, quote_literal
-from .publish import DISPOSITIONS, publish_table, tables_of
-from .schema import PN_TYPE, conform, unify
-from .sources import Source, read_checked
-from .values import format_pn
+from ..api import Lake
+from ..codec.schema import PN_TYPE, conform, unify
+from ..codec.values import format_pn
+from ..errors import DicomlakeError, StoreError
+from ..query.filterfile import FilterSpec
+from ..sources.files import Source, read_checked
+from ..store.catalog import Catalog, check_store_name, new_connection, quote_literal
+from ..store.publish import DISPOSITIONS, publish_table, tables_of
 
 KINDS = ("lake", "parquet", "ndjson", "csv", "dicom", "dicomweb")
 _UID_PART = re.compile(r"[0-9]+(\.[0-9]+)*")
@@ -310,7 +310,7 @@ def _to_csv(
 # ---- DICOMweb (STOW-RS) ----------------------------------------------------------------------
 def _export_dicomweb(rel: duckdb.DuckDBPyRelation, url: str, summary: ExportSummary) -> None:
     """Send the selected instances to a DICOMweb server with STOW-RS, in batches."""
-    from .dicomweb import Server, stow
+    from ..sources.dicomweb import Server, stow
 
     rows = rel.select("SOPInstanceUID, dl_source, dl_source_size, dl_source_sha256").fetchall()
     summary.selected = len(rows)

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
-from .errors import DicomlakeError
+from ..errors import DicomlakeError
 
 ORTHANC = "/usr/sbin/Orthanc"
 PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .errors import QueryError
+from ..errors import QueryError
 
 FORMATS = ("table", "csv", "json", "ndjson", "parquet")
 

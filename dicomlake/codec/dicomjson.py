@@ -1,6 +1,6 @@
 """DICOM JSON (PS3.18 F.2, what DICOMweb servers return as metadata) → rows of the store schema.
 
-There is one converter (:mod:`dicomlake.reader`): this module does not interpret values
+There is one converter (:mod:`dicomlake.codec.reader`): this module does not interpret values
 itself. It lays the JSON dataset out as the element stream the converter reads (explicit VR
 little endian, tags in order, text in the dataset's own character set, sequences with
 undefined length) and hands it over, in memory, so a row from a server is the row the same
@@ -23,7 +23,7 @@ from typing import Any
 
 from pydicom.charset import custom_encoders, encode_string, need_tail_escape_sequence_encodings, python_encoding
 
-from .errors import DicomReadError
+from ..errors import DicomReadError
 from .reader import Converted, convert_bytes
 from .vr import CHARSET_TEXT, FLOAT_NUMBER, LENGTH_32, NUMBER_CODE, NUMBER_TEXT, STRING
 

@@ -31,7 +31,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, generate_uid
 
-from .sample_screens import anatomy, draw_screen
+from .screens import anatomy, draw_screen
 
 FORMATS = ("ybr422_jpeg", "mono8", "mono16", "mono1", "rgb", "multiframe")
 LAYOUTS = ("simple", "ultrasound", "capture")

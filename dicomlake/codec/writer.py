@@ -1,9 +1,9 @@
 """The fast writer: a row (plus the raw elements it keeps from its source file) straight to bytes.
 
-The inverse of :mod:`dicomlake.reader` for the common case — a source in explicit VR little
+The inverse of :mod:`dicomlake.codec.reader` for the common case — a source in explicit VR little
 endian (which all compressed transfer syntaxes are), elements kept from the source only at the
 top level, one-byte or UTF-8 text. Anything else raises :class:`Unsupported` and the caller uses
-the pydicom writer in :mod:`dicomlake.rematerialize`, which handles every case. Kept source
+the pydicom writer in :mod:`dicomlake.rematerialize.build`, which handles every case. Kept source
 elements (pixel data, binary and private elements) are copied byte for byte, and so is every
 element whose source bytes read as the row's value (:class:`Kept`): its VR as written (UN stays
 UN), its padding, a sequence's lengths. The file meta (:func:`file_meta`) is the source's where
@@ -19,8 +19,8 @@ from typing import Any
 import pydicom
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
+from ..errors import DicomReadError
 from .dictionary import FILE_META_KEYWORDS, PIXEL_DATA, entry, keyword_entry, tag_name
-from .errors import DicomReadError
 from .reader import (
     _EXPL_LE,
     _U32_LE,

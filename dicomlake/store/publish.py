@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .errors import StoreError
-from .lake import Catalog, StoreInfo, store_schema
-from .schema import base_schema, conform, unify
+from ..codec.schema import base_schema, conform, unify
+from ..errors import StoreError
+from .catalog import Catalog, StoreInfo, store_schema
 
 DISPOSITIONS = ("WRITE_EMPTY", "WRITE_TRUNCATE", "WRITE_APPEND")
 
