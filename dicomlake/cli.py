@@ -582,7 +582,7 @@ def sample(
         typer.Option(
             "--burned-in",
             help="Instead: images with names, birth dates and IDs burned into the pixels "
-            "(the seed's YBR_FULL_422 JPEG ultrasound and other pixel formats).",
+            "(the YBR_FULL_422 JPEG ultrasound of Google's de-identification documentation and other pixel formats).",
         ),
     ] = False,
 ) -> None:

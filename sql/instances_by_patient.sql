@@ -1,5 +1,5 @@
 -- name: instances_by_patient
--- description: DICOMweb paths of every instance of one patient (the export seed's PatientID search).
+-- description: DICOMweb paths of every instance of one patient (the PatientID search of Google's documentation of DICOM export to BigQuery).
 -- param: PatientID VARCHAR: the PatientID to look up, e.g. 19045
 -- column: DICOMwebPath: /dicomWeb/studies/{StudyInstanceUID}/series/{SeriesInstanceUID}/instances/{SOPInstanceUID}
 SELECT

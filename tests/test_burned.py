@@ -1,6 +1,6 @@
 """Burned-in text: real Tesseract over images drawn with Pillow and pydicom's ultrasound files.
 
-The seed's three image requests run as pasted, and vendor-like ultrasound screens with multi-word
+The three image requests of Google's de-identification documentation run as pasted, and vendor-like ultrasound screens with multi-word
 names, the institution and the time beside the date; OCR of the output no longer reads the planted
 identifying strings, SENSITIVE modes keep the words that identify no one, pixels outside the
 redacted boxes are unchanged, compressed sources come out in a lossless syntax.
@@ -26,7 +26,7 @@ from dicomlake.pixels.ocr import Word, lines, read_frame
 
 from .test_cli import assert_error, run
 
-SEED = {
+DOCUMENTED = {
     "all": {"config": {"dicomTagConfig": {"options": {"cleanImage": {"textRedactionMode": "REDACT_ALL_TEXT"}}}}},
     "clean_descriptors": {
         "config": {
@@ -69,9 +69,9 @@ def burned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Planted
 def outputs(burned: tuple[Path, list[Planted]]) -> dict[str, Path]:
     root, _ = burned
     out = {}
-    for name, body in SEED.items():
+    for name, body in DOCUMENTED.items():
         (root / f"{name}.json").write_text(json.dumps(body))
-        if name == "legacy":  # the seed's legacy request is store level (destinationStore)
+        if name == "legacy":  # the documentation's legacy request is store level (destinationStore)
             assert run("store", "create", "d", "--lake", str(root / name)).returncode == 0
             args = ["--store", "s", "--dest-lake", str(root / name), "--dest-store", "d"]
         else:
@@ -91,7 +91,7 @@ def _output_files(dest: Path) -> dict[str, Path]:
     return {str(n): Path(p) for p, n in rows}
 
 
-@pytest.mark.parametrize("name", list(SEED))
+@pytest.mark.parametrize("name", list(DOCUMENTED))
 def test_seed_requests_leave_no_identifying_text(
     burned: tuple[Path, list[Planted]], outputs: dict[str, Path], name: str
 ) -> None:
@@ -101,7 +101,7 @@ def test_seed_requests_leave_no_identifying_text(
         texts = _read_text(files[str(i + 1)])
         for s in p.identifying:
             assert not _legible(texts, s), (name, p.path.parent.name, s, texts)
-        if name == "clean_descriptors":  # not identifying: stays, as Female does in the seed
+        if name == "clean_descriptors":  # not identifying: stays, as Female does in the documentation's example
             for s in (*p.other, "male"):
                 assert _legible(texts, s), (name, p.path.parent.name, s, texts)
         else:
@@ -159,7 +159,7 @@ def test_verify_ocr_finds_text_in_source_not_after_sensitive(
 
 def test_explain_lists_instances_to_ocr(burned: tuple[Path, list[Planted]], tmp_path: Path) -> None:
     root, planted = burned
-    (root / "all.json").write_text(json.dumps(SEED["all"]))
+    (root / "all.json").write_text(json.dumps(DOCUMENTED["all"]))
     r = run(
         "deidentify",
         "--lake",

@@ -30,9 +30,9 @@ from dicomlake.deid.config import (
 from dicomlake.deid.config_schema import MESSAGES, VRS
 from dicomlake.errors import ConfigError
 
-# Every request JSON body of shared/seeds/dicom-deidentify-dicomtagconfig.zh.txt, verbatim
+# Every request JSON body of Google's documentation of DICOM de-identification (DicomTagConfig), verbatim
 # (the "请求 JSON 正文" blocks; the curl / PowerShell copies of each are identical).
-SEED_BODIES = {
+DOCUMENTED_BODIES = {
     "redact_all_text": '{ "destinationDataset": "projects/PROJECT_ID/locations/SOURCE_DATASET_LOCATION/datasets/DESTINATION_DATASET_ID", "config": { "dicomTagConfig": { "options": { "cleanImage": { "textRedactionMode": "REDACT_ALL_TEXT" } } } } }',
     "redact_sensitive_clean_descriptors": '{ "destinationDataset": "projects/PROJECT_ID/locations/SOURCE_DATASET_LOCATION/datasets/DESTINATION_DATASET_ID", "config": { "dicomTagConfig": { "options": { "cleanImage": { "textRedactionMode": "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS" } } } } }',
     "keep_tag": '{ "destinationDataset": "projects/PROJECT_ID/locations/SOURCE_DATASET_LOCATION/datasets/DESTINATION_DATASET_ID", "config": { "dicomTagConfig": { "actions": [ { "queries": [ "PatientName" ], "keepTag": {} } ] } } }',
@@ -49,19 +49,19 @@ SEED_BODIES = {
 DATASET = "projects/PROJECT_ID/locations/SOURCE_DATASET_LOCATION/datasets/DESTINATION_DATASET_ID"
 
 
-def seed(name: str) -> dict[str, Any]:
-    return json.loads(SEED_BODIES[name])
+def documented(name: str) -> dict[str, Any]:
+    return json.loads(DOCUMENTED_BODIES[name])
 
 
 def tag_config(request_name: str) -> DicomTagConfig:
-    tag = load_config(seed(request_name)).config.dicom_tag_config
+    tag = load_config(documented(request_name)).config.dicom_tag_config
     assert tag is not None
     return tag
 
 
 def test_every_seed_body_parses() -> None:
-    assert len(SEED_BODIES) == 11
-    for name, body in SEED_BODIES.items():
+    assert len(DOCUMENTED_BODIES) == 11
+    for name, body in DOCUMENTED_BODIES.items():
         request = load_config(json.loads(body))
         assert isinstance(request.config, DeidConfig), name
         assert any(re.search(r"is ignored: pass --dest-(lake|store)$", note) for note in request.notes), name
@@ -75,7 +75,7 @@ def test_every_seed_body_parses() -> None:
     ],
 )
 def test_seed_clean_image(name: str, mode: str) -> None:
-    request = load_config(seed(name))
+    request = load_config(documented(name))
     config = request.config
     assert config.api == "v1beta1"
     assert config.profile == "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"
@@ -113,7 +113,7 @@ def test_seed_patient_name_actions(name: str, operation: str) -> None:
 
 
 def test_seed_clean_text_tag_text_config() -> None:
-    text = load_config(seed("clean_text_tag")).config.text
+    text = load_config(documented("clean_text_tag")).config.text
     assert text is not None and text.profile == "BASIC"
     (transformation,) = text.additional_transformations
     assert transformation.info_types == ("PERSON_NAME",)
@@ -121,7 +121,7 @@ def test_seed_clean_text_tag_text_config() -> None:
 
 
 def test_seed_regen_uid_tag() -> None:
-    request = load_config(seed("regen_uid_tag"))
+    request = load_config(documented("regen_uid_tag"))
     tag = request.config.dicom_tag_config
     assert tag is not None
     assert (tag.profile_type, tag.profile) == ("KEEP_ALL_PROFILE", "KEEP_ALL_PROFILE")
@@ -139,13 +139,13 @@ def test_seed_recurse_tag() -> None:
 
 
 def test_seed_store_level_request() -> None:
-    request = load_config(seed("store_level_keep_tag"))
+    request = load_config(documented("store_level_keep_tag"))
     assert request.filter_uri is None
     assert request.notes[0].startswith("destinationStore 'projects/PROJECT_ID/")
 
 
 def test_seed_filter_request_with_legacy_dicom_config() -> None:
-    request = load_config(seed("filter_legacy_dicom"))
+    request = load_config(documented("filter_legacy_dicom"))
     config = request.config
     assert config.api == "v1"
     assert config.dicom == DicomConfig(filter_profile="DEIDENTIFY_TAG_CONTENTS")
@@ -159,7 +159,7 @@ def test_seed_filter_request_with_legacy_dicom_config() -> None:
 
 
 def test_bare_config_equals_request_config() -> None:
-    for name, body in SEED_BODIES.items():
+    for name, body in DOCUMENTED_BODIES.items():
         data = json.loads(body)
         assert load_config(data["config"]).config == load_config(data).config, name
 
@@ -664,8 +664,8 @@ def test_top_level_must_be_an_object(tmp_path: Path) -> None:
 
 def test_load_from_file(tmp_path: Path) -> None:
     path = tmp_path / "request.json"
-    path.write_text(SEED_BODIES["regen_uid_tag"], encoding="utf-8")
-    assert load_config(path) == load_config(str(path)) == load_config(seed("regen_uid_tag"))
+    path.write_text(DOCUMENTED_BODIES["regen_uid_tag"], encoding="utf-8")
+    assert load_config(path) == load_config(str(path)) == load_config(documented("regen_uid_tag"))
 
 
 def test_file_errors_name_the_file(tmp_path: Path) -> None:
@@ -688,7 +688,7 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
 
 
 def test_dataclasses_are_frozen_with_slots() -> None:
-    config = load_config(seed("keep_tag")).config
+    config = load_config(documented("keep_tag")).config
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.text = None  # type: ignore[misc]
     assert not hasattr(config, "__dict__")

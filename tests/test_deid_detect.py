@@ -1,4 +1,4 @@
-"""PHI detectors: the seed's examples, every written form of a context name/date, a non-PHI corpus."""
+"""PHI detectors: the examples of Google's de-identification documentation, every written form of a context name/date, a non-PHI corpus."""
 
 from __future__ import annotations
 
@@ -33,16 +33,16 @@ def found(text: str, ctx: Context | None = None, info_types: frozenset[str] | No
     return [(f.info_type, f.text) for f in detect(text, ctx, info_types)]
 
 
-# --- the seed ---------------------------------------------------------------------
+# --- the documentation's examples ------------------------------------------------
 
 
-def test_seed_patient_name_value_is_one_person_name():
+def test_documented_patient_name_value_is_one_person_name():
     # PatientName "Ann Johnson" -> "[PERSON_NAME]" (one finding for the whole value)
     assert found("Ann Johnson") == [("PERSON_NAME", "Ann Johnson")]
     assert found("JOHNSON^ANN^M") == [("PERSON_NAME", "JOHNSON^ANN^M")]
 
 
-def test_seed_clean_descriptors_wall():
+def test_documented_clean_descriptors_wall():
     # the patient's last name is Wall; StudyDescription mentions "Wall"
     ctx = Context(ctx_phrases=("Wall^Ann",))
     assert found("CHEST WALL MASS", ctx, WITH_CTX) == [("CTX", "WALL")]
@@ -50,7 +50,7 @@ def test_seed_clean_descriptors_wall():
     assert found("CHEST WALL MASS") == []
 
 
-def test_seed_female_stays_with_clean_descriptors():
+def test_documented_female_stays_with_clean_descriptors():
     # PatientSex "F" is a context value, but "Female" is not PHI and "F" is too short to search for
     ctx = Context(ctx_phrases=("F", "Wall^Ann"))
     assert found("Female", ctx, WITH_CTX) == []

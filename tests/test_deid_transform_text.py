@@ -1,4 +1,4 @@
-"""TextConfig transformations: the seed's example, the API's precedence, date shifts, properties."""
+"""TextConfig transformations: the example of Google's de-identification documentation, the API's precedence, date shifts, properties."""
 
 from __future__ import annotations
 
@@ -39,10 +39,10 @@ def rule_of(*transformations: dict, **config) -> TextRule:
     return compile_text_config({"additionalTransformations": list(transformations), **config})
 
 
-# --- the seed and the API's examples ----------------------------------------------
+# --- the documentation's examples ----------------------------------------------------
 
 
-def test_seed_clean_text_patient_name():
+def test_documented_clean_text_patient_name():
     # cleanTextTag on PatientName with PERSON_NAME -> replaceWithInfoTypeConfig
     rule = rule_of({"infoTypes": ["PERSON_NAME"], "replaceWithInfoTypeConfig": {}})
     assert run("Ann Johnson", rule) == "[PERSON_NAME]"

@@ -17,7 +17,7 @@ from dicomlake.rematerialize.export import export
 
 from .conftest import item, write_instance
 
-SEED_FILTER = (
+DOCUMENTED_FILTER = (
     "SELECT CONCAT ('/studies/', StudyInstanceUID, '/series/', SeriesInstanceUID, '/instances/', SOPInstanceUID) "
     "FROM sample"
 )
@@ -34,7 +34,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> dicomlake.Lake:
 
 
 def test_seed_filter_mixing_levels_exports_exactly_those_instances(lake: dicomlake.Lake, tmp_path: Path) -> None:
-    instance_paths = lake.filter_paths(lake.sql(SEED_FILTER + " ORDER BY SOPInstanceUID LIMIT 3"))
+    instance_paths = lake.filter_paths(lake.sql(DOCUMENTED_FILTER + " ORDER BY SOPInstanceUID LIMIT 3"))
     study, series = lake.sql(
         "SELECT StudyInstanceUID, SeriesInstanceUID FROM sample ORDER BY StudyInstanceUID DESC LIMIT 1"
     ).fetchall()[0]

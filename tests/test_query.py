@@ -1,4 +1,4 @@
-"""Queries: named queries from sql/, the export seed's queries verbatim, nested UNNEST, errors."""
+"""Queries: named queries from sql/, the queries of Google's export documentation verbatim, nested UNNEST, errors."""
 
 from __future__ import annotations
 
@@ -58,22 +58,22 @@ def test_instances_by_patient_paths(sample_lake: dicomlake.Lake) -> None:
 
 
 def test_export_seed_queries_run_verbatim(sample_lake: dicomlake.Lake) -> None:
-    seed_filter = (
+    documented_filter = (
         "SELECT CONCAT ('/studies/', StudyInstanceUID, '/series/', SeriesInstanceUID, "
         "'/instances/', SOPInstanceUID) FROM sample"
     )
-    assert len(sample_lake.sql(seed_filter).fetchall()) == 120
-    seed_patient = (
+    assert len(sample_lake.sql(documented_filter).fetchall()) == 120
+    documented_patient = (
         "SELECT CONCAT('/dicomWeb/studies/', StudyInstanceUID, '/series/', SeriesInstanceUID, "
         "'/instances/', SOPInstanceUID) as DICOMwebPath FROM sample WHERE PatientID = '19045';"
     )
-    assert sample_lake.sql(seed_patient).columns == ["DICOMwebPath"]
-    seed_latest = (
+    assert sample_lake.sql(documented_patient).columns == ["DICOMwebPath"]
+    documented_latest = (
         "SELECT MIN(CONCAT(StudyDate, ' ', StudyTime)) as StudyDateTime, MIN(PatientID) as PatientID, "
         "StudyInstanceUID, COUNT(*) as InstanceCount FROM sample GROUP BY StudyInstanceUID "
         "ORDER BY StudyDateTime DESC LIMIT 20;"
     )
-    assert sample_lake.sql(seed_latest).fetchall() == sample_lake.query("latest_studies").fetchall()
+    assert sample_lake.sql(documented_latest).fetchall() == sample_lake.query("latest_studies").fetchall()
 
 
 def test_unnest_two_levels(tmp_path: Path) -> None:

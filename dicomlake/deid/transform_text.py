@@ -218,7 +218,7 @@ def crypto_hash(key: bytes, value: str) -> str:
 
 
 def clean_person_name(value: str) -> str:
-    """A PN value cleaned as a whole: ``[PERSON_NAME]`` (the seed's PatientName); empty stays empty."""
+    """A PN value cleaned as a whole: ``[PERSON_NAME]`` (the PatientName of Google's documentation example); empty stays empty."""
     return "[PERSON_NAME]" if value.strip(" ^=") else value
 
 

@@ -1,8 +1,8 @@
-"""Synthetic instances with text burned into their pixels, like the de-identification seed's
-ultrasound sample: the patient's name, birth date and ID, plus words that identify no one
+"""Synthetic instances with text burned into their pixels, like the ultrasound sample of Google's
+documentation of DICOM de-identification: the patient's name, birth date and ID, plus words that identify no one
 (``Female``, ``AXIAL``), drawn with Pillow at known places.
 
-:data:`FORMATS` covers the pixel encodings people meet: the seed's YBR_FULL_422 JPEG
+:data:`FORMATS` covers the pixel encodings people meet: that sample's YBR_FULL_422 JPEG
 baseline, MONOCHROME2 8 and 16 bit, MONOCHROME1, RGB and a multi-frame image. Each file's
 planted strings are returned, so tests and ``bench/redact.py`` can check what OCR still
 reads after redaction.
@@ -166,7 +166,7 @@ def _pixels(ds: Dataset, fmt: str, canvases: list[np.ndarray]) -> None:
             ds.PixelData = b"".join(a.tobytes() for a in rgb)
             return
         out = []
-        for a in rgb:  # JPEG baseline, 4:2:2 chroma subsampling, like the seed's ultrasound
+        for a in rgb:  # JPEG baseline, 4:2:2 chroma subsampling, like the documentation's ultrasound
             buf = io.BytesIO()
             Image.fromarray(a).save(buf, "JPEG", quality=92, subsampling=1)
             out.append(buf.getvalue())

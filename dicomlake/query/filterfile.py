@@ -148,7 +148,7 @@ def paths_from_table(table: pa.Table) -> list[str]:
             raise FilterFileError(_shape_error(names))
         cols = [table.column(c).to_pylist() for c in uid_cols]
         paths = [format_path(*vals) for vals in zip(*cols, strict=True) if vals[0] is not None]
-    elif len(names) == 1:  # a DICOMweb path (the seed's /dicomWeb/studies/…) names the same resource
+    elif len(names) == 1:  # a DICOMweb path (Google's /dicomWeb/studies/…) names the same resource
         paths = [
             p.removeprefix("/dicomWeb") if isinstance(p, str) else p
             for p in table.column(0).to_pylist()

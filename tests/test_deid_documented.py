@@ -1,4 +1,4 @@
-"""The de-identification seed's examples, each from its JSON pasted unchanged."""
+"""The examples of Google's documentation of DICOM de-identification, each from its JSON pasted unchanged."""
 
 from __future__ import annotations
 
@@ -18,15 +18,15 @@ import dicomlake
 from dicomlake.deid.config import load_config
 from dicomlake.deid.run import deidentify
 
-SEED = json.loads((Path(__file__).parent / "data" / "seed_instance.json").read_text())
+DOCUMENTED = json.loads((Path(__file__).parent / "data" / "documented_instance.json").read_text())
 DEST = "projects/PROJECT_ID/locations/SOURCE_DATASET_LOCATION/datasets/DESTINATION_DATASET_ID"
 
 
-def seed_instance(path: Path, with_reading_sequence: bool = False) -> Path:
-    """A Part 10 file with the seed's metadata and a JPEG baseline image of its size."""
-    ds = Dataset.from_json({k: v for k, v in SEED.items() if not k.startswith("0002")})
+def documented_instance(path: Path, with_reading_sequence: bool = False) -> Path:
+    """A Part 10 file with the documentation's metadata and a JPEG baseline image of its size."""
+    ds = Dataset.from_json({k: v for k, v in DOCUMENTED.items() if not k.startswith("0002")})
     meta = FileMetaDataset()
-    for k, v in SEED.items():
+    for k, v in DOCUMENTED.items():
         if k.startswith("0002"):
             meta[int(k, 16)] = pydicom.DataElement(int(k, 16), v["vr"], v["Value"][0])
     rows, cols = ds.Rows, ds.Columns
@@ -62,7 +62,7 @@ def seed_instance(path: Path, with_reading_sequence: bool = False) -> Path:
 
 
 def run(tmp_path: Path, body: dict, **kw: object) -> pydicom.Dataset:
-    src = seed_instance(tmp_path / "src" / "dicom_deid_instance_sample.dcm", **kw)  # type: ignore[arg-type]
+    src = documented_instance(tmp_path / "src" / "dicom_deid_instance_sample.dcm", **kw)  # type: ignore[arg-type]
     dicomlake.ingest(tmp_path / "lake", src.parent, "seed", progress=False)
     deidentify(tmp_path / "lake", load_config(body), dest_lake=tmp_path / "dest", workers=1)
     out = dicomlake.open(tmp_path / "dest").sql("SELECT dl_source FROM seed").fetchall()
@@ -160,7 +160,7 @@ def test_legacy_dicom_config_with_filter(tmp_path: Path) -> None:
     assert any("filterConfig" in n or "gs://" in n for n in request.notes)
     out = run(tmp_path, body)
     assert out.PatientName.family_name == "[PERSON_NAME]"  # PN is a PERSON_NAME as a whole
-    assert out.SOPInstanceUID != SEED["00080018"]["Value"][0]  # legacy default: primary IDs regenerated
+    assert out.SOPInstanceUID != DOCUMENTED["00080018"]["Value"][0]  # legacy default: primary IDs regenerated
 
 
 @pytest.mark.parametrize(
@@ -174,6 +174,6 @@ def test_legacy_dicom_config_with_filter(tmp_path: Path) -> None:
 )
 def test_every_profile_writes_a_readable_instance(tmp_path: Path, profile: str) -> None:
     out = run(tmp_path, {"dicomTagConfig": {"profileType": profile}})
-    assert out.SOPClassUID == SEED["00080016"]["Value"][0]
+    assert out.SOPClassUID == DOCUMENTED["00080016"]["Value"][0]
     assert out.file_meta.MediaStorageSOPInstanceUID == out.SOPInstanceUID
     assert len(out.PixelData) > 1000
