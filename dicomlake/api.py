@@ -295,13 +295,13 @@ class Lake:
             if name not in self._damaged:
                 have = {c.lower() for c in self.con.table(name).columns}
 
-                def col(expr: str, column: str, have: set[str] = have) -> str:
-                    return expr.format(quote_ident(column)) if column.lower() in have else "NULL"
+                def col(expr: str, column: str, absent: str = "0", have: set[str] = have) -> str:
+                    return expr.format(quote_ident(column)) if column.lower() in have else absent
 
                 counts = self.con.sql(
                     f"SELECT {col('count(DISTINCT {})', 'PatientID')}, {col('count(DISTINCT {})', 'StudyInstanceUID')}, "
-                    f"{col('count(DISTINCT {})', 'SeriesInstanceUID')}, count(*), {col('sum({})', 'dl_source_size')} "
-                    f"FROM {quote_ident(name)}"
+                    f"{col('count(DISTINCT {})', 'SeriesInstanceUID')}, count(*), "
+                    f"{col('sum({})', 'dl_source_size', 'NULL')} FROM {quote_ident(name)}"
                 ).fetchall()[0]
             sizes = [os.path.getsize(f) for f in info.files if os.path.exists(f)]
             rows.append((name, *counts[:4], len(info.files), sum(sizes), counts[4], info.created_at, info.updated_at))
