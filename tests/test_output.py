@@ -106,3 +106,16 @@ def test_a_column_wider_than_the_terminal_is_narrowed() -> None:
 def test_newlines_in_values_do_not_break_the_box() -> None:
     lines = table_text(pa.table({"t": ["a\nb"]}), width=80).splitlines()
     assert lines[4] == "│ a\\nb    │" and len(lines) == 7
+
+
+def test_columns_narrow_before_any_is_left_out(lake: Path) -> None:
+    r = runner.invoke(app, ["query", "latest_studies", "--lake", str(lake)], env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert [c.strip() for c in lines[1].strip("│").split("│")] == [
+        "StudyDateTime",
+        "PatientID",
+        "StudyInstanceUID",
+        "InstanceCount",
+    ]
+    assert max(len(line) for line in lines) <= 80 and "…" in lines[4]  # the UIDs are cut instead

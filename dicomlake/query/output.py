@@ -118,7 +118,7 @@ def table_text(table: pa.Table, width: int | None = None, rows: int = TABLE_ROWS
         min(max(len(n), len(t), *(len(c) for c in col)), TABLE_VALUE_WIDTH)
         for n, t, col in zip(names, types, cells, strict=True)
     ]
-    shown = _fit(widths, width)
+    shown, widths = _fit(widths, names, width)
     if shown == 0 and widths:  # not even one column fits: narrow the first
         widths[0], shown = max(1, width - 4 - (4 if len(widths) > 1 else 0)), 1
     elided = shown < len(names)
@@ -143,8 +143,8 @@ def table_text(table: pa.Table, width: int | None = None, rows: int = TABLE_ROWS
     lines += _wrap(_footer(table.num_rows, head.num_rows, len(names), shown), width)
     cut = any(len(c) > widths[i] for i in cols for c in [names[i], types[i], *cells[i]])
     if head.num_rows < table.num_rows or elided:
-        what = [f"{table.num_rows - head.num_rows} rows"] if head.num_rows < table.num_rows else []
-        what += [f"{len(names) - shown} columns"] if elided else []
+        what = [_count(table.num_rows - head.num_rows, "row")] if head.num_rows < table.num_rows else []
+        what += [_count(len(names) - shown, "column")] if elided else []
         lines += _wrap(f"left out: {' and '.join(what)}; all of them: --format csv or json, or --output FILE", width)
     elif cut:
         lines += _wrap("long values are cut (…); whole values: --format csv or json, or --output FILE", width)
@@ -179,21 +179,32 @@ def _cell(text: str, width: int, align: bool | None) -> str:
     return text.rjust(width) if align else text.ljust(width)
 
 
-def _fit(widths: list[int], width: int) -> int:
-    """How many columns from the left fit in ``width`` (leaving room for an elision column)."""
-    used = 1
-    for i, w in enumerate(widths):
-        rest = 4 if i < len(widths) - 1 else 0  # "│ … " plus the border, if more columns follow
-        if used + w + 3 + rest > width:
-            return i
-        used += w + 3
-    return len(widths)
+def _fit(widths: list[int], names: list[str], width: int) -> tuple[int, list[int]]:
+    """How many columns from the left fit in ``width`` and how wide each is drawn. Each column may
+    narrow to its floor (its name up to 24 characters, at least 8); as many columns as fit at
+    their floors are shown, then all are widened evenly towards their natural widths."""
+    floors = [min(w, max(8, min(len(n), 24))) for w, n in zip(widths, names, strict=True)]
+
+    def used(ws: list[int], k: int) -> int:  # borders, padding, and "│ … " if columns are left out
+        return 1 + sum(w + 3 for w in ws[:k]) + (4 if k < len(ws) else 0)
+
+    k = len(widths)
+    while k > 0 and used(floors, k) > width:
+        k -= 1
+    for cap in range(max(widths, default=0), -1, -1):
+        drawn = [max(f, min(w, cap)) for w, f in zip(widths, floors, strict=True)]
+        if used(drawn, k) <= width:
+            return k, drawn
+    return k, floors
 
 
 def _footer(total: int, rows: int, columns: int, shown: int) -> str:
-    text = f"{total} {'row' if total == 1 else 'rows'}" + (f" ({rows} shown)" if rows < total else "")
-    text += f", {columns} {'column' if columns == 1 else 'columns'}"
-    return text + (f" ({shown} shown)" if shown < columns else "")
+    text = _count(total, "row") + (f" ({rows} shown)" if rows < total else "")
+    return text + f", {_count(columns, 'column')}" + (f" ({shown} shown)" if shown < columns else "")
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def _wrap(text: str, width: int) -> list[str]:
