@@ -20,7 +20,7 @@ from .codec.schema import entry_type
 from .errors import FilterFileError, QueryError, SourceError, StoreError
 from .query.bigquery import Prepared
 from .query.bigquery import prepare as prepare_sql
-from .query.describe import Field, describe_column
+from .query.describe import Field, describe_column, store_stats
 from .query.filterfile import FilterSpec, paths_from_table, selection_sql, unmatched_sql
 from .query.named import NamedQuery, get_named, named_queries, parse_sql_file
 from .query.readonly import check_read_only
@@ -289,26 +289,8 @@ class Lake:
         """One row per store: patients, studies, series, instances; its Parquet files and their
         bytes; the bytes of the source files its rows were read from (where recorded)."""
         self.refresh()
-        rows = []
-        for name, info in self._stores.items():
-            counts: tuple[Any, ...] = (None,) * 5
-            if name not in self._damaged:
-                have = {c.lower() for c in self.con.table(name).columns}
-
-                def col(expr: str, column: str, absent: str = "0", have: set[str] = have) -> str:
-                    return expr.format(quote_ident(column)) if column.lower() in have else absent
-
-                counts = self.con.sql(
-                    f"SELECT {col('count(DISTINCT {})', 'PatientID')}, {col('count(DISTINCT {})', 'StudyInstanceUID')}, "
-                    f"{col('count(DISTINCT {})', 'SeriesInstanceUID')}, count(*), "
-                    f"{col('sum({})', 'dl_source_size', 'NULL')} FROM {quote_ident(name)}"
-                ).fetchall()[0]
-            sizes = [os.path.getsize(f) for f in info.files if os.path.exists(f)]
-            rows.append((name, *counts[:4], len(info.files), sum(sizes), counts[4], info.created_at, info.updated_at))
-        names = "name patients studies series instances parquet_files parquet_bytes source_bytes created_at updated_at"
-        types = [pa.string(), *[pa.int64()] * 7, pa.timestamp("us"), pa.timestamp("us")]
-        table = pa.table([pa.array([r[i] for r in rows], t) for i, t in enumerate(types)], names=names.split())
-        return self.con.from_arrow(table)
+        stores = [(info, None if n in self._damaged else self.con.table(n)) for n, info in self._stores.items()]
+        return self.con.from_arrow(store_stats(stores))
 
     # ---- filters -----------------------------------------------------------------------
     def select(self, store: str, spec: FilterSpec | None = None) -> duckdb.DuckDBPyRelation:

@@ -10,16 +10,19 @@ a sequence's items are flattened with their instance's row number, so the share 
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..codec.dictionary import keyword_entry
+from ..store.catalog import StoreInfo, quote_ident
 
 _TYPES = {
     pa.string(): "VARCHAR",
@@ -107,6 +110,43 @@ def _vr(name: str, t: pa.DataType) -> str | None:
         return "SQ"
     e = keyword_entry(name)
     return e.vr if e is not None else None
+
+
+# ---- store list ---------------------------------------------------------------------------
+STATS = {
+    "name": pa.string(),
+    "patients": pa.int64(),
+    "studies": pa.int64(),
+    "series": pa.int64(),
+    "instances": pa.int64(),
+    "parquet_files": pa.int64(),
+    "parquet_bytes": pa.int64(),
+    "source_bytes": pa.int64(),
+    "created_at": pa.timestamp("us"),
+    "updated_at": pa.timestamp("us"),
+}
+
+
+def store_stats(stores: list[tuple[StoreInfo, duckdb.DuckDBPyRelation | None]]) -> pa.Table:
+    """A row per store (its catalog entry and its rows, None for a damaged store): distinct
+    patients, studies and series, instances, Parquet files and bytes, source bytes (NULL where
+    the rows record none)."""
+    rows = []
+    for info, rel in stores:
+        counts: tuple[Any, ...] = (None,) * 5
+        if rel is not None:
+            have = {c.lower() for c in rel.columns}
+
+            def agg(expr: str, column: str, absent: str = "0", have: set[str] = have) -> str:
+                return expr.format(quote_ident(column)) if column.lower() in have else absent
+
+            counts = rel.aggregate(
+                f"{agg('count(DISTINCT {})', 'PatientID')}, {agg('count(DISTINCT {})', 'StudyInstanceUID')}, "
+                f"{agg('count(DISTINCT {})', 'SeriesInstanceUID')}, count(*), {agg('sum({})', 'dl_source_size', 'NULL')}"
+            ).fetchall()[0]
+        size = sum(os.path.getsize(f) for f in info.files if os.path.exists(f))
+        rows.append((info.name, *counts[:4], len(info.files), size, counts[4], info.created_at, info.updated_at))
+    return pa.table([pa.array([r[i] for r in rows], t) for i, t in enumerate(STATS.values())], names=list(STATS))
 
 
 # ---- rendering ------------------------------------------------------------------------------
