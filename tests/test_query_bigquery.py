@@ -210,3 +210,45 @@ def test_rule_legacy_brackets(sql: str, expected: str) -> None:
 )
 def test_rule_store_tables(sql: str, expected: str) -> None:
     assert prepare(sql, STORES_AND_TABLES, QUALIFIERS).sql == expected
+
+
+@pytest.mark.parametrize(
+    ("bigquery", "duckdb"),
+    [
+        ("SELECT ARRAY_LENGTH(ImageType) AS n FROM `p.d.nih_chest_xray`", "SELECT len(ImageType) FROM nih_chest_xray"),
+        (
+            "SELECT c.CodeValue FROM `p.d.nih_chest_xray`, UNNEST(ProcedureCodeSequence) AS c",
+            "SELECT unnest(ProcedureCodeSequence).CodeValue FROM nih_chest_xray",
+        ),
+        (
+            "SELECT ImageType[OFFSET(0)], ImageType[SAFE_OFFSET(9)] FROM `p.d.nih_chest_xray`",
+            "SELECT ImageType[1], NULL FROM nih_chest_xray",
+        ),
+        (
+            "SELECT SAFE_CAST(SliceThickness AS FLOAT64), CAST(SeriesNumber AS INT64) FROM `p.d.nih_chest_xray`",
+            "SELECT TRY_CAST(SliceThickness AS DOUBLE), CAST(SeriesNumber AS BIGINT) FROM nih_chest_xray",
+        ),
+        (
+            "SELECT COUNTIF(Modality = 'MR'), FORMAT_DATE('%Y-%m', MIN(StudyDate)) FROM `p.d.nih_chest_xray`",
+            "SELECT count(*) FILTER (WHERE Modality = 'MR'), strftime(min(StudyDate), '%Y-%m') FROM nih_chest_xray",
+        ),
+        (
+            "SELECT COUNT(*) FROM `p.d.nih_chest_xray` WHERE 'ORIGINAL' IN UNNEST(ImageType)",
+            "SELECT count(*) FROM nih_chest_xray WHERE list_contains(ImageType, 'ORIGINAL')",
+        ),
+    ],
+)
+def test_common_bigquery_functions_give_duckdbs_answers(lake: Path, bigquery: str, duckdb: str) -> None:
+    the_lake = dicomlake.open(lake)
+    got = sorted(map(str, the_lake.sql("#standardSQL\n" + bigquery).fetchall()))
+    assert got == sorted(map(str, the_lake.sql(duckdb).fetchall()))
+    assert got
+
+
+def test_filter_sql_file_takes_the_search_query(lake: Path, tmp_path: Path) -> None:
+    sql = tmp_path / "search.sql"
+    sql.write_text(DOC_SEARCH)
+    code, out, err = cli("filter", "--sql", str(sql), "--lake", str(lake))
+    assert code == 0, err
+    (line,) = out.splitlines()
+    assert line.startswith("/studies/") and "/dicomWeb" not in line and "as store 'nih_chest_xray'" in err
