@@ -119,3 +119,11 @@ def test_columns_narrow_before_any_is_left_out(lake: Path) -> None:
         "InstanceCount",
     ]
     assert max(len(line) for line in lines) <= 80 and "…" in lines[4]  # the UIDs are cut instead
+
+
+def test_a_table_written_to_a_file_is_whole(lake: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.txt"
+    query(lake, "SELECT range AS i, repeat('x', 100) AS long FROM range(50)", "--output", str(out))
+    lines = out.read_text().splitlines()
+    assert len(lines) == 4 + 50 + 1 + 1 and lines[-1] == "50 rows, 2 columns"
+    assert "x" * 100 in lines[4] and "…" not in out.read_text()

@@ -1,8 +1,8 @@
 """Writing query results: table, CSV, JSON, NDJSON or Parquet, to stdout or a file.
 
-The table format is for people: it fits the terminal (``COLUMNS``, else the terminal's width),
-prints at most :data:`TABLE_ROWS` rows and says what it left out. The other formats are for
-programs and are never cut."""
+The table format is for people: on stdout it fits the terminal (``COLUMNS``, else the terminal's
+width), prints at most :data:`TABLE_ROWS` rows and says what it left out; written to a file
+(``--output FILE.txt``) it is whole. The other formats are for programs and are never cut."""
 
 from __future__ import annotations
 
@@ -84,7 +84,8 @@ def write_result(
             pacsv.write_csv(table, getattr(out, "buffer", None) or _TextSink(out))
         return
     if fmt == "table":
-        text = table_text(table)
+        # on a terminal the table fits it; written to a file it is whole (every row, column and value)
+        text = table_text(table) if not output else table_text(table, sys.maxsize, table.num_rows, sys.maxsize)
     elif fmt == "json":
         text = json.dumps(table.to_pylist(), default=_jsonable, ensure_ascii=False, indent=2) + "\n"
     else:
@@ -106,16 +107,18 @@ def terminal_width() -> int:
     return max(40, shutil.get_terminal_size((120, 24)).columns)
 
 
-def table_text(table: pa.Table, width: int | None = None, rows: int = TABLE_ROWS) -> str:
+def table_text(
+    table: pa.Table, width: int | None = None, rows: int = TABLE_ROWS, value_width: int = TABLE_VALUE_WIDTH
+) -> str:
     """``table`` drawn in a box that fits ``width`` characters (default: the terminal's): its first
     ``rows`` rows, the columns that fit from the left (the others elided as ``…``), each value cut
-    at :data:`TABLE_VALUE_WIDTH` with an ellipsis. The footer says how many rows and columns were
+    at ``value_width`` characters with an ellipsis. The footer says how many rows and columns were
     printed of how many and, when something was left out, how to get it all."""
     width = width or terminal_width()
     head = table.slice(0, max(rows, 0))
     names, types, cells = _texts(head)
     widths = [
-        min(max(len(n), len(t), *(len(c) for c in col)), TABLE_VALUE_WIDTH)
+        min(max(len(n), len(t), *(len(c) for c in col)), value_width)
         for n, t, col in zip(names, types, cells, strict=True)
     ]
     shown, widths = _fit(widths, names, width)
