@@ -173,6 +173,7 @@ def test_duckdb_sql_is_never_rewritten(sql: str) -> None:
     [
         ("#standardSQL\nSELECT 1", ("SELECT 1", True)),
         ("  #StandardSQL\n\nSELECT 1", ("\nSELECT 1", True)),
+        ("-- name: q\n\n#standardSQL\nSELECT 1", ("-- name: q\n\nSELECT 1", True)),
         ("SELECT 1 #standardSQL", ("SELECT 1 #standardSQL", False)),
         ("-- x\nSELECT 1", ("-- x\nSELECT 1", False)),
     ],
@@ -252,3 +253,16 @@ def test_filter_sql_file_takes_the_search_query(lake: Path, tmp_path: Path) -> N
     assert code == 0, err
     (line,) = out.splitlines()
     assert line.startswith("/studies/") and "/dicomWeb" not in line and "as store 'nih_chest_xray'" in err
+
+
+def test_a_sql_file_with_a_header_and_bigquery_parameters(lake: Path, tmp_path: Path) -> None:
+    sql = tmp_path / "by_patient.sql"
+    sql.write_text(
+        "-- name: by_patient\n-- description: instances of a patient\n-- param: pid VARCHAR: the PatientID\n"
+        "-- column: n: instances\n#standardSQL\nSELECT COUNT(*) AS n FROM `p.d.nih_chest_xray` WHERE PatientID = @pid\n"
+    )
+    code, out, err = cli("query", "--sql", str(sql), "--param", "pid=19045", "--lake", str(lake), "-f", "csv")
+    assert code == 0, err
+    assert out == '"n"\n1\n'
+    code, _, err = cli("query", "--sql", str(sql), "--lake", str(lake))
+    assert code == 1 and "needs parameter pid" in err

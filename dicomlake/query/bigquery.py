@@ -70,14 +70,20 @@ def prepare(sql: str, stores: Collection[str], qualifiers: Collection[str] = ())
 
 
 def dialect_header(sql: str) -> tuple[str, bool]:
-    """Drop a leading ``#standardSQL`` line (→ BigQuery SQL); refuse ``#legacySQL``."""
-    stripped = sql.lstrip()
-    first, _, rest = stripped.partition("\n")
-    word = first.strip().lower()
-    if word == "#legacysql":
-        raise QueryError(f"this query is BigQuery legacy SQL (#legacySQL), which dicomlake does not run: {LEGACY_HINT}")
-    if word == "#standardsql":
-        return rest, True
+    """Drop a leading ``#standardSQL`` line (→ BigQuery SQL); refuse ``#legacySQL``. Blank lines
+    and ``--`` comment lines (a named query's header) may come before it and are kept."""
+    lines = sql.split("\n")
+    for i, line in enumerate(lines):
+        word = line.strip().lower()
+        if not word or word.startswith("--"):
+            continue
+        if word == "#legacysql":
+            raise QueryError(
+                f"this query is BigQuery legacy SQL (#legacySQL), which dicomlake does not run: {LEGACY_HINT}"
+            )
+        if word == "#standardsql":
+            return "\n".join(lines[:i] + lines[i + 1 :]), True
+        break
     return sql, False
 
 
