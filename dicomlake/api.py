@@ -18,8 +18,12 @@ import pyarrow as pa
 from .codec.dictionary import keyword_entry
 from .codec.schema import entry_type
 from .errors import FilterFileError, QueryError, SourceError, StoreError
+from .query.bigquery import Prepared
+from .query.bigquery import prepare as prepare_sql
+from .query.describe import Field, describe_column, store_stats
 from .query.filterfile import FilterSpec, paths_from_table, selection_sql, unmatched_sql
 from .query.named import NamedQuery, get_named, named_queries, parse_sql_file
+from .query.readonly import check_read_only
 from .sources.dicomweb import Server, is_url
 from .sources.harvest import harvest
 from .sources.ingest import IngestSummary
@@ -54,6 +58,9 @@ _DUCK_TYPES = {
     pa.float64(): "DOUBLE",
     pa.timestamp("us"): "TIMESTAMP",
 }
+
+
+_QUALIFIERS = "SELECT database_name FROM duckdb_databases() UNION SELECT schema_name FROM duckdb_schemas()"
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,7 @@ class Lake:
         self._stamp: float | None = None
         self._stores: dict[str, StoreInfo] = {}
         self._damaged: dict[str, list[str]] = {}
+        self.notes: list[str] = []  # what the last sql() read differently from its text
         self.refresh()
 
     def __repr__(self) -> str:
@@ -193,16 +201,35 @@ class Lake:
     def sql(
         self, query: str, params: dict[str, Any] | None = None, *, store: str | None = None, source: str = "SQL"
     ) -> duckdb.DuckDBPyRelation:
-        """Run SQL over the lake's stores (and ``store``, the chosen or only store)."""
+        """Run SQL over the lake's stores (and ``store``, the chosen or only store), read-only.
+
+        SQL pasted from BigQuery runs too (``#standardSQL``, `` `project.dataset.table` `` whose last
+        part names a store); what was read so is in :attr:`notes` afterwards."""
         self.refresh()
+        prepared = self.prepare(query)
+        self.notes = list(prepared.notes)
+        query = prepared.sql
+        check_read_only(query, source)
         needs_store = _mentions_store(query) and "store" not in {s.lower() for s in self._stores}
         self._alias(store, required=needs_store)
         if self.spark is not None:
             return self.con.from_arrow(self._on_spark(query, params, store))
         try:
             return self.con.sql(query, params=params or None)
+        except duckdb.CatalogException as exc:
+            first = str(exc).splitlines()[0]
+            if "Table with name" in first:
+                first += f" (stores: {', '.join(self._stores) or 'none'})"
+            raise QueryError(f"{source}: {first}") from None
         except duckdb.Error as exc:
             raise QueryError(f"{source}: {str(exc).splitlines()[0]}") from None
+
+    def prepare(self, query: str) -> Prepared:
+        """The DuckDB SQL :meth:`sql` runs for ``query`` (BigQuery's table names read as stores),
+        and notes saying what was read so."""
+        tables = [*self._stores, "store", "dl_issues", "dl_stores", "dl_operations"]
+        qualifiers = [r[0] for r in self.con.execute(_QUALIFIERS).fetchall()]
+        return prepare_sql(query, tables, qualifiers)
 
     def _on_spark(self, query: str, params: dict[str, Any] | None, store: str | None) -> pa.Table:
         from .engines import spark as sp
@@ -247,6 +274,23 @@ class Lake:
         self.refresh()
         rel = self.con.table("dl_issues")
         return rel.filter(f"store = {duckdb.ConstantExpression(store)}") if store else rel
+
+    def describe(self, store: str) -> list[Field]:
+        """The store's schema as a tree (nested sequence fields to any depth, parents first), with
+        each field's type, VR, how many instances have it and an example value."""
+        rel = self.table(store)
+        total = rel.aggregate("count(*)").fetchall()[0][0]
+        out: list[Field] = []
+        for col in rel.columns:
+            out += describe_column(col, rel.select(quote_ident(col)).to_arrow_table().column(0), total)
+        return out
+
+    def store_stats(self) -> duckdb.DuckDBPyRelation:
+        """One row per store: patients, studies, series, instances; its Parquet files and their
+        bytes; the bytes of the source files its rows were read from (where recorded)."""
+        self.refresh()
+        stores = [(info, None if n in self._damaged else self.con.table(n)) for n, info in self._stores.items()]
+        return self.con.from_arrow(store_stats(stores))
 
     # ---- filters -----------------------------------------------------------------------
     def select(self, store: str, spec: FilterSpec | None = None) -> duckdb.DuckDBPyRelation:

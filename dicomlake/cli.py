@@ -293,10 +293,14 @@ def _relation(
     if len(chosen) != 1:
         raise QueryError("give exactly one of: a query NAME, --sql FILE, -e \"SQL\" (see 'dicomlake query --list')")
     if name is not None:
-        return the_lake.query(name, store=store, **params)
-    if sql_file is not None:
-        return the_lake.query_file(sql_file, store=store, **params)
-    return the_lake.sql(expr or "", params or None, store=store, source="-e SQL")
+        rel = the_lake.query(name, store=store, **params)
+    elif sql_file is not None:
+        rel = the_lake.query_file(sql_file, store=store, **params)
+    else:
+        rel = the_lake.sql(expr or "", params or None, store=store, source="-e SQL")
+    for note in the_lake.notes:
+        typer.echo(f"note: {note}", err=True)
+    return rel
 
 
 @app.command("filter")
@@ -537,9 +541,33 @@ def keygen() -> None:
 @store_app.command("list")
 @handled
 def store_list(lake: LakeOpt, fmt: FormatOpt = None) -> None:
-    """List the stores of a lake with their row counts."""
+    """List the stores of a lake: patients, studies, series, instances, Parquet files and bytes,
+    source bytes."""
+    write_result(api.open(lake).store_stats(), fmt)
+
+
+@app.command()
+@handled
+def describe(
+    store: Annotated[str, typer.Argument(help="The store whose schema to show.")],
+    lake: LakeOpt,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="table (a tree that fits the terminal) or json (every field, whole).")
+    ] = "table",
+) -> None:
+    """Show a store's schema as a tree (nested sequences too): type, VR, share of instances that
+    have each field, an example value."""
+    from .query.describe import as_json, as_text
+    from .query.output import terminal_width
+
+    if fmt not in ("table", "json"):
+        raise QueryError(f"unknown format {fmt!r}: use table or json")
     the_lake = api.open(lake)
-    write_result(the_lake.sql("SELECT name, row_count, created_at, updated_at FROM dl_stores ORDER BY name"), fmt)
+    fields = the_lake.describe(store)
+    if fmt == "json":
+        typer.echo(as_json(fields), nl=False)
+    else:
+        typer.echo(as_text(store, the_lake.store_info(store).row_count, fields, terminal_width()), nl=False)
 
 
 @store_app.command("create")

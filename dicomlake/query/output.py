@@ -1,10 +1,15 @@
-"""Writing query results: table, CSV, JSON, NDJSON or Parquet, to stdout or a file."""
+"""Writing query results: table, CSV, JSON, NDJSON or Parquet, to stdout or a file.
+
+The table format is for people: on stdout it fits the terminal (``COLUMNS``, else the terminal's
+width), prints at most :data:`TABLE_ROWS` rows and says what it left out; written to a file
+(``--output FILE.txt``) it is whole. The other formats are for programs and are never cut."""
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -15,6 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import QueryError
+from ..store.catalog import new_connection
 
 FORMATS = ("table", "csv", "json", "ndjson", "parquet")
 
@@ -78,7 +84,8 @@ def write_result(
             pacsv.write_csv(table, getattr(out, "buffer", None) or _TextSink(out))
         return
     if fmt == "table":
-        text = _table_text(rel, table.num_rows)
+        # on a terminal the table fits it; written to a file it is whole (every row, column and value)
+        text = table_text(table) if not output else table_text(table, sys.maxsize, table.num_rows, sys.maxsize)
     elif fmt == "json":
         text = json.dumps(table.to_pylist(), default=_jsonable, ensure_ascii=False, indent=2) + "\n"
     else:
@@ -89,15 +96,124 @@ def write_result(
         out.write(text)
 
 
-def _table_text(rel: duckdb.DuckDBPyRelation, n: int) -> str:
-    # DuckDB renders nested values and wide columns well; show every row we fetched.
-    import contextlib
-    import io
+#: Rows the table format prints (the first and last halves); the footer says how to get all.
+TABLE_ROWS = 40
+#: Widest a single value is drawn in the table format before it is cut with an ellipsis.
+TABLE_VALUE_WIDTH = 40
 
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        rel.show(max_rows=max(n, 1), max_width=10_000)
-    return buf.getvalue()
+
+def terminal_width() -> int:
+    """``COLUMNS`` if set, else the terminal's width, else 120 (never less than 40)."""
+    return max(40, shutil.get_terminal_size((120, 24)).columns)
+
+
+def table_text(
+    table: pa.Table, width: int | None = None, rows: int = TABLE_ROWS, value_width: int = TABLE_VALUE_WIDTH
+) -> str:
+    """``table`` drawn in a box that fits ``width`` characters (default: the terminal's): its first
+    ``rows`` rows, the columns that fit from the left (the others elided as ``…``), each value cut
+    at ``value_width`` characters with an ellipsis. The footer says how many rows and columns were
+    printed of how many and, when something was left out, how to get it all."""
+    width = width or terminal_width()
+    head = table.slice(0, max(rows, 0))
+    names, types, cells = _texts(head)
+    widths = [
+        min(max(len(n), len(t), *(len(c) for c in col)), value_width)
+        for n, t, col in zip(names, types, cells, strict=True)
+    ]
+    shown, widths = _fit(widths, names, width)
+    if shown == 0 and widths:  # not even one column fits: narrow the first
+        widths[0], shown = max(1, width - 4 - (4 if len(widths) > 1 else 0)), 1
+    elided = shown < len(names)
+    cols = list(range(shown))
+    numeric: list[bool | None] = [
+        pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_decimal(f.type) for f in head.schema
+    ]
+
+    def row(values: list[str], align: list[bool | None]) -> str:
+        parts = [_cell(values[i], widths[i], align[i]) for i in cols] + (["…"] if elided else [])
+        return "│ " + " │ ".join(parts) + " │"
+
+    def rule(left: str, mid: str, right: str) -> str:
+        return left + mid.join("─" * (widths[i] + 2) for i in cols) + (mid + "───" if elided else "") + right
+
+    centre: list[bool | None] = [None] * len(names)
+    lines = [rule("┌", "┬", "┐"), row(names, centre), row(types, centre), rule("├", "┼", "┤")]
+    lines += [row([col[r] for col in cells], numeric) for r in range(head.num_rows)]
+    lines.append(rule("└", "┴", "┘"))
+    if not names:
+        lines = []
+    lines += _wrap(_footer(table.num_rows, head.num_rows, len(names), shown), width)
+    cut = any(len(c) > widths[i] for i in cols for c in [names[i], types[i], *cells[i]])
+    if head.num_rows < table.num_rows or elided:
+        what = [_count(table.num_rows - head.num_rows, "row")] if head.num_rows < table.num_rows else []
+        what += [_count(len(names) - shown, "column")] if elided else []
+        lines += _wrap(f"left out: {' and '.join(what)}; all of them: --format csv or json, or --output FILE", width)
+    elif cut:
+        lines += _wrap("long values are cut (…); whole values: --format csv or json, or --output FILE", width)
+    return "".join(line + "\n" for line in lines)
+
+
+def _texts(head: pa.Table) -> tuple[list[str], list[str], list[list[str]]]:
+    """Column names, DuckDB type names and every value as DuckDB writes it as text (NULL for null)."""
+    if head.num_columns == 0:
+        return [], [], []
+    con = new_connection()
+    try:
+        rel = con.from_arrow(head)
+        types = [str(t).lower() for t in rel.types]
+        text = rel.select(*[duckdb.SQLExpression(f"CAST(#{i + 1} AS VARCHAR)") for i in range(head.num_columns)])
+        data = text.fetchall()
+    finally:
+        con.close()
+    cells = [["NULL" if r[i] is None else _printable(r[i]) for r in data] for i in range(head.num_columns)]
+    return [_printable(n) for n in head.column_names], types, cells
+
+
+def _printable(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n").replace("\t", " ")
+
+
+def _cell(text: str, width: int, align: bool | None) -> str:
+    if len(text) > width:
+        return text[: width - 1] + "…"
+    if align is None:
+        return text.center(width)
+    return text.rjust(width) if align else text.ljust(width)
+
+
+def _fit(widths: list[int], names: list[str], width: int) -> tuple[int, list[int]]:
+    """How many columns from the left fit in ``width`` and how wide each is drawn. Each column may
+    narrow to its floor (its name up to 24 characters, at least 8); as many columns as fit at
+    their floors are shown, then all are widened evenly towards their natural widths."""
+    floors = [min(w, max(8, min(len(n), 24))) for w, n in zip(widths, names, strict=True)]
+
+    def used(ws: list[int], k: int) -> int:  # borders, padding, and "│ … " if columns are left out
+        return 1 + sum(w + 3 for w in ws[:k]) + (4 if k < len(ws) else 0)
+
+    k = len(widths)
+    while k > 0 and used(floors, k) > width:
+        k -= 1
+    for cap in range(max(widths, default=0), -1, -1):
+        drawn = [max(f, min(w, cap)) for w, f in zip(widths, floors, strict=True)]
+        if used(drawn, k) <= width:
+            return k, drawn
+    return k, floors
+
+
+def _footer(total: int, rows: int, columns: int, shown: int) -> str:
+    text = _count(total, "row") + (f" ({rows} shown)" if rows < total else "")
+    return text + f", {_count(columns, 'column')}" + (f" ({shown} shown)" if shown < columns else "")
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=width, break_on_hyphens=False)
 
 
 class _TextSink:
