@@ -32,7 +32,7 @@ from dicomlake.deid.on_spark import (
 )
 from dicomlake.deid.plan import Planner
 from dicomlake.deid.run import explain, plan_steps, transform
-from dicomlake.deid.sqlgen import column, dot, duckdb_sql, each, empty_list, lit, own, udf
+from dicomlake.deid.sqltree import column, dot, duckdb_sql, each, empty_list, lit, own, udf
 from dicomlake.deid.udfs import ValueMaps, text_rule
 from dicomlake.demo.sample import make_sample
 from dicomlake.engines.spark import dialect

@@ -41,7 +41,8 @@ from ..store.publish import Part, part_of, publish_table, staged_part, tables_of
 from .config import DeidRequest, ImageConfig
 from .markers import Markers, date_outcome, decide, pixel_markers, text_changes
 from .plan import Planner, Step, compile_plan
-from .sqlgen import Ctx, duckdb_sql, lit, marker_columns, own, pn_empty, pn_struct, pn_text, transform_tree, udf
+from .sqlgen import Ctx, marker_columns, pn_empty, pn_struct, pn_text, transform_tree
+from .sqltree import duckdb_sql, lit, own, udf
 from .udfs import ValueMaps, text_rule
 
 
