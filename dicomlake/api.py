@@ -299,7 +299,7 @@ class Lake:
         if spec is None:
             return rel
         self.con.register("dl_filter", spec.table())
-        return self.con.sql(selection_sql(quote_ident(store), "dl_filter"))
+        return self.con.sql(selection_sql(store, "dl_filter"))
 
     def check_filter(self, spec: FilterSpec, store: str) -> FilterCheck:
         """How many studies, series and instances ``spec`` selects in ``store``; lines matching nothing."""

@@ -1,16 +1,20 @@
 """De-identification on Spark: the plan's SQL on a cluster, and rematerialization in its tasks.
 
-The transform is the SQL :mod:`.sqlgen` writes for DuckDB, transpiled by sqlglot (one source of
-truth). Spark cannot call a Python function inside a lambda (``transform(seq, it -> f(it.X))``
-is refused), and the per-value work of :mod:`.udfs` happens inside lambdas wherever sequences
-and multi-valued elements are. So each per-value call is rewritten:
+The transform is the sqlglot tree :mod:`.sqlgen` builds (the one DuckDB runs), rewritten for Spark
+by :data:`SPARK_RULES` and rendered with sqlglot's Spark dialect: one source of truth, no SQL
+text parsed again. Spark cannot call a Python function inside a lambda
+(``transform(seq, it -> f(it.X))`` is refused), and the per-value work of :mod:`.udfs` happens
+inside lambdas wherever sequences and multi-valued elements are. So the rules, in order:
 
-- ``dl_uid``, ``dl_clean``, ``dl_keep_path`` and ``dl_keep_private`` become lookups
-  (``try_element_at``) in a per-row map. A subquery gathers every value the row passes to the
-  function, at any depth (the same lambdas, gathering instead of rewriting), and one Python
-  function per row maps them with the same :class:`~.udfs.ValueMaps`, per distinct value.
-- ``dl_shift_date`` / ``dl_shift_ts`` become Spark's date arithmetic on the row's shift in days,
-  computed once per row from the patient by the same keyed rule.
+- :func:`shift_dates`: ``dl_shift_date`` / ``dl_shift_ts`` become Spark's date arithmetic on the
+  row's shift in days, computed once per row from the patient by the same keyed rule.
+- :func:`per_value_lookups`: ``dl_uid``, ``dl_clean``, ``dl_keep_path`` and ``dl_keep_private``
+  become lookups (``try_element_at``) in a per-row map. A subquery gathers every value the row
+  passes to the function, at any depth (the same lambdas, gathering instead of rewriting), and
+  one Python function per row maps them with the same :class:`~.udfs.ValueMaps`, per distinct
+  value.
+- :func:`slices`: DuckDB's ``list[a:b]`` is Spark's ``slice(list, a, b - a + 1)``.
+- :func:`row_ids`: ``dl_row`` is any unique number (Spark's ``row_number()`` needs an ORDER BY).
 
 Rematerialization runs in the tasks (``mapInArrow``): each task inspects the pixels of its
 rows when burned-in text is cleaned, writes their files into the destination's staging folder
@@ -22,13 +26,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from sqlglot import exp
 
-from ..engines.spark import SparkError, dialect, error_line, parse_duckdb, to_lake_types
+from ..engines.spark import SparkError, dialect, error_line, to_lake_types
 from ..errors import StoreError
 from .config import ImageConfig
 from .udfs import ValueMaps
@@ -40,10 +46,36 @@ BUILDER = {"dl_m_uid": "dl_uid_map", "dl_m_clean": "dl_clean_map", "dl_m_keep": 
 SHIFT_DAYS = "dl_shift_days"
 
 
-def _key(node: Any) -> Any:
-    """The lookup key of a per-value call: the value (``dl_clean``: its VR, two letters, first)."""
-    from sqlglot import exp
+@dataclass
+class Rewrite:
+    """What the rules found while rewriting: the values each map column gathers, and whether
+    any date is shifted (the row then needs its shift in days)."""
 
+    gathered: dict[str, list[exp.Expr]] = field(default_factory=dict)
+    shifts: bool = False
+
+
+def _call(node: exp.Expr, *names: str) -> str | None:
+    """The name of a call of one of ``names`` (dicomlake's functions), else None."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() in names:
+        return node.name.lower()
+    return None
+
+
+def shift_dates(node: exp.Expr, found: Rewrite) -> exp.Expr:
+    """``dl_shift_date(d, dl_patient)`` → ``DATE_ADD(d, dl_shift_days)``; ``dl_shift_ts`` → ``TIMESTAMPADD``."""
+    name = _call(node, "dl_shift_date", "dl_shift_ts")
+    if name is None:
+        return node
+    found.shifts = True
+    value, days = node.expressions[0].copy(), exp.column(SHIFT_DAYS)
+    if name == "dl_shift_date":
+        return exp.func("DATE_ADD", value, days)
+    return exp.Anonymous(this="TIMESTAMPADD", expressions=[exp.var("DAY"), days, value])
+
+
+def _key(node: exp.Anonymous) -> exp.Expr:
+    """The lookup key of a per-value call: the value (``dl_clean``: its VR, two letters, first)."""
     args = node.expressions
     if node.name.lower() != "dl_clean":
         return args[0].copy()
@@ -53,16 +85,15 @@ def _key(node: Any) -> Any:
     return exp.func("CONCAT", vr.copy(), value.copy())
 
 
-def _gather(node: Any, key: Any) -> Any:
+def _gather(node: exp.Expr, key: exp.Expr) -> exp.Expr:
     """An expression of the row listing every value ``key`` takes at ``node``: each lambda around
     it becomes a ``transform`` over the same array, flattened (an absent array gives none)."""
-    from sqlglot import exp
-
-    out: Any = exp.Array(expressions=[key])
-    parent: Any = node.parent
+    out: exp.Expr = exp.Array(expressions=[key])
+    parent = node.parent
     while parent is not None:
         if isinstance(parent, exp.Lambda):
-            hof: Any = parent.parent  # transform(array, lambda) or filter(array, lambda)
+            hof = parent.parent  # transform(array, lambda) or filter(array, lambda)
+            assert hof is not None
             array = hof.this.copy()
             if any(a.name.lower().startswith("dl_") for a in array.find_all(exp.Anonymous)):
                 raise AssertionError(f"a per-value call in a lambda's array: {array.sql()}")
@@ -74,38 +105,52 @@ def _gather(node: Any, key: Any) -> Any:
     return out
 
 
-def spark_sql(duck_sql: str) -> tuple[str, str]:
-    """The transform's DuckDB SQL as Spark SQL with the per-value calls rewritten (module doc),
-    and a query listing the distinct UIDs and patients it maps (for ``--crosswalk``)."""
-    from sqlglot import exp
+def per_value_lookups(node: exp.Expr, found: Rewrite) -> exp.Expr:
+    """``dl_uid(v)`` → ``TRY_ELEMENT_AT(dl_m_uid, v)`` (and so on, :data:`MAP_OF`); the values
+    the call sees in the row are gathered for the map's builder."""
+    name = _call(node, *MAP_OF)
+    if name is None:
+        return node
+    assert isinstance(node, exp.Anonymous)
+    key = _key(node)
+    found.gathered.setdefault(MAP_OF[name], []).append(_gather(node, key.copy()))
+    return exp.func("TRY_ELEMENT_AT", exp.column(MAP_OF[name]), key)
 
-    (tree,) = parse_duckdb(duck_sql)
-    shifts = False
-    gathered: dict[str, list[Any]] = {}
-    for node in list(tree.find_all(exp.Anonymous)):
-        name = node.name.lower()
-        if name in ("dl_shift_date", "dl_shift_ts"):
-            value, days = node.expressions[0].copy(), exp.column(SHIFT_DAYS)
-            if name == "dl_shift_date":
-                node.replace(exp.func("DATE_ADD", value, days))
-            else:
-                node.replace(exp.Anonymous(this="TIMESTAMPADD", expressions=[exp.var("DAY"), days, value]))
-            shifts = True
-        elif name in MAP_OF:
-            key = _key(node)
-            gathered.setdefault(MAP_OF[name], []).append(_gather(node, key.copy()))
-            node.replace(exp.func("TRY_ELEMENT_AT", exp.column(MAP_OF[name]), key))
-    for bracket in list(tree.find_all(exp.Bracket)):  # DuckDB's list[a:b] is Spark's slice(list, a, b - a + 1)
-        (piece,) = bracket.expressions
-        if isinstance(piece, exp.Slice):
-            start, end = int(piece.this.name), int(piece.expression.name)
-            bracket.replace(
-                exp.func(
-                    "SLICE", bracket.this.copy(), exp.Literal.number(start), exp.Literal.number(max(0, end - start + 1))
-                )
-            )
-    for window in list(tree.find_all(exp.Window)):  # dl_row: any unique number (Spark needs ORDER BY)
-        window.replace(exp.Anonymous(this="MONOTONICALLY_INCREASING_ID"))
+
+def slices(node: exp.Expr, found: Rewrite) -> exp.Expr:
+    """DuckDB's ``list[a:b]`` → Spark's ``SLICE(list, a, b - a + 1)``."""
+    if not (
+        isinstance(node, exp.Bracket) and len(node.expressions) == 1 and isinstance(node.expressions[0], exp.Slice)
+    ):
+        return node
+    piece = node.expressions[0]
+    start, end = int(piece.this.name), int(piece.expression.name)
+    return exp.func("SLICE", node.this.copy(), exp.Literal.number(start), exp.Literal.number(max(0, end - start + 1)))
+
+
+def row_ids(node: exp.Expr, found: Rewrite) -> exp.Expr:
+    """``row_number() OVER ()`` → ``MONOTONICALLY_INCREASING_ID()``: ``dl_row`` is any unique number."""
+    if isinstance(node, exp.Window):
+        return exp.Anonymous(this="MONOTONICALLY_INCREASING_ID")
+    return node
+
+
+#: The rewrites from the DuckDB tree to the Spark tree, applied in this order (one pass each).
+SPARK_RULES: tuple[Callable[[exp.Expr, Rewrite], exp.Expr], ...] = (
+    shift_dates,
+    per_value_lookups,
+    slices,
+    row_ids,
+)
+
+
+def spark_trees(tree: exp.Select) -> tuple[exp.Expr, exp.Expr]:
+    """The transform's tree rewritten for Spark (module doc; ``tree`` itself is left as it is),
+    and a query listing the distinct UIDs and patients it maps (for ``--crosswalk``)."""
+    found = Rewrite()
+    spark: exp.Expr = tree.copy()
+    for rule in SPARK_RULES:
+        spark = spark.transform(rule, found, copy=False)
     extra = [
         exp.alias_(
             exp.Anonymous(
@@ -115,28 +160,33 @@ def spark_sql(duck_sql: str) -> tuple[str, str]:
             ),
             col,
         )
-        for col, parts in gathered.items()
+        for col, parts in found.gathered.items()
     ]
-    if shifts:
+    if found.shifts:
         extra.append(exp.alias_(exp.Anonymous(this=SHIFT_DAYS, expressions=[exp.column("dl_patient")]), SHIFT_DAYS))
-    sub = tree.args["from_"].this
-    rows = exp.Subquery(this=sub.this.copy(), alias=exp.TableAlias(this="dl_rows"))
-    uids = gathered.get("dl_m_uid") or [exp.Array(expressions=[])]
+    sub = spark.args["from_"].this
+    rows = exp.Subquery(this=sub.this.copy(), alias=exp.TableAlias(this=exp.to_identifier("dl_rows")))
+    uids = found.gathered.get("dl_m_uid") or [exp.Array(expressions=[])]
     listing = exp.union(
         exp.select(
             exp.alias_(exp.Literal.string("UID"), "kind"),
             exp.alias_(exp.func("EXPLODE", exp.func("CONCAT", *uids)), "value"),
         ).from_(rows.copy()),
         exp.select(
-            exp.alias_(exp.Literal.string("PATIENT" if shifts else ""), "kind"),
+            exp.alias_(exp.Literal.string("PATIENT" if found.shifts else ""), "kind"),
             exp.alias_(exp.column("dl_patient"), "value"),
         ).from_(rows.copy()),
         distinct=True,
     )
     if extra:
-        middle = exp.select(exp.Star(), *extra).from_(rows)
-        sub.set("this", middle)
-    return tree.sql(dialect=dialect()), listing.sql(dialect=dialect())
+        sub.set("this", exp.select(exp.Star(), *extra).from_(rows))
+    return spark, listing
+
+
+def spark_sql(tree: exp.Select) -> tuple[str, str]:
+    """The transform (:func:`spark_trees`) and its crosswalk listing as Spark SQL."""
+    spark, listing = spark_trees(tree)
+    return spark.sql(dialect=dialect(), pretty=True), listing.sql(dialect=dialect(), pretty=True)
 
 
 def register_functions(spark: Any, maps: ValueMaps) -> None:
@@ -165,8 +215,7 @@ def register_functions(spark: Any, maps: ValueMaps) -> None:
 
 def source_view(spark: Any, files: list[str], spec_table: pa.Table | None, name: str) -> None:
     """The store's Parquet files (or the rows a filter selects) as the view ``name``."""
-    from ..engines.spark import transpile
-    from ..query.filterfile import selection_sql
+    from ..query.filterfile import selection_tree
 
     df = spark.read.parquet(*files)
     if spec_table is None:
@@ -174,7 +223,8 @@ def source_view(spark: Any, files: list[str], spec_table: pa.Table | None, name:
         return
     df.createOrReplaceTempView(f"{name}_all")
     spark.createDataFrame(spec_table).createOrReplaceTempView(f"{name}_filter")
-    spark.sql(transpile(selection_sql(f"{name}_all", f"{name}_filter"))).createOrReplaceTempView(name)
+    selection = selection_tree(f"{name}_all", f"{name}_filter").sql(dialect=dialect())
+    spark.sql(selection).createOrReplaceTempView(name)
 
 
 RESULT = pa.schema(
@@ -214,12 +264,12 @@ def _write_partition(
 
 
 def run_transform(
-    spark: Any, sql: str, stage: Path, final_files: Path, image: ImageConfig | None
+    spark: Any, tree: exp.Select, stage: Path, final_files: Path, image: ImageConfig | None
 ) -> tuple[list[Path], list[dict[str, Any]], int, int]:
     """Run the transform and the rematerialization on Spark: (parts, failures, inspected, redacted)."""
     stage_s, final_s = str(stage), str(final_files)
     try:
-        df = spark.sql(spark_sql(sql)[0])
+        df = spark.sql(spark_sql(tree)[0])
         rows = df.mapInArrow(lambda it: _write_partition(it, stage_s, final_s, image), _spark_schema()).collect()
     except (StoreError, SparkError):
         raise
@@ -230,11 +280,11 @@ def run_transform(
     return parts, failures, sum(r["inspected"] for r in rows), sum(r["redacted"] for r in rows)
 
 
-def crosswalk(spark: Any, sql: str, maps: ValueMaps) -> None:
+def crosswalk(spark: Any, tree: exp.Select, maps: ValueMaps) -> None:
     """Fill ``maps`` with the UIDs and per-patient shifts the run mapped (the tasks' own maps stay
     on the executors): one more pass over the source, only for ``--crosswalk``."""
     try:
-        rows = spark.sql(spark_sql(sql)[1]).collect()
+        rows = spark.sql(spark_sql(tree)[1]).collect()
     except Exception as exc:
         raise SparkError(f"Spark crosswalk failed: {error_line(exc)}") from None
     for kind, value in rows:

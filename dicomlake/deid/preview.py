@@ -8,16 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sqlglot import exp
 
 from ..api import Lake
 from ..errors import SourceChangedError, StoreError
 from ..pixels.frames import display_frames
 from ..pixels.ocr import check_tesseract, read_frame
 from ..sources.files import Source
-from ..store.catalog import quote_ident
 from .burned import read_dataset, redaction_boxes
 from .config import ImageConfig
-from .sqlgen import context_sql
+from .sqlgen import context_expr
 from .udfs import context_from_json
 
 MODES = ("REDACT_ALL_TEXT", "REDACT_SENSITIVE_TEXT", "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS", "REDACT_NO_TEXT")
@@ -45,11 +45,16 @@ def redact_preview(
     check_tesseract()
     lk = Lake(lake)
     schema = lk.table(store).limit(0).to_arrow_table().schema
-    ctx_sql = context_sql(schema, descriptor_columns(schema))
-    rows = lk.sql(
-        f"SELECT dl_source, dl_source_size, dl_source_sha256, {ctx_sql} FROM {quote_ident(store)} WHERE SOPInstanceUID = $uid LIMIT 1",
-        {"uid": instance},
-    ).fetchall()
+    query = (
+        exp.select(
+            *map(exp.column, ("dl_source", "dl_source_size", "dl_source_sha256")),
+            context_expr(schema, descriptor_columns(schema)),
+        )
+        .from_(exp.table_(store, quoted=True))
+        .where(exp.column("SOPInstanceUID").eq(exp.Placeholder(this="uid")))
+        .limit(1)
+    )
+    rows = lk.sql(query.sql(dialect="duckdb"), {"uid": instance}).fetchall()
     if not rows:
         raise StoreError(
             f"no instance {instance} in store '{store}'; list them with 'dicomlake query instances_by_patient'"

@@ -18,7 +18,7 @@ import os
 import re
 import secrets
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from sqlglot import exp
 
 from ..api import Lake
 from ..codec.dictionary import PIXEL_DATA
@@ -40,7 +41,8 @@ from ..store.publish import Part, part_of, publish_table, staged_part, tables_of
 from .config import DeidRequest, ImageConfig
 from .markers import Markers, date_outcome, decide, pixel_markers, text_changes
 from .plan import Planner, Step, compile_plan
-from .sqlgen import PN_EMPTY, Ctx, marker_columns, pn_struct, transform_sql
+from .sqlgen import Ctx, marker_columns, pn_empty, pn_struct, pn_text, transform_tree
+from .sqltree import duckdb_sql, lit, own, udf
 from .udfs import ValueMaps, text_rule
 
 
@@ -97,15 +99,16 @@ def load_key(key_file: str | os.PathLike[str] | None, notes: list[str]) -> bytes
 def _ctx(planner: Planner, maps: ValueMaps) -> Ctx:
     rule = maps.rule
     person = rule.choose("PERSON_NAME")
+    pn: Callable[[exp.Expr], exp.Expr]
     if person is None:
         pn = lambda r: r  # noqa: E731
     elif person.kind == "replaceWithInfoType":
-        pn = lambda r: pn_struct("'[PERSON_NAME]'")  # noqa: E731
+        pn = lambda r: pn_struct(lit("[PERSON_NAME]"))  # noqa: E731
     elif person.kind == "redact":
-        pn = lambda r: PN_EMPTY  # noqa: E731
+        pn = lambda r: pn_empty()  # noqa: E731
     else:
         pn = lambda r: pn_struct(  # noqa: E731
-            f"dl_clean(concat_ws('^', {r}.Alphabetic.FamilyName, {r}.Alphabetic.GivenName), dl_context, 'PN')"
+            udf("dl_clean", pn_text(r, ("FamilyName", "GivenName")), own("dl_context"), lit("PN"))
         )
     return Ctx(planner, pn, text_changes(rule), date_outcome(rule), [])
 
@@ -147,12 +150,13 @@ def store_markers(planner: Planner, maps: ValueMaps, schema: pa.Schema, steps: l
     return dataclasses.replace(m, written=any(s.action not in ("keep", "recurse") for s in steps))
 
 
-def _sql(planner: Planner, maps: ValueMaps, schema: pa.Schema, source: str, steps: list[Step]) -> str:
-    """The transform's SELECT; the de-identification markers are set when the plan changes anything."""
+def transform(planner: Planner, maps: ValueMaps, schema: pa.Schema, source: str, steps: list[Step]) -> exp.Select:
+    """The transform's SELECT over the table ``source``, as a tree (:mod:`.sqlgen`); the
+    de-identification markers are set when the plan changes anything."""
     m = store_markers(planner, maps, schema, steps)
     markers = marker_columns(m.removed, list(m.method), m.code_items()) if m.written else {}
     image = descriptor_columns(schema) if planner.pixel_image() is not None else None
-    return transform_sql(schema, source, _ctx(planner, maps), markers, _phrases(planner, schema), image)
+    return transform_tree(schema, source, _ctx(planner, maps), markers, _phrases(planner, schema), image)
 
 
 def plan_steps(planner: Planner, schema: pa.Schema) -> list[Step]:
@@ -173,22 +177,23 @@ BATCH_ROWS = 5_000  # source rows transformed and rematerialized at a time
 
 def transform_store(
     lake: Lake, store: str, planner: Planner, maps: ValueMaps, spec: FilterSpec | None
-) -> tuple[list[Step], str, pa.Table]:
-    """Plan, SQL and the transformed table of one store (all of it at once: see :func:`transform_batches`)."""
-    steps, sql, batches = transform_batches(lake, store, planner, maps, spec)
-    return steps, sql, pa.concat_tables(list(batches))
+) -> tuple[list[Step], exp.Select, pa.Table]:
+    """Plan, SQL tree and the transformed table of one store (all of it at once: see :func:`transform_batches`)."""
+    steps, tree, batches = transform_batches(lake, store, planner, maps, spec)
+    return steps, tree, pa.concat_tables(list(batches))
 
 
 def transform_batches(
     lake: Lake, store: str, planner: Planner, maps: ValueMaps, spec: FilterSpec | None, rows: int | None = None
-) -> tuple[list[Step], str, Iterator[pa.Table]]:
-    """Plan, SQL and the transformed rows of one store, about ``rows`` (default :data:`BATCH_ROWS`)
+) -> tuple[list[Step], exp.Select, Iterator[pa.Table]]:
+    """Plan, SQL tree and the transformed rows of one store, about ``rows`` (default :data:`BATCH_ROWS`)
     source rows per table (at least one table): the store is read as a stream and each batch
     transformed on a connection of its own, so that memory does not grow with the store."""
     rel = lake.select(store, spec)
     schema = rel.limit(0).to_arrow_table().schema
     steps = plan_steps(planner, schema)
-    sql = _sql(planner, maps, schema, "dl_deid_source", steps)
+    tree = transform(planner, maps, schema, "dl_deid_source", steps)
+    sql = duckdb_sql(tree)
     con = new_connection()
     maps.register(con)
 
@@ -202,7 +207,7 @@ def transform_batches(
             con.register("dl_deid_source", schema.empty_table())
             yield con.sql(sql).to_arrow_table()
 
-    return steps, sql, batches()
+    return steps, tree, batches()
 
 
 _JOB: dict[str, Any] = {}
@@ -446,14 +451,15 @@ def deidentify_store(
     disposition: str,
     final_root: Path | None = None,
     spark: Any = None,
-) -> tuple[StoreResult, list[Step], str]:
+) -> tuple[StoreResult, list[Step], exp.Select]:
+    """De-identify one store; its result, plan and transform (the SQL tree both engines run)."""
     planner = Planner(request.config)
     maps = ValueMaps(key, planner, text_rule(request.config.text), uid_root)
     if spark is not None:
         return _deidentify_on_spark(
             lake, store, dest, dest_store, planner, maps, spec, disposition, final_root, spark, maps_out
         )
-    steps, sql, batches = transform_batches(lake, store, planner, maps, spec)
+    steps, tree, batches = transform_batches(lake, store, planner, maps, spec)
     schema = lake.select(store, spec).limit(0).to_arrow_table().schema
     result = StoreResult(store, dest_store, markers=store_markers(planner, maps, schema, steps))
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -465,7 +471,7 @@ def deidentify_store(
         parts = [_write_batch(t, i, image, workers, stage, final_dir, result) for i, t in enumerate(batches)]
         _publish(dest, dest_store, parts, stage, files_dir, result, started, disposition)
     maps_out.append(maps)
-    return result, steps, sql
+    return result, steps, tree
 
 
 def _deidentify_on_spark(
@@ -480,13 +486,13 @@ def _deidentify_on_spark(
     final_root: Path | None,
     spark: Any,
     maps_out: list[ValueMaps],
-) -> tuple[StoreResult, list[Step], str]:
+) -> tuple[StoreResult, list[Step], exp.Select]:
     """The same plan and SQL, run by Spark; files written by its tasks (:mod:`.on_spark`)."""
     from .on_spark import register_functions, run_transform, source_view
 
     schema = lake.select(store, spec).limit(0).to_arrow_table().schema
     steps = plan_steps(planner, schema)
-    sql = _sql(planner, maps, schema, "dl_deid_source", steps)
+    tree = transform(planner, maps, schema, "dl_deid_source", steps)
     result = StoreResult(store, dest_store, markers=store_markers(planner, maps, schema, steps))
     source_view(spark, list(lake.store_info(store).files), spec.table() if spec else None, "dl_deid_source")
     register_functions(spark, maps)
@@ -496,7 +502,7 @@ def _deidentify_on_spark(
         files_dir = dest.root / "files" / dest_store / stage.name
         final_dir = (final_root or dest.root) / "files" / dest_store / stage.name
         parts, failures, result.inspected, result.redacted = run_transform(
-            spark, sql, stage, final_dir, planner.pixel_image()
+            spark, tree, stage, final_dir, planner.pixel_image()
         )
         result.failures += [f for f in failures if f["severity"] == "error"]
         result.issues += [f for f in failures if f["severity"] != "error"]  # warnings raised while writing
@@ -506,7 +512,7 @@ def _deidentify_on_spark(
         result.selected = result.success + len(result.failures)
         _publish(dest, dest_store, staged, stage, files_dir, result, started, disposition)
     maps_out.append(maps)
-    return result, steps, sql
+    return result, steps, tree
 
 
 def deidentify(
@@ -583,7 +589,7 @@ def deidentify(
     maps: list[ValueMaps] = []
     for s, d in pairs:
         disposition = "WRITE_APPEND" if store is not None else "WRITE_TRUNCATE"
-        r, steps, sql = deidentify_store(
+        r, steps, tree = deidentify_store(
             lake,
             s,
             dest,
@@ -601,9 +607,9 @@ def deidentify(
         if spark is not None and crosswalk:
             from .on_spark import crosswalk as spark_crosswalk
 
-            spark_crosswalk(spark, sql, maps[-1])
+            spark_crosswalk(spark, tree, maps[-1])
         summary.stores.append(r)
-        summary.plan[s], summary.sql[s] = steps, sql
+        summary.plan[s], summary.sql[s] = steps, duckdb_sql(tree)
         if r.markers is not None:
             summary.markers[s] = r.markers
             if not r.markers.removed:
@@ -682,20 +688,15 @@ def explain(
         rel = lake.select(s, spec)
         schema = rel.limit(0).to_arrow_table().schema
         summary.plan[s] = steps = plan_steps(planner, schema)
-        summary.sql[s] = _sql(planner, maps, schema, quote(s), steps)
+        tree = transform(planner, maps, schema, s, steps)
+        summary.sql[s] = duckdb_sql(tree)
         summary.markers[s] = store_markers(planner, maps, schema, steps)
         if spark:
             from .on_spark import spark_sql
 
-            summary.sql[s] = spark_sql(summary.sql[s])[0]
+            summary.sql[s] = spark_sql(tree)[0]
         image = planner.pixel_image()
         if image is not None and "DroppedTags" in schema.names:
             uids = rel.filter("list_contains(DroppedTags, 'PixelData')").select("SOPInstanceUID").fetchall()
             summary.ocr[s] = (image.mode, sorted(str(u) for (u,) in uids))
     return summary
-
-
-def quote(name: str) -> str:
-    from ..store.catalog import quote_ident
-
-    return quote_ident(name)

@@ -4,8 +4,17 @@ Each column gets an expression by its plan action; sequences become ``list_trans
 their items with the same rules applied to the item fields, to any depth. Work per value
 (UIDs, date shifts, text inspection) is done by vectorized UDFs that see each distinct value
 once (see :mod:`.udfs`). Absent elements stay absent: every rewrite is guarded by
-``CASE WHEN x IS NULL``. Identifiers go through :func:`quote_ident`, constants through
-:func:`quote_literal`; no value from the data is ever pasted into the SQL.
+``CASE WHEN x IS NULL``.
+
+The SELECT is built as a sqlglot expression tree, never as text, from :mod:`.sqltree`'s blocks:
+DuckDB's functions are the nodes its dialect parses them into (``list_transform`` is
+``exp.Transform``, ``struct_pack`` ``exp.Struct`` …), dicomlake's UDFs are ``exp.Anonymous``
+calls, sequences and multi-valued elements are ``exp.Lambda`` s, names of the store's columns are
+quoted ``exp.Identifier`` s and constants ``exp.Literal`` s; no value from the data is ever in
+the SQL. :func:`~.sqltree.duckdb_sql` renders the tree for DuckDB; :mod:`.on_spark` rewrites a copy of the
+same tree (``tree.transform`` with named rules) and renders it for Spark, so both engines run
+one plan. The golden files under ``tests/golden/deid/`` show both renderings per
+representative config.
 """
 
 from __future__ import annotations
@@ -14,32 +23,52 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+from sqlglot import exp
 
 from ..codec.dictionary import keyword_entry
 from ..codec.schema import PN_COMPONENTS, PN_GROUPS, PN_TYPE
 from ..codec.vr import DATE_TIME, FLOAT_NUMBER, STRUCT_CODE
-from ..store.catalog import quote_ident, quote_literal
 from .plan import Planner, field_tag_vr
+from .sqltree import (
+    array,
+    column,
+    dot,
+    dtype,
+    each,
+    empty_list,
+    fn,
+    guard,
+    keep_if,
+    list_type,
+    lit,
+    own,
+    struct,
+    struct_type,
+    typed_null,
+    udf,
+)
 from .vr_values import PLACEHOLDER, dummy
 
-
-def dummy_sql(vr: str) -> str:
-    """The VR's dummy (:data:`.vr_values.DUMMY`) as the SQL literal of its column type."""
-    text = dummy(vr)
-    if vr == "DA":
-        return f"DATE '{text[:4]}-{text[4:6]}-{text[6:]}'"
-    if vr == "TM":
-        return f"TIME '{text[:2]}:{text[2:4]}:{text[4:6]}'"
-    if vr == "DT":
-        return f"TIMESTAMP '{text[:4]}-{text[4:6]}-{text[6:8]} {text[8:10]}:{text[10:12]}:{text[12:14]}'"
-    if vr in FLOAT_NUMBER:
-        return f"{text}.0"
-    if vr in TYPED_SCALAR:
-        return text
-    return quote_literal(text)
-
+# ---- values -------------------------------------------------------------------------------------
 
 TYPED_SCALAR = DATE_TIME | frozenset(STRUCT_CODE)
+
+
+def dummy_value(vr: str) -> exp.Expr:
+    """The VR's dummy (:data:`.vr_values.DUMMY`) as a constant of its column type."""
+    text = dummy(vr)
+    if vr == "DA":
+        return exp.Cast(this=lit(f"{text[:4]}-{text[4:6]}-{text[6:]}"), to=dtype("DATE"))
+    if vr == "TM":
+        return exp.Cast(this=lit(f"{text[:2]}:{text[2:4]}:{text[4:6]}"), to=dtype("TIME"))
+    if vr == "DT":
+        stamp = f"{text[:4]}-{text[4:6]}-{text[6:8]} {text[8:10]}:{text[10:12]}:{text[12:14]}"
+        return exp.Cast(this=lit(stamp), to=dtype("TIMESTAMP"))
+    if vr in FLOAT_NUMBER:
+        return exp.Literal.number(f"{text}.0")
+    if vr in TYPED_SCALAR:
+        return exp.Literal.number(text)
+    return lit(text)
 
 
 @dataclass
@@ -47,7 +76,7 @@ class Ctx:
     """What the generator needs besides the plan: how text and PN values are cleaned."""
 
     planner: Planner
-    pn_clean: Callable[[str], str]  # SQL of a PN struct value → SQL of its cleaned struct
+    pn_clean: Callable[[exp.Expr], exp.Expr]  # a PN struct value → its cleaned struct
     text_clean: bool  # does cleanText change text at all (a TextConfig that transforms)?
     date_clean: str  # "shift" | "remove" | "dummy" | "keep": what cleanText does to DA/DT values
     emptied: list[str]  # top-level typed scalars emptied by remove (added to dl_empty)
@@ -68,28 +97,33 @@ def _duck_type(t: pa.DataType) -> str:
     return _DUCK.get(t, "VARCHAR")
 
 
-def pn_struct(family_sql: str) -> str:
-    """A PN struct whose only name is ``family_sql``; an empty given name follows a written one, so
-    the text is ``FAMILY^`` (a name without ``^`` is the retired ACR-NEMA form to validators)."""
-    given = "NULL::VARCHAR" if family_sql == "NULL::VARCHAR" else f"CASE WHEN {family_sql} <> '' THEN '' END"
-    picks = {"FamilyName": family_sql, "GivenName": given}
-    comp = ", ".join(f"{c} := {picks.get(c, 'NULL::VARCHAR')}" for c in PN_COMPONENTS)
-    null_group = f"NULL::{_PN_GROUP_TYPE}"
-    groups = ", ".join(f"{g} := {'struct_pack(' + comp + ')' if g == 'Alphabetic' else null_group}" for g in PN_GROUPS)
-    return f"struct_pack({groups})"
+def _pn_group_type() -> exp.DataType:
+    return struct_type([(c, "VARCHAR") for c in PN_COMPONENTS])
 
 
-_PN_GROUP_TYPE = "STRUCT(" + ", ".join(f"{c} VARCHAR" for c in PN_COMPONENTS) + ")"
-#: A PN present with an empty value: the struct is there, every group NULL.
-PN_EMPTY = "struct_pack(" + ", ".join(f"{g} := NULL::{_PN_GROUP_TYPE}" for g in PN_GROUPS) + ")"
+def pn_struct(family: exp.Expr | None) -> exp.Struct:
+    """A PN struct whose only name is ``family`` (None: no name); an empty given name follows a
+    written one, so the text is ``FAMILY^`` (a name without ``^`` is the retired ACR-NEMA form to
+    validators)."""
+    if family is None:
+        picks: dict[str, exp.Expr] = {}
+    else:
+        written = exp.NEQ(this=family.copy(), expression=lit(""))
+        picks = {"FamilyName": family, "GivenName": exp.Case(ifs=[exp.If(this=written, true=lit(""))])}
+    alphabetic = struct([(c, picks[c] if c in picks else typed_null("VARCHAR")) for c in PN_COMPONENTS])
+    return struct([(g, alphabetic if g == "Alphabetic" else typed_null(_pn_group_type())) for g in PN_GROUPS])
 
 
-def _guard(ref: str, new: str) -> str:
-    return f"CASE WHEN {ref} IS NULL THEN NULL ELSE {new} END"
+def pn_empty() -> exp.Struct:
+    """A PN present with an empty value: the struct is there, every group NULL."""
+    return struct([(g, typed_null(_pn_group_type())) for g in PN_GROUPS])
 
 
-def leaf_expr(ref: str, f: pa.Field, vr: str, action: str, ctx: Ctx, path: str, top: bool) -> str | None:
-    """Expression for a non-sequence element, or None to delete it."""
+# ---- the plan's expressions ---------------------------------------------------------------------
+
+
+def leaf_expr(ref: exp.Expr, f: pa.Field, vr: str, action: str, ctx: Ctx, path: str, top: bool) -> exp.Expr | None:
+    """Expression for a non-sequence element (``ref`` itself when it is kept), or None to delete it."""
     t = f.type
     is_list = pa.types.is_list(t)
     pn = t.equals(PN_TYPE) or (is_list and t.value_type.equals(PN_TYPE))
@@ -99,25 +133,23 @@ def leaf_expr(ref: str, f: pa.Field, vr: str, action: str, ctx: Ctx, path: str, 
         return None
     if action == "remove":
         if is_list:
-            return _guard(ref, f"{ref}[1:0]")
+            return guard(ref, empty_list(ref))
         if pn:
-            return _guard(
-                ref, pn_struct("NULL::VARCHAR").replace("FamilyName := NULL::VARCHAR", "FamilyName := NULL::VARCHAR", 1)
-            )
+            return guard(ref, pn_struct(None))
         if vr in TYPED_SCALAR:
             if top:
                 ctx.emptied.append(path)
-            return f"NULL::{_duck_type(t)}"
-        return _guard(ref, "''")
+            return typed_null(_duck_type(t))
+        return guard(ref, lit(""))
     if top and vr in TYPED_SCALAR and not is_list:  # a rewritten empty value stays (it may be Type 2)
         ctx.still_empty.append(path)
     if action == "reset" and vr == "UI":  # inside a reset sequence too: a UI's dummy is a new UID
         action = "regen_uid"
     if action == "reset":  # a list gets one dummy per value: its multiplicity stays valid
-        value = pn_struct(quote_literal(PLACEHOLDER)) if pn else dummy_sql(vr)
-        return _guard(ref, f"list_transform({ref}, lambda x: {value})" if is_list else value)
+        value = pn_struct(lit(PLACEHOLDER)) if pn else dummy_value(vr)
+        return guard(ref, each(ref, "x", value) if is_list else value)
     if action == "regen_uid":
-        return _guard(ref, f"list_transform({ref}, lambda v: dl_uid(v))" if is_list else f"dl_uid({ref})")
+        return guard(ref, each(ref, "v", udf("dl_uid", own("v"))) if is_list else udf("dl_uid", ref))
     if action == "clean_text":
         if top and vr in ("DA", "DT") and not is_list and ctx.date_clean == "remove":
             ctx.emptied.append(path)  # a date whose text is removed stays, empty (it may be Type 2)
@@ -125,76 +157,81 @@ def leaf_expr(ref: str, f: pa.Field, vr: str, action: str, ctx: Ctx, path: str, 
     raise AssertionError(action)
 
 
-def _clean_text(ref: str, t: pa.DataType, vr: str, is_list: bool, pn: bool, ctx: Ctx) -> str | None:
+def _clean_text(ref: exp.Expr, t: pa.DataType, vr: str, is_list: bool, pn: bool, ctx: Ctx) -> exp.Expr | None:
     if pn:
-        return _guard(ref, f"list_transform({ref}, lambda p: {ctx.pn_clean('p')})" if is_list else ctx.pn_clean(ref))
+        return guard(ref, each(ref, "p", ctx.pn_clean(own("p"))) if is_list else ctx.pn_clean(ref))
     if vr in ("DA", "DT"):
-        fn = "dl_shift_date" if vr == "DA" else "dl_shift_ts"
+        shift = "dl_shift_date" if vr == "DA" else "dl_shift_ts"
         if ctx.date_clean == "keep":
             return ref
         if ctx.date_clean == "remove":
-            return f"{ref}[1:0]" if is_list else f"NULL::{_duck_type(t)}"
+            return empty_list(ref) if is_list else typed_null(_duck_type(t))
         if ctx.date_clean == "dummy":  # a token does not fit a DA/DT: the VR's dummy
-            return _guard(ref, f"list_transform({ref}, lambda d: {dummy_sql(vr)})" if is_list else dummy_sql(vr))
-        return f"list_transform({ref}, lambda d: {fn}(d, dl_patient))" if is_list else f"{fn}({ref}, dl_patient)"
+            return guard(ref, each(ref, "d", dummy_value(vr)) if is_list else dummy_value(vr))
+        if is_list:
+            return each(ref, "d", udf(shift, own("d"), own("dl_patient")))
+        return udf(shift, ref, own("dl_patient"))
     if not ctx.text_clean:
         return ref
-    vr_lit = quote_literal(vr)
     if is_list:
-        return f"list_transform({ref}, lambda s: dl_clean(s, dl_context, {vr_lit}))"
-    return f"dl_clean({ref}, dl_context, {vr_lit})"
+        return each(ref, "s", udf("dl_clean", own("s"), own("dl_context"), lit(vr)))
+    return udf("dl_clean", ref, own("dl_context"), lit(vr))
 
 
-def field_expr(ref: str, f: pa.Field, ctx: Ctx, path: str, parent: str | None, top: bool) -> str | None:
+def _is_seq(f: pa.Field, vr: str) -> bool:
+    return pa.types.is_list(f.type) and pa.types.is_struct(f.type.value_type) and vr == "SQ"
+
+
+def field_expr(ref: exp.Expr, f: pa.Field, ctx: Ctx, path: str, parent: str | None, top: bool) -> exp.Expr | None:
+    """Expression for an element (``ref`` itself when nothing changes), or None to delete it."""
     tag, vr = field_tag_vr(f.name)
     d = ctx.planner.decide(tag, vr, parent)
-    is_seq = pa.types.is_list(f.type) and pa.types.is_struct(f.type.value_type) and vr == "SQ"
     entry_ = keyword_entry(f.name)
     if entry_ is not None and entry_.repeater:  # 50xx/60xx: a list of {Id, Value}; the rule applies to Value
-        value_field = f.type.value_type.field("Value")
-        inner = leaf_expr('g."Value"', value_field, vr, d.action, ctx, path, top=False)
+        value = dot(own("g"), "Value")
+        inner = leaf_expr(value, f.type.value_type.field("Value"), vr, d.action, ctx, path, top=False)
         if inner is None:
             return None
-        if inner == 'g."Value"':
+        if inner is value:
             return ref
-        return _guard(ref, f'list_transform({ref}, lambda g: struct_pack("Id" := g."Id", "Value" := {inner}))')
-    if not is_seq:
+        return guard(ref, each(ref, "g", struct([("Id", dot(own("g"), "Id")), ("Value", inner)], quoted=True)))
+    if not _is_seq(f, vr):
         return leaf_expr(ref, f, vr, d.action, ctx, path, top)
     if d.action == "delete":
         return None
     if d.action == "remove":
-        return _guard(ref, f"{ref}[1:0]")
-    inner = "reset" if d.action == "reset" else "recurse"
+        return guard(ref, empty_list(ref))
     var = f"it{path.count('.')}"
-    item = struct_expr(var, f.type.value_type, ctx, path, inner)
-    return ref if item == var else _guard(ref, f"list_transform({ref}, lambda {var}: {item})")
+    item = struct_expr(own(var), f.type.value_type, ctx, path, "reset" if d.action == "reset" else "recurse")
+    return ref if item is None else guard(ref, each(ref, var, item))
 
 
-def struct_expr(var: str, t: pa.StructType, ctx: Ctx, path: str, parent: str) -> str:
-    """``struct_pack`` of an item's fields after the plan; ``var`` itself when nothing changes."""
-    parts = []
+def struct_expr(var: exp.Expr, t: pa.StructType, ctx: Ctx, path: str, parent: str) -> exp.Expr | None:
+    """``struct_pack`` of an item's fields after the plan; None when nothing changes."""
+    parts: list[tuple[str, exp.Expr]] = []
     changed = False
     for f in t:
-        ref = f"{var}.{quote_ident(f.name)}"
+        ref = dot(var.copy(), f.name)
         if f.name.startswith("dl_"):
-            parts.append(f"{quote_ident(f.name)} := {ref}")
+            parts.append((f.name, ref))
             continue
         if f.name == "OtherElements":
             expr = other_elements_expr(ref, ctx, parent)
         else:
             expr = field_expr(ref, f, ctx, f"{path}.{f.name}", parent, top=False)
-        if expr != ref:
-            changed = True
+        changed = changed or expr is not ref
         if expr is not None:
-            parts.append(f"{quote_ident(f.name)} := {expr}")
+            parts.append((f.name, expr))
     if not changed:
-        return var
+        return None
     if not parts:
-        parts.append("dl_item := NULL::BOOLEAN")
-    return "struct_pack(" + ", ".join(parts) + ")"
+        return exp.Struct(
+            expressions=[exp.PropertyEQ(this=exp.to_identifier("dl_item"), expression=typed_null("BOOLEAN"))]
+        )
+    return struct(parts, quoted=True)
 
 
-def other_elements_expr(ref: str, ctx: Ctx, parent: str | None) -> str | None:
+def other_elements_expr(ref: exp.Expr, ctx: Ctx, parent: str | None) -> exp.Expr | None:
     """Private and unknown non-sequence elements: kept or deleted per tag (a private X by default);
     where the profile cleans text (DEIDENTIFY_TAG_CONTENTS), their text values are cleaned too
     (the writer writes a private text value from the row when it differs from the source)."""
@@ -204,14 +241,18 @@ def other_elements_expr(ref: str, ctx: Ctx, parent: str | None) -> str | None:
     if probe.action == "delete" and not ctx.planner.actions:
         return None
     if probe.action != "clean_text" or not ctx.text_clean:
-        return f"list_filter({ref}, lambda e: dl_keep_private(e.Tag))"
+        return keep_if(ref, "e", udf("dl_keep_private", dot(own("e"), "Tag", quoted=False)))
     # one list_transform (Spark gathers per-value calls only from lambdas over plain columns)
-    data = "list_transform(pe.Data, lambda pv: dl_clean(pv, dl_context, 'UT'))"
-    creator = "substr(pe.Tag, 9, 2) = '00'"  # Tag_GGGG00xx: a private creator, never changed
-    cleaned = f"CASE WHEN {creator} THEN pe ELSE struct_pack(Tag := pe.Tag, Data := {data}) END"
-    each = f"CASE WHEN dl_keep_private(pe.Tag) THEN {cleaned} ELSE NULL END"
-    return f"list_filter(list_transform({ref}, lambda pe: {each}), lambda pk: pk IS NOT NULL)"
+    tag = lambda: dot(own("pe"), "Tag", quoted=False)  # noqa: E731
+    data = each(dot(own("pe"), "Data", quoted=False), "pv", udf("dl_clean", own("pv"), own("dl_context"), lit("UT")))
+    creator = exp.EQ(this=fn("substr", tag(), exp.Literal.number(9), exp.Literal.number(2)), expression=lit("00"))
+    rebuilt = struct([("Tag", tag()), ("Data", data)])
+    cleaned = exp.Case(ifs=[exp.If(this=creator, true=own("pe"))], default=rebuilt)  # a private creator stays
+    kept = exp.Case(ifs=[exp.If(this=udf("dl_keep_private", tag()), true=cleaned)], default=exp.Null())
+    return keep_if(each(ref, "pe", kept), "pk", exp.Is(this=own("pk"), expression=exp.Null()).not_())
 
+
+# ---- the instance's identifying values ----------------------------------------------------------
 
 #: PN columns whose names are this instance's identifying names (for PERSON_NAME in free text).
 NAME_COLUMNS = (
@@ -240,117 +281,149 @@ PLACE_COLUMNS = (
 )
 
 
-def _pn_text(ref: str) -> str:
-    return f"concat_ws('^', {ref}.Alphabetic.FamilyName, {ref}.Alphabetic.GivenName, {ref}.Alphabetic.MiddleName)"
+def pn_text(ref: exp.Expr, parts: tuple[str, ...] = ("FamilyName", "GivenName", "MiddleName")) -> exp.Expr:
+    """``concat_ws('^', ref.Alphabetic.FamilyName, …)``: a PN struct's alphabetic name as text."""
+    return fn("concat_ws", lit("^"), *(dot(dot(ref.copy(), "Alphabetic", False), p, False) for p in parts))
 
 
-def context_sql(schema: pa.Schema, phrases: list[str]) -> str:
+def _as_text(ref: exp.Expr) -> exp.Expr:
+    return exp.Cast(this=ref, to=dtype("VARCHAR"))
+
+
+def _yyyymmdd(ref: exp.Expr) -> exp.Expr:
+    return fn("strftime", ref, lit("%Y%m%d"))
+
+
+def context_expr(schema: pa.Schema, phrases: list[str]) -> exp.Expr:
     """A JSON text per instance with its identifying values: ``n`` names, ``i`` IDs, ``d`` dates,
     ``c`` [CTX] phrases, ``p`` places (:class:`~dicomlake.deid.detect.Context`'s fields in order)."""
     cols = {f.name: f for f in schema}
 
-    def as_list(name: str, text: Callable[[str], str]) -> str:
-        ref = quote_ident(name)
+    def as_list(name: str, text: Callable[[exp.Expr], exp.Expr]) -> exp.Expr:
         if pa.types.is_list(cols[name].type):
-            return f"coalesce(list_transform({ref}, lambda x: {text('x')}), [])"
-        return f"CASE WHEN {ref} IS NULL THEN [] ELSE [{text(ref)}] END"
+            return fn("coalesce", each(column(name), "x", text(own("x"))), array())
+        return exp.Case(
+            ifs=[exp.If(this=exp.Is(this=column(name), expression=exp.Null()), true=array())],
+            default=array(text(column(name))),
+        )
 
-    def group(names: tuple[str, ...] | list[str], text: Callable[[str], str]) -> str:
+    def group(names: tuple[str, ...] | list[str], text: Callable[[exp.Expr], exp.Expr]) -> exp.Expr:
         present = [as_list(n, text) for n in names if n in cols]
-        return "flatten([" + ", ".join(present) + "])" if present else "[]::VARCHAR[]"
+        return fn("flatten", array(*present)) if present else exp.Cast(this=array(), to=list_type(dtype("VARCHAR")))
 
-    names = group(NAME_COLUMNS, _pn_text)
-    ids = group(ID_COLUMNS, lambda r: f"{r}::VARCHAR")
-    dates = group(DATE_COLUMNS, lambda r: f"strftime({r}, '%Y%m%d')")
-    ctx = group(phrases, lambda r: f"{r}::VARCHAR")
-    places = group(PLACE_COLUMNS, lambda r: f"{r}::VARCHAR")
-    return f"to_json(struct_pack(n := {names}, i := {ids}, d := {dates}, c := {ctx}, p := {places}))::VARCHAR"
+    values = struct(
+        [
+            ("n", group(NAME_COLUMNS, pn_text)),
+            ("i", group(ID_COLUMNS, _as_text)),
+            ("d", group(DATE_COLUMNS, _yyyymmdd)),
+            ("c", group(phrases, _as_text)),
+            ("p", group(PLACE_COLUMNS, _as_text)),
+        ]
+    )
+    return _as_text(fn("to_json", values))
 
 
-def marker_columns(removed: bool, method: list[str], codes: list[tuple[str, str]]) -> dict[str, str]:
+def marker_columns(removed: bool, method: list[str], codes: list[tuple[str, str]]) -> dict[str, exp.Expr]:
     """PatientIdentityRemoved, DeidentificationMethod and its code sequence (CID 7050; omitted
     when there is no code), as :mod:`.markers` decided them."""
-    items = ", ".join(
-        f"struct_pack(CodeValue := {quote_literal(v)}, CodingSchemeDesignator := 'DCM', CodeMeaning := {quote_literal(m)})"
-        for v, m in codes
-    )
-    out = {
-        "PatientIdentityRemoved": quote_literal("YES" if removed else "NO"),
-        "DeidentificationMethod": "[" + ", ".join(quote_literal(m) for m in method) + "]",
+    out: dict[str, exp.Expr] = {
+        "PatientIdentityRemoved": lit("YES" if removed else "NO"),
+        "DeidentificationMethod": array(*(lit(m) for m in method)),
     }
     if codes:
-        out["DeidentificationMethodCodeSequence"] = f"[{items}]"
+        out["DeidentificationMethodCodeSequence"] = array(
+            *(
+                struct([("CodeValue", lit(v)), ("CodingSchemeDesignator", lit("DCM")), ("CodeMeaning", lit(m))])
+                for v, m in codes
+            )
+        )
     return out
 
 
-def _in_empty(path: str, condition: str) -> str:
-    """SQL of ``[path]`` when ``condition`` or the source's ``dl_empty`` lists it, else ``[]``."""
-    p = quote_literal(path)
-    return f"CASE WHEN {condition}list_contains(dl_empty, {p}) THEN [{p}] ELSE [] END"
+def _in_empty(path: str, present: bool) -> exp.Expr:
+    """``[path]`` when the source's ``dl_empty`` lists it (or, ``present``, the column is not NULL), else ``[]``."""
+    cond: exp.Expr = fn("list_contains", own("dl_empty"), lit(path))
+    if present:
+        cond = exp.or_(exp.Is(this=column(path), expression=exp.Null()).not_(), cond)
+    return exp.Case(ifs=[exp.If(this=cond, true=array(lit(path)))], default=array())
 
 
-def transform_sql(
+#: Columns the transform computes itself (markers aside): they are not taken from the source.
+ADDED = ("DroppedTags", "dl_empty", "dl_raw", "dl_source", "dl_source_size", "dl_source_sha256", "dl_ingested_at")
+
+
+def _keep_paths(ref: exp.Expr, var: str, path: exp.Expr) -> exp.Expr:
+    return keep_if(ref, var, udf("dl_keep_path", path))
+
+
+def _added_columns(ctx: Ctx) -> list[exp.Expr]:
+    emptied = [_in_empty(p, True) for p in ctx.emptied]
+    emptied += [_in_empty(p, False) for p in ctx.still_empty if p not in ctx.emptied]
+    empty = _keep_paths(own("dl_empty"), "p", own("p"))
+    if emptied:
+        empty = fn("list_concat", fn("coalesce", empty, array()), *emptied)
+    raw = _keep_paths(own("dl_raw"), "r", dot(own("r"), "Path", quoted=False))
+    return [
+        exp.alias_(_keep_paths(own("DroppedTags"), "p", own("p")), "DroppedTags"),
+        exp.alias_(typed_null("VARCHAR"), "dl_source"),
+        exp.alias_(typed_null("BIGINT"), "dl_source_size"),
+        exp.alias_(typed_null("VARCHAR"), "dl_source_sha256"),
+        exp.alias_(exp.Cast(this=fn("now"), to=dtype("TIMESTAMP")), "dl_ingested_at"),
+        exp.alias_(fn("nullif", empty, array()), "dl_empty"),
+        exp.alias_(fn("nullif", raw, array()), "dl_raw"),
+        *(own(c) for c in ("dl_src", "dl_src_size", "dl_src_sha256", "dl_row")),
+    ]
+
+
+def _source_rows(schema: pa.Schema, source: str, phrases: list[str]) -> exp.Select:
+    """The source's rows with what the transform reads besides them: the identifying values
+    (``dl_context``), the patient (``dl_patient``), where each came from and its row number."""
+    patient: exp.Expr = column("StudyInstanceUID")
+    if "PatientID" in schema.names:
+        patient = fn("coalesce", column("PatientID"), patient)
+    return exp.select(
+        exp.Star(),
+        exp.alias_(context_expr(schema, phrases), "dl_context"),
+        exp.alias_(patient, "dl_patient"),
+        exp.alias_(own("dl_source"), "dl_src"),
+        exp.alias_(own("dl_source_size"), "dl_src_size"),
+        exp.alias_(own("dl_source_sha256"), "dl_src_sha256"),
+        exp.alias_(exp.Window(this=exp.RowNumber(), over="OVER"), "dl_row"),
+    ).from_(exp.table_(source, quoted=True))
+
+
+def transform_tree(
     schema: pa.Schema,
     source: str,
     ctx: Ctx,
-    markers: dict[str, str],
+    markers: dict[str, exp.Expr],
     phrases: list[str],
     image_phrases: list[str] | None = None,
-) -> str:
-    """The whole SELECT: DICOM columns by the plan, added columns maintained, markers set.
+) -> exp.Select:
+    """The whole SELECT over the table ``source``: DICOM columns by the plan, added columns
+    maintained, markers set.
 
     ``image_phrases``: burned-in text is cleaned, so each row also carries ``dl_image_context``,
     its identifying values with these columns' values as [CTX] phrases."""
-    out: list[str] = []
+    out: list[exp.Expr] = []
     for f in schema:
-        ref = quote_ident(f.name)
-        if f.name in markers or f.name in (
-            "DroppedTags",
-            "dl_empty",
-            "dl_raw",
-            "dl_source",
-            "dl_source_size",
-            "dl_source_sha256",
-            "dl_ingested_at",
-        ):
+        if f.name in markers or f.name in ADDED:
             continue
+        ref = column(f.name)
+        expr: exp.Expr | None
         if f.name == "OtherElements":
             expr = other_elements_expr(ref, ctx, None)
         elif f.name.startswith("dl_"):
             expr = ref
         else:
             expr = field_expr(ref, f, ctx, f.name, None, top=True)
-        if expr is not None:
-            out.append(f"{expr} AS {ref}")
-    out += [f"{v} AS {quote_ident(k)}" for k, v in markers.items()]
-    emptied = " , ".join(
-        [_in_empty(p, f"{quote_ident(p)} IS NOT NULL OR ") for p in ctx.emptied]
-        + [_in_empty(p, "") for p in ctx.still_empty if p not in ctx.emptied]
-    )
-    empty = "list_filter(dl_empty, lambda p: dl_keep_path(p))"
-    if emptied:
-        empty = f"list_concat(coalesce({empty}, []), {emptied})"
-    out += [
-        "list_filter(DroppedTags, lambda p: dl_keep_path(p)) AS DroppedTags",
-        "NULL::VARCHAR AS dl_source",
-        "NULL::BIGINT AS dl_source_size",
-        "NULL::VARCHAR AS dl_source_sha256",
-        "now()::TIMESTAMP AS dl_ingested_at",
-        f"nullif({empty}, []) AS dl_empty",
-        "nullif(list_filter(dl_raw, lambda r: dl_keep_path(r.Path)), []) AS dl_raw",
-        "dl_src",
-        "dl_src_size",
-        "dl_src_sha256",
-        "dl_row",
-    ]
+        if expr is ref:  # kept as it is: the column itself, under its own name
+            out.append(ref)
+        elif expr is not None:
+            out.append(exp.alias_(expr, f.name, quoted=True))
+    out += [exp.alias_(v, k, quoted=True) for k, v in markers.items()]
+    out += _added_columns(ctx)
     if image_phrases is not None:
-        out.append(f"{context_sql(schema, image_phrases)} AS dl_image_context")
-    inner = (
-        f"SELECT *, {context_sql(schema, phrases)} AS dl_context, "
-        "coalesce(PatientID, StudyInstanceUID) AS dl_patient, dl_source AS dl_src, "
-        "dl_source_size AS dl_src_size, dl_source_sha256 AS dl_src_sha256, "
-        f"row_number() OVER () AS dl_row FROM {source}"
-    )
-    if "PatientID" not in {f.name for f in schema}:
-        inner = inner.replace("coalesce(PatientID, StudyInstanceUID)", "StudyInstanceUID")
-    return "SELECT\n    " + ",\n    ".join(out) + f"\nFROM ({inner}) AS src"
+        out.append(exp.alias_(context_expr(schema, image_phrases), "dl_image_context"))
+    rows = _source_rows(schema, source, phrases).subquery("src")
+    return exp.select(*out).from_(rows, copy=False)

@@ -61,7 +61,7 @@ def new_uid(key: bytes, uid: str, root: str = "2.25") -> str:
 
 
 def context_from_json(text: str | None) -> Context:
-    """The :class:`Context` of :func:`~dicomlake.deid.sqlgen.context_sql`'s JSON text."""
+    """The :class:`Context` of :func:`~dicomlake.deid.sqlgen.context_expr`'s JSON text."""
     d = json.loads(text) if text else {}
     return Context(*(tuple(x for x in d.get(k) or [] if x) for k in "nidcp"))
 

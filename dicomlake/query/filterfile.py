@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 import pyarrow as pa
+from sqlglot import exp
 
 from ..errors import FilterFileError
 
@@ -178,17 +179,32 @@ def write_filter(paths: Iterable[str], out: IO[str]) -> int:
 
 
 # ---- set-based selection ---------------------------------------------------------------------
-_KEY = {
-    1: "StudyInstanceUID",
-    2: "concat_ws('/', StudyInstanceUID, SeriesInstanceUID)",
-    3: "concat_ws('/', StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID)",
-}
+def _key(level: int) -> exp.Expr:
+    """The key of a row at a filter level: its study UID, or the UIDs down to the level joined by '/'."""
+    cols = [exp.column(c) for c in UID_COLUMNS[:level]]
+    return cols[0] if level == 1 else exp.func("concat_ws", exp.Literal.string("/"), *cols, dialect="duckdb")
 
 
-def selection_sql(store_sql: str, filter_table: str) -> str:
-    """SQL selecting the rows of ``store_sql`` that the filter table selects (hash semi-joins)."""
-    conds = " OR ".join(f"{_KEY[lv]} IN (SELECT key FROM {filter_table} WHERE level = {lv})" for lv in (1, 2, 3))
-    return f"SELECT * FROM {store_sql} WHERE {conds}"
+_KEY = {lv: _key(lv).sql(dialect="duckdb") for lv in (1, 2, 3)}
+
+
+def selection_tree(store: str, filter_table: str) -> exp.Select:
+    """The rows of the table ``store`` that the filter table selects (hash semi-joins), as a sqlglot
+    tree: DuckDB and Spark (de-identification's source on Spark) render the same selection."""
+    conds = [
+        _key(lv).isin(
+            query=exp.select(exp.column("key"))
+            .from_(exp.table_(filter_table))
+            .where(exp.column("level").eq(exp.Literal.number(lv)))
+        )
+        for lv in (1, 2, 3)
+    ]
+    return exp.select(exp.Star()).from_(exp.table_(store, quoted=True)).where(exp.or_(*conds))
+
+
+def selection_sql(store: str, filter_table: str) -> str:
+    """SQL selecting the rows of the table ``store`` that the filter table selects (:func:`selection_tree`)."""
+    return selection_tree(store, filter_table).sql(dialect="duckdb")
 
 
 def unmatched_sql(store_sql: str, filter_table: str) -> str:
