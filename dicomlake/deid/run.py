@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from ..api import Lake
 from ..codec.dictionary import PIXEL_DATA
+from ..engines.local import CHILD_START
 from ..errors import Command, ConfigError, DicomlakeError, Param, SourceChangedError, StoreError
 from ..pixels.frames import Box
 from ..progress import enabled_here, progress_bar
@@ -342,7 +343,8 @@ def rematerialize_table(
     results = []
     try:
         if workers > 1 and len(chunks) > 1:
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            fork = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(workers, mp_context=fork, initializer=CHILD_START) as pool:
                 for part in pool.map(_write_chunk, chunks):
                     results += part
                     advance(len(part))

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from ..codec.reader import check_storable, convert_file
 from ..codec.schema import infer_schema
+from ..engines.local import CHILD_START
 from ..errors import Command, DicomReadError, IngestIssuesError, Param, SourceError
 from ..progress import progress_bar
 from ..store.catalog import CATALOG, Catalog, check_store_name
@@ -167,7 +168,7 @@ def _run_tasks(
     # first Python conversion costs ~0.2 s (it probes for pandas): pay it once, before forking.
     pa.Table.from_pylist([{"a": "x", "d": dt.date(2000, 1, 1)}])
     ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=CHILD_START) as pool:
         futures = [pool.submit(_task, c, str(stage), i, ingested_at, keep) for i, c in enumerate(chunks)]
         parts = []
         for f, c in zip(futures, chunks, strict=False):
