@@ -593,7 +593,16 @@ def deidentify(
         typer.echo(f"warning: {cli_note(note)}", err=True)
     if fmt == "json":
         typer.echo(json.dumps(_deid_json(summary), indent=2, default=str))
-    for r in [] if fmt == "json" else summary.stores:
+    else:
+        _print_deid(summary, dest_dicomweb)
+    for r in summary.stores:
+        _print_failures(r.failures)
+    if summary.failed:
+        raise StoreError(f"{summary.failed} instances failed (listed above; also in dl_issues of the destination lake)")
+
+
+def _print_deid(summary: Any, dest_dicomweb: str | None) -> None:
+    for r in summary.stores:
         typer.echo(
             f"store '{r.source}' → '{r.destination}': success {r.success}, failure {len(r.failures)}, "
             f"replaced {r.replaced} (of {r.selected} selected)"
@@ -602,10 +611,6 @@ def deidentify(
             typer.echo(f"  sent {r.sent} of {len(r.written)} instances to {dest_dicomweb} (STOW-RS)")
         if r.inspected:
             typer.echo(f"  burned-in text: {r.inspected} images read by OCR, text redacted in {r.redacted}")
-    for r in summary.stores:
-        _print_failures(r.failures)
-    if summary.failed:
-        raise StoreError(f"{summary.failed} instances failed (listed above; also in dl_issues of the destination lake)")
 
 
 def _request_note(note: Any, given: dict[str, Any]) -> str:
@@ -616,7 +621,7 @@ def _request_note(note: Any, given: dict[str, Any]) -> str:
     param = IGNORED_FIELDS.get(getattr(note, "field", None) or "")
     if param is None:
         return cli_note(note)
-    option = "--filter" if param == "spec" else "--" + param.replace("_", "-")
+    option = option_words(Param(param))
     value = given.get(param)
     if note.field == "filterConfig":
         where = f"{note.value!r} is in Cloud Storage"
