@@ -17,7 +17,15 @@ import pyarrow as pa
 
 from .codec.dictionary import keyword_entry
 from .codec.schema import entry_type
-from .errors import FilterFileError, QueryError, SourceError, StoreError
+from .errors import (
+    EmptySelectionError,
+    Param,
+    QueryError,
+    SourceError,
+    StoreDamagedError,
+    StoreError,
+    StoreNotChosenError,
+)
 from .query.bigquery import Prepared
 from .query.bigquery import prepare as prepare_sql
 from .query.describe import Field, describe_column, store_stats
@@ -86,19 +94,11 @@ class FilterCheck:
         return text
 
     def require_any(self, store: str) -> None:
-        """Raise :class:`FilterFileError` when the filter selects nothing in ``store``: an export
-        or de-identification that would do nothing is an error, not a success."""
+        """Raise :class:`EmptySelectionError` (a :class:`FilterFileError`) when the filter selects
+        nothing in ``store``: an export or de-identification that would do nothing is an error."""
         if self.instances:
             return
-        if not self.lines:
-            raise FilterFileError(
-                f"filter file {self.source} is empty, so it selects nothing and nothing was written "
-                "(a failed 'dicomlake filter ... > FILE' leaves an empty file): write it again"
-            )
-        raise FilterFileError(
-            f"filter file {self.source} selects nothing in store '{store}': none of its {_n(self.lines, 'line')} "
-            f"matches an instance (line {self.unmatched[0][0]}: {self.unmatched[0][1]}), so nothing was written"
-        )
+        raise EmptySelectionError(self.source, store, self.lines, self.unmatched)
 
 
 def _n(count: int, one: str, many: str | None = None) -> str:
@@ -159,10 +159,7 @@ class Lake:
         self.refresh()
         if name in self._damaged:
             missing = self._damaged[name]
-            raise StoreError(
-                f"store {name!r} is damaged: {len(missing)} of its data files are missing (e.g. {missing[0]}); "
-                f"re-ingest it with --write-disposition WRITE_TRUNCATE, or 'dicomlake store drop {name}'"
-            )
+            raise StoreDamagedError(name, missing)
         if name not in self._stores:
             return self.catalog.store(name)  # raises the helpful error
         return self._stores[name]
@@ -177,8 +174,7 @@ class Lake:
         chosen = self._select_store(store)
         if chosen is None:
             if required:
-                names = ", ".join(self._stores) or "none"
-                raise QueryError(f"this query reads the table 'store': pass --store NAME (stores: {names})")
+                raise StoreNotChosenError(list(self._stores))
             return
         have = {c.lower() for c in self.con.table(chosen).columns}
         extra = []
@@ -385,7 +381,9 @@ def ingest(
     web = kwargs.pop("dicomweb", None) or {}
     if isinstance(source, str | os.PathLike) and is_url(source):
         if kwargs.pop("strict", False):
-            raise SourceError("--strict is for file ingest; a DICOMweb harvest records its issues in dl_issues")
+            raise SourceError(
+                Param("strict"), " is for file ingest; a DICOMweb harvest records its issues in dl_issues"
+            )
         return harvest(lake, Server.from_env(str(source), **web), store, **kwargs)
     return _ingest(lake, source, store, **kwargs)
 

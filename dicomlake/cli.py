@@ -21,7 +21,19 @@ import typer  # noqa: E402
 
 from . import api  # noqa: E402
 from .engines.spark import ENGINES  # noqa: E402
-from .errors import DicomlakeError, IngestIssuesError, QueryError, SourceError, StoreError  # noqa: E402
+from .errors import (  # noqa: E402
+    Command,
+    DicomlakeError,
+    IngestIssuesError,
+    LakeBusyError,
+    LakeError,
+    MissingParameterError,
+    Param,
+    QueryError,
+    SourceError,
+    StoreError,
+    render,
+)
 from .query.output import FORMATS, write_result  # noqa: E402
 from .sources.dicomweb import is_url  # noqa: E402
 from .sources.ingest import IngestSummary  # noqa: E402
@@ -30,33 +42,91 @@ from .store.publish import DISPOSITIONS  # noqa: E402
 
 _loaded()
 
+#: -h as well as --help on every command and group.
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+#: The environment variable that gives --lake to every command (and the notebooks).
+LAKE_ENV = "DICOMLAKE_LAKE"
+
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help texts show [/series/UID] and the like verbatim
+    context_settings=CONTEXT,
     help="Index DICOM stores into a local SQL lake, query them, cut cohorts, de-identify.",
 )
-store_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Create, list and drop stores.")
+store_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, context_settings=CONTEXT, help="Create, list and drop stores."
+)
 app.add_typer(store_app, name="store")
 
-LakeOpt = Annotated[Path, typer.Option("--lake", help="The lake folder.", show_default=False)]
-StoreOpt = Annotated[Optional[str], typer.Option("--store", help="The store (default: the lake's only store).")]
+# Defaults are shown one way everywhere: typer's "[default: …]", with show_default naming what
+# None means. A --format lists exactly the formats the command writes.
+LakeOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--lake", envvar=LAKE_ENV, help="The lake folder (required unless DICOMLAKE_LAKE is set).", show_default=False
+    ),
+]
+StoreOpt = Annotated[Optional[str], typer.Option("--store", help="The store.", show_default="the lake's only store")]
+SUMMARY_FORMATS = ("table", "json")
+PRINT_FORMATS = ("table", "json", "csv", "ndjson")  # what can go to stdout
 FormatOpt = Annotated[
     Optional[str],
     typer.Option(
-        "--format", "-f", help=f"Output format: {', '.join(FORMATS)} (default: from --output's suffix, else table)."
+        "--format",
+        "-f",
+        help=f"Output format: {', '.join(FORMATS)}.",
+        show_default="from --output's suffix, else table",
     ),
+]
+PrintFormatOpt = Annotated[str, typer.Option("--format", "-f", help=f"Output format: {', '.join(PRINT_FORMATS)}.")]
+SummaryFormatOpt = Annotated[
+    str, typer.Option("--format", "-f", help=f"Output format: {', '.join(SUMMARY_FORMATS)} (the summary as JSON).")
 ]
 ParamOpt = Annotated[
     Optional[list[str]], typer.Option("--param", "-p", help="Query parameter NAME=VALUE (repeatable).")
 ]
 EngineOpt = Annotated[str, typer.Option("--engine", help="duckdb (this machine) or spark.")]
 SparkMasterOpt = Annotated[str, typer.Option("--spark-master", help="Spark master URL (with --engine spark).")]
+WorkersOpt = Annotated[Optional[int], typer.Option("--workers", help="Processes.", show_default="all cores")]
 # Read by ``handled``: a command that writes a lake takes ``wait: WaitOpt = 0.0``.
 WaitOpt = Annotated[
-    float, typer.Option("--wait", help="Seconds to wait for another process writing to the lake (default: fail).")
+    float,
+    typer.Option(
+        "--wait", help="Seconds to wait for another process writing to the lake.", show_default="0: fail at once"
+    ),
 ]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"dicomlake {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Index DICOM stores into a local SQL lake, query them, cut cohorts, de-identify."""
+
+
+def _lake(lake: Path | None) -> Path:
+    """The lake folder from --lake or DICOMLAKE_LAKE: required on every command that reads or writes one."""
+    if lake is None:
+        raise LakeError(f"no lake given: pass --lake DIR or set {LAKE_ENV} to the lake folder")
+    return lake
+
+
+def _format(fmt: str | None, allowed: tuple[str, ...]) -> str | None:
+    if fmt is not None and fmt not in allowed:
+        raise QueryError(f"unknown format {fmt!r}: use one of {', '.join(allowed)}")
+    return fmt
 
 
 def _check_engine(engine: str) -> None:
@@ -75,6 +145,56 @@ def _spark(engine: str, master: str) -> Any:
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# ---- the library's advice in the CLI's words ------------------------------------------------
+#: Library parameters whose option is not ``--`` + the name with dashes.
+OPTION_OF = {
+    "spec": "--filter",
+    "filter_spec": "--filter",
+    "confirm": "--yes",
+    "fmt": "--format",
+    "root": "--lake",
+    "batch": "--batch-studies",
+}
+
+
+def option_words(part: Param | Command) -> str:
+    """A parameter as the option that gives it (``dest_lake=DIR`` → ``--dest-lake DIR``), a step as
+    the command that takes it (``'dicomlake store create NAME --lake LAKE'``)."""
+    if isinstance(part, Command):
+        return "'" + " ".join(["dicomlake", part.name, *part.args, *map(option_words, part.options)]) + "'"
+    if part.name == "verify_tls" and part.value is False:
+        return "--no-verify-tls"
+    option = OPTION_OF.get(part.name, "--" + part.name.replace("_", "-"))
+    if part.has_value:
+        return option if part.value is True else f"{option} {part.value}"
+    return f"{option} {part.metavar}" if part.metavar else option
+
+
+#: Errors whose advice the CLI words from their fields rather than from their parts.
+CLI_WORDING: dict[type[DicomlakeError], Callable[[Any], str]] = {
+    MissingParameterError: lambda e: (
+        f"query {e.query!r} needs parameter {e.param} ({e.description}): pass --param {e.param}=VALUE"
+    ),
+    LakeBusyError: lambda e: (
+        f"another dicomlake process ({e.holder}) is writing to {e.lake}: wait for it to finish, "
+        "or pass --wait SECONDS to wait for it"
+    ),
+}
+
+
+def cli_message(exc: DicomlakeError) -> str:
+    """An error's message as the CLI prints it: the library's, with its advice in option words."""
+    for kind, words in CLI_WORDING.items():
+        if isinstance(exc, kind):
+            return words(exc)
+    return exc.render(option_words)
+
+
+def cli_note(note: Any) -> str:
+    """A note (of a request or a run) in the CLI's words."""
+    parts = getattr(note, "parts", None)
+    return render(parts, option_words) if parts else str(note)
 
 
 def _interrupted(interrupt: Interrupts) -> typer.Exit:
@@ -100,7 +220,7 @@ def handled(fn: F) -> F:
             except DicomlakeError as exc:
                 if interrupt.seen:
                     raise _interrupted(interrupt) from None
-                typer.echo(f"Error: {exc}", err=True)
+                typer.echo(f"Error: {cli_message(exc)}", err=True)
                 raise typer.Exit(1) from None
             except OSError as exc:  # a path the user gave cannot be read or written
                 if interrupt.seen:
@@ -154,8 +274,8 @@ def ingest(
             help="A folder (walked recursively), a DICOM file, a text file of paths, or a DICOMweb root URL."
         ),
     ],
-    lake: LakeOpt,
     store: Annotated[str, typer.Option("--store", help="The store to write.")],
+    lake: LakeOpt = None,
     write_disposition: Annotated[
         str,
         typer.Option(
@@ -163,14 +283,15 @@ def ingest(
             help=f"{' | '.join(DISPOSITIONS)}: fail if the store has rows, replace it, or add to it.",
         ),
     ] = "WRITE_EMPTY",
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Processes (default: all cores).")] = None,
+    workers: WorkersOpt = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 if any file was skipped or read with warnings.")
     ] = False,
     filter_file: Annotated[
         Optional[Path], typer.Option("--filter", help="Filter file: ingest only the studies/series/instances it lists.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    fmt: SummaryFormatOpt = "table",
+    as_json: Annotated[bool, typer.Option("--json", hidden=True, help="Deprecated: --format json.")] = False,
     token: Annotated[
         Optional[str], typer.Option("--token", help="DICOMweb: bearer token (or DICOMLAKE_DICOMWEB_TOKEN).")
     ] = None,
@@ -199,6 +320,8 @@ def ingest(
     wait: WaitOpt = 0.0,
 ) -> None:
     """Ingest DICOM files, or a DICOMweb server (http[s]://host/dicom-web), into a store of the lake."""
+    lake = _lake(lake)
+    fmt = "json" if as_json else _format(fmt, SUMMARY_FORMATS) or "table"
     if exact and not is_url(source):
         raise SourceError("--exact is for a DICOMweb source; files are always read exactly")
     spec = None
@@ -228,7 +351,7 @@ def ingest(
         if isinstance(exc.summary, IngestSummary):
             _print_issues(exc.summary)
         raise
-    if as_json:
+    if fmt == "json":
         typer.echo(json.dumps(summary.as_dict(), indent=2))
     else:
         _print_summary(summary, lake)
@@ -256,7 +379,7 @@ def _print_issues(s: IngestSummary) -> None:
 @handled
 def query(
     name: Annotated[Optional[str], typer.Argument(help="A named query (see --list).")] = None,
-    lake: Annotated[Optional[Path], typer.Option("--lake", help="The lake folder.")] = None,
+    lake: LakeOpt = None,
     sql_file: Annotated[Optional[Path], typer.Option("--sql", help="Run the SQL in this file.")] = None,
     expr: Annotated[Optional[str], typer.Option("-e", "--execute", help="Run this SQL.")] = None,
     param: ParamOpt = None,
@@ -275,10 +398,10 @@ def query(
             signature = ", ".join(p.name + ("" if p.default is None else f"={p.default}") for p in q.params)
             typer.echo(f"{q.name}({signature})\n    {q.description}")
         return
-    if lake is None:
-        raise QueryError("--lake DIR is required")
-    rel = _relation(api.open(lake, spark=_spark(engine, spark_master)), name, sql_file, expr, _params(param), store)
-    write_result(rel, fmt, str(output) if output else None)
+    rel = _relation(
+        api.open(_lake(lake), spark=_spark(engine, spark_master)), name, sql_file, expr, _params(param), store
+    )
+    write_result(rel, _format(fmt, FORMATS), str(output) if output else None)
 
 
 def _relation(
@@ -307,7 +430,7 @@ def _relation(
 @handled
 def filter_(
     name: Annotated[Optional[str], typer.Argument(help="A named query giving paths or UID columns.")] = None,
-    lake: LakeOpt = Path("."),
+    lake: LakeOpt = None,
     sql_file: Annotated[Optional[Path], typer.Option("--sql", help="Run the SQL in this file.")] = None,
     expr: Annotated[Optional[str], typer.Option("-e", "--execute", help="Run this SQL.")] = None,
     param: ParamOpt = None,
@@ -324,7 +447,7 @@ def filter_(
     """Write a filter file (/studies/UID[/series/UID[/instances/UID]] per line) from a query, or --check one."""
     from .query.filterfile import read_filter, write_filter
 
-    the_lake = api.open(lake, spark=_spark(engine, spark_master))
+    the_lake = api.open(_lake(lake), spark=_spark(engine, spark_master))
     if check is not None:
         spec = read_filter(check)
         chosen = store or (the_lake.stores[0] if len(the_lake.stores) == 1 else None)
@@ -344,17 +467,18 @@ def filter_(
 @app.command()
 @handled
 def export(
-    lake: LakeOpt,
     store: Annotated[str, typer.Option("--store", help="The store to export.")],
     to: Annotated[
         str,
         typer.Option("--to", help="lake:DIR/STORE, parquet:PATH, ndjson:PATH, csv:PATH, dicom:DIR or dicomweb:URL."),
     ],
+    lake: LakeOpt = None,
     filter_file: Annotated[
         Optional[Path], typer.Option("--filter", help="Export only what this filter file selects.")
     ] = None,
     write_disposition: Annotated[
-        Optional[str], typer.Option("--write-disposition", help=f"{' | '.join(DISPOSITIONS)} (default WRITE_EMPTY).")
+        Optional[str],
+        typer.Option("--write-disposition", help=f"{' | '.join(DISPOSITIONS)}.", show_default="WRITE_EMPTY"),
     ] = None,
     force: Annotated[
         Optional[bool],
@@ -367,7 +491,7 @@ def export(
     from .rematerialize.export import export as run_export
 
     spec = read_filter(filter_file) if filter_file is not None else None
-    the_lake = api.open(lake)
+    the_lake = api.open(_lake(lake))
     s = run_export(
         the_lake,
         store,
@@ -390,8 +514,8 @@ def export(
 @app.command()
 @handled
 def deidentify(
-    lake: LakeOpt,
     config: Annotated[Path, typer.Option("--config", help="The API's request JSON (whole body or just its config).")],
+    lake: LakeOpt = None,
     store: Annotated[Optional[str], typer.Option("--store", help="Store level: the source store.")] = None,
     dest_lake: Annotated[
         Optional[Path], typer.Option("--dest-lake", help="Destination lake (dataset level: must not exist).")
@@ -413,7 +537,7 @@ def deidentify(
         bool, typer.Option("--overwrite", help="Replace an existing --crosswalk file (refused otherwise).")
     ] = False,
     uid_root: Annotated[str, typer.Option("--uid-root", help="Root of regenerated UIDs.")] = "2.25",
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Processes (default: all cores).")] = None,
+    workers: WorkersOpt = None,
     explain_: Annotated[
         bool, typer.Option("--explain", help="Print the element-level plan and the SQL; run nothing.")
     ] = False,
@@ -425,7 +549,12 @@ def deidentify(
     ] = None,
     engine: EngineOpt = "duckdb",
     spark_master: SparkMasterOpt = "local[*]",
-    fmt: FormatOpt = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help=f"Output format: {', '.join(SUMMARY_FORMATS)} (the summary, or the --explain plan)."
+        ),
+    ] = "table",
     wait: WaitOpt = 0.0,
 ) -> None:
     """De-identify a lake (dataset level) or one store (store level) with the API's DeidentifyConfig."""
@@ -434,15 +563,18 @@ def deidentify(
     from .deid.run import explain
     from .query.filterfile import read_filter
 
+    lake = _lake(lake)
+    fmt = _format(fmt, SUMMARY_FORMATS) or "table"
     request = load_config(config)
     spec = read_filter(filter_file) if filter_file is not None else None
     _check_engine(engine)
+    given = {"dest_lake": dest_lake, "dest_store": dest_store, "spec": filter_file}
     for note in request.notes:
-        typer.echo(f"note: {note}", err=True)
+        typer.echo(f"note: {_request_note(note, given)}", err=True)
     if explain_:
         from .deid.report import print_explain
 
-        print_explain(explain(lake, request, store, spec, spark=engine == "spark"), fmt or "table")
+        print_explain(explain(lake, request, store, spec, spark=engine == "spark"), fmt)
         return
     if store is None and (dest_store is not None or spec is not None):
         raise StoreError("--dest-store and --filter are for store-level de-identification: add --store NAME")
@@ -462,7 +594,18 @@ def deidentify(
         spark=_spark(engine, spark_master),
     )
     for note in summary.notes[len(request.notes) :]:
-        typer.echo(f"warning: {note}", err=True)
+        typer.echo(f"warning: {cli_note(note)}", err=True)
+    if fmt == "json":
+        typer.echo(json.dumps(_deid_json(summary), indent=2, default=str))
+    else:
+        _print_deid(summary, dest_dicomweb)
+    for r in summary.stores:
+        _print_failures(r.failures)
+    if summary.failed:
+        raise StoreError(f"{summary.failed} instances failed (listed above; also in dl_issues of the destination lake)")
+
+
+def _print_deid(summary: Any, dest_dicomweb: str | None) -> None:
     for r in summary.stores:
         typer.echo(
             f"store '{r.source}' → '{r.destination}': success {r.success}, failure {len(r.failures)}, "
@@ -472,23 +615,45 @@ def deidentify(
             typer.echo(f"  sent {r.sent} of {len(r.written)} instances to {dest_dicomweb} (STOW-RS)")
         if r.inspected:
             typer.echo(f"  burned-in text: {r.inspected} images read by OCR, text redacted in {r.redacted}")
-        _print_failures(r.failures)
-    if summary.failed:
-        raise StoreError(f"{summary.failed} instances failed (listed above; also in dl_issues of the destination lake)")
+
+
+def _request_note(note: Any, given: dict[str, Any]) -> str:
+    """A request's note in the CLI's words: a field of the request that names a place in Google
+    Cloud is ignored, and the note says which option gives it instead (or that it was given)."""
+    from .deid.config import IGNORED_FIELDS
+
+    param = IGNORED_FIELDS.get(getattr(note, "field", None) or "")
+    if param is None:
+        return cli_note(note)
+    option = option_words(Param(param))
+    value = given.get(param)
+    if note.field == "filterConfig":
+        where = f"{note.value!r} is in Cloud Storage"
+        return (
+            f"filterConfig {where}: reading {option} {value} instead"
+            if value
+            else f"filterConfig {where}: copy it here and pass {option}"
+        )
+    return f"{note.field} {note.value!r} is ignored: " + (f"writing to {option} {value}" if value else f"pass {option}")
+
+
+def _deid_json(summary: Any) -> dict[str, Any]:
+    """The de-identification summary as JSON (``--format json``)."""
+    keys = ("source", "destination", "selected", "success", "replaced", "inspected", "redacted", "sent")
+    stores = [{**{k: getattr(r, k) for k in keys}, "failures": r.failures} for r in summary.stores]
+    return {"stores": stores, "failed": summary.failed, "notes": [str(n) for n in summary.notes]}
 
 
 @app.command()
 @handled
 def verify(
-    lake: LakeOpt,
     against: Annotated[
         str, typer.Option("--against", help="The source it was made from: LAKE:STORE (LAKE alone: its only store).")
     ],
+    lake: LakeOpt = None,
     store: StoreOpt = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Processes (default: all cores).")] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", help="How to list the hits: table, json, csv, ndjson.")
-    ] = "table",
+    workers: WorkersOpt = None,
+    fmt: PrintFormatOpt = "table",
     ocr: Annotated[
         bool, typer.Option("--ocr", help="Also read the text burned into the pixels (Tesseract) and search it.")
     ] = False,
@@ -500,6 +665,7 @@ def verify(
 
     if fmt not in VERIFY_FORMATS:
         raise VerifyError(f"unknown format {fmt!r}: use one of {', '.join(VERIFY_FORMATS)}")
+    lake = _lake(lake)
     src_lake, src_store = parse_against(against)
     report = run_verify(lake, store, src_lake, src_store, workers=workers, ocr=ocr)
     for problem in report.problems:
@@ -512,10 +678,10 @@ def verify(
 @app.command("redact-preview")
 @handled
 def redact_preview(
-    lake: LakeOpt,
     store: Annotated[str, typer.Option("--store", help="The store the instance is in.")],
     instance: Annotated[str, typer.Option("--instance", help="Its SOPInstanceUID.")],
     out: Annotated[Path, typer.Option("--out", help="The PNG to write.")],
+    lake: LakeOpt = None,
     mode: Annotated[
         str, typer.Option("--mode", help="A textRedactionMode, e.g. REDACT_SENSITIVE_TEXT.")
     ] = "REDACT_SENSITIVE_TEXT",
@@ -524,7 +690,7 @@ def redact_preview(
     """Draw one frame with the words OCR reads: red boxes are redacted by --mode, green ones kept."""
     from .deid.preview import redact_preview as run_preview
 
-    p = run_preview(lake, store, instance, mode, out, frame)
+    p = run_preview(_lake(lake), store, instance, mode, out, frame)
     typer.echo(f"wrote {p.out}: {p.words} words read in frame {frame} of {p.frames}, {p.redacted} redacted by {mode}")
 
 
@@ -540,19 +706,27 @@ def keygen() -> None:
 
 @store_app.command("list")
 @handled
-def store_list(lake: LakeOpt, fmt: FormatOpt = None) -> None:
+def store_list(lake: LakeOpt = None, fmt: PrintFormatOpt = "table") -> None:
     """List the stores of a lake: patients, studies, series, instances, Parquet files and bytes,
     source bytes."""
-    write_result(api.open(lake).store_stats(), fmt)
+    write_result(api.open(_lake(lake)).store_stats(), _format(fmt, PRINT_FORMATS))
+
+
+DESCRIBE_FORMATS = ("table", "json")
 
 
 @app.command()
 @handled
 def describe(
     store: Annotated[str, typer.Argument(help="The store whose schema to show.")],
-    lake: LakeOpt,
+    lake: LakeOpt = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="table (a tree that fits the terminal) or json (every field, whole).")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format: table, json (table: a tree that fits the terminal; json: every field, whole).",
+        ),
     ] = "table",
 ) -> None:
     """Show a store's schema as a tree (nested sequences too): type, VR, share of instances that
@@ -560,9 +734,8 @@ def describe(
     from .query.describe import as_json, as_text
     from .query.output import terminal_width
 
-    if fmt not in ("table", "json"):
-        raise QueryError(f"unknown format {fmt!r}: use table or json")
-    the_lake = api.open(lake)
+    _format(fmt, DESCRIBE_FORMATS)
+    the_lake = api.open(_lake(lake))
     fields = the_lake.describe(store)
     if fmt == "json":
         typer.echo(as_json(fields), nl=False)
@@ -572,8 +745,9 @@ def describe(
 
 @store_app.command("create")
 @handled
-def store_create(name: str, lake: LakeOpt, wait: WaitOpt = 0.0) -> None:
+def store_create(name: str, lake: LakeOpt = None, wait: WaitOpt = 0.0) -> None:
     """Create an empty store (a destination for de-identify or export)."""
+    lake = _lake(lake)
     api.open(lake, create=True).create_store(name)
     typer.echo(f"created empty store '{name}' in {lake}")
 
@@ -582,11 +756,12 @@ def store_create(name: str, lake: LakeOpt, wait: WaitOpt = 0.0) -> None:
 @handled
 def store_drop(
     name: str,
-    lake: LakeOpt,
+    lake: LakeOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Drop without asking (needed off a terminal).")] = False,
     wait: WaitOpt = 0.0,
 ) -> None:
     """Drop a store and its files (asks first on a terminal; --yes otherwise)."""
+    lake = _lake(lake)
     the_lake = api.open(lake)
     rows = the_lake.catalog.store(name).row_count
     if not yes:

@@ -64,7 +64,9 @@ def test_every_seed_body_parses() -> None:
     for name, body in DOCUMENTED_BODIES.items():
         request = load_config(json.loads(body))
         assert isinstance(request.config, DeidConfig), name
-        assert any(re.search(r"is ignored: pass --dest-(lake|store)$", note) for note in request.notes), name
+        ignored = [n for n in request.notes if n.field in ("destinationDataset", "destinationStore")]
+        assert ignored and all(n.value == json.loads(body)[n.field] for n in ignored), name
+        assert not any("--" in n for n in request.notes), name  # CLI wording is the CLI's
 
 
 @pytest.mark.parametrize(
@@ -81,7 +83,8 @@ def test_seed_clean_image(name: str, mode: str) -> None:
     assert config.profile == "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"
     assert config.clean_image is not None and config.clean_image.mode == mode
     assert config.dicom_tag_config is not None and config.dicom_tag_config.actions == ()
-    assert request.notes == [f"destinationDataset {DATASET!r} is ignored: pass --dest-lake"]
+    assert request.notes == [f"destinationDataset {DATASET!r} is ignored: the destination is dest_lake"]
+    assert (request.notes[0].field, request.notes[0].value) == ("destinationDataset", DATASET)
 
 
 @pytest.mark.parametrize(
@@ -155,7 +158,8 @@ def test_seed_filter_request_with_legacy_dicom_config() -> None:
     assert config.image.mode == "REDACT_ALL_TEXT"
     assert request.filter_uri == "gs://BUCKET/PATH/TO/FILE"
     assert any("resourcePathGcsUri is read as resourcePathsGcsUri" in n for n in request.notes)
-    assert any("pass --filter" in n for n in request.notes)
+    assert [n.value for n in request.notes if n.field == "filterConfig"] == ["gs://BUCKET/PATH/TO/FILE"]
+    assert not any("--" in n for n in request.notes)  # the CLI words its options itself
 
 
 def test_bare_config_equals_request_config() -> None:
@@ -595,13 +599,13 @@ ERRORS: list[tuple[str, dict[str, Any], list[str]]] = [
         },
         [
             "config.text.additionalTransformations[0].cryptoHashConfig.kmsWrapped: Cloud KMS is not available locally",
-            "--key-file",
+            "pass key_file",
         ],
     ),
     (
         "kms date shift",
         {"text": {"additionalTransformations": [{"dateShiftConfig": {"kmsWrapped": {}}}]}},
-        ["text.additionalTransformations[0].dateShiftConfig.kmsWrapped: Cloud KMS", "--key-file"],
+        ["text.additionalTransformations[0].dateShiftConfig.kmsWrapped: Cloud KMS", "pass key_file"],
     ),
     (
         "short key",

@@ -14,7 +14,7 @@ import pytest
 from pydicom.sequence import Sequence
 
 import dicomlake
-from dicomlake.errors import LakeError, SourceError, StoreError
+from dicomlake.errors import LakeError, SourceError, StoreDamagedError, StoreError, StoreNotFoundError
 from dicomlake.sources.ingest import ingest
 
 from .conftest import item, write_instance
@@ -123,8 +123,9 @@ def test_bad_sources_and_lakes(tmp_path: Path) -> None:
 def test_unknown_store_error_says_how_to_create(tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     ingest(lake, write_instance(tmp_path / "a.dcm"), "s", progress=False)
-    with pytest.raises(StoreError, match="dicomlake ingest"):
+    with pytest.raises(StoreNotFoundError, match=r"lake\.ingest\(SOURCE, 'other'\) or lake\.create_store") as info:
         dicomlake.open(lake).table("other")
+    assert isinstance(info.value, StoreError) and (info.value.store, info.value.stores) == ("other", ["s"])
 
 
 KILLER = """
@@ -174,8 +175,9 @@ def test_symlinked_folders_hidden_files_and_damaged_stores(tmp_path: Path) -> No
     Path(lake.store_info("s").files[0]).unlink()
     lake = dicomlake.open(tmp_path / "lake")  # a damaged store does not take the lake down
     assert lake.sql("SELECT count(*) FROM other").fetchall() == [(1,)]
-    with pytest.raises(StoreError, match=r"damaged.*store drop"):
+    with pytest.raises(StoreDamagedError, match=r"damaged.*drop_store\('s', confirm=True\)") as damaged:
         lake.table("s")
+    assert isinstance(damaged.value, StoreError) and damaged.value.store == "s" and len(damaged.value.missing) == 1
     with pytest.raises(StoreError, match="pass confirm=True"):
         lake.drop_store("s")
     assert sorted(lake.stores) == ["other", "s"]

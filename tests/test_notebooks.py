@@ -65,6 +65,7 @@ def _folder_state() -> dict[str, int]:
 
 def test_explore_notebook_is_there() -> None:
     assert NOTEBOOKS_DIR / "explore.ipynb" in NOTEBOOKS
+    assert NOTEBOOKS_DIR / "review.ipynb" in NOTEBOOKS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -97,3 +98,24 @@ def test_notebook_runs(path: Path, kernel_env: Path) -> None:
         shown = text + "".join(o.get("data", {}).get("text/plain", "") for o in outputs)
         assert str(kernel_env) in shown, "the notebook did not open the lake given by DICOMLAKE_LAKE"
         assert "no lake at" not in text
+    if path.name == "review.ipynb":
+        _check_review(outputs, kernel_env)
+
+
+def _check_review(outputs: list[Any], lake: Path) -> None:
+    """The review shows the plan and markers, verify's result, before/after, the redaction
+    gallery and the plots of what changed."""
+    text = "".join(o.text for o in outputs if o.output_type == "stream")
+    shown = text + "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert f"reviewing store 'sample' of {lake}" in text, text[:2000]
+    assert re.search(r"^PatientIdentityRemoved: (YES|NO)$", text, re.MULTILINE), text[:2000]
+    assert "113100  Basic Application Confidentiality Profile" in text
+    assert re.search(r"^sample -> sample: [1-9]\d* written, 0 failed", text, re.MULTILINE), text[:2000]
+    assert re.search(r"^no identifying values of .* found in [1-9]\d* files", text, re.MULTILINE), text[:3000]
+    assert re.search(r"^[1-9]\d* instances paired by the crosswalk$", text, re.MULTILINE)
+    assert "PatientName_after" in shown and "PLACEHOLDER" in shown  # before/after, side by side
+    previews = re.findall(r"^(\w+): (\d+) words read, (\d+) redacted$", text, re.MULTILINE)
+    assert len(previews) == 3 and all(int(r) >= 1 for _, _, r in previews), previews  # text was found and boxed
+    pngs = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(pngs) >= 3, f"expected the gallery and two plots, got {len(pngs)} images"
+    assert all(len(o["data"]["image/png"]) > 5000 for o in pngs)  # drawn, not empty figures

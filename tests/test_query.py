@@ -9,7 +9,7 @@ import pytest
 from pydicom.sequence import Sequence
 
 import dicomlake
-from dicomlake.errors import QueryError
+from dicomlake.errors import QueryError, StoreNotChosenError
 from dicomlake.query.named import named_queries, parse_sql_file, sql_dir
 
 from .conftest import item, write_instance
@@ -116,8 +116,9 @@ def test_store_alias_needs_a_choice_with_two_stores(sample_lake: dicomlake.Lake,
     lake = dicomlake.open(tmp_path / "two", create=True)
     lake.ingest(write_instance(tmp_path / "a.dcm"), "one", progress=False)
     lake.ingest(write_instance(tmp_path / "b.dcm"), "two", progress=False)
-    with pytest.raises(QueryError, match="--store"):
+    with pytest.raises(StoreNotChosenError, match="pass store=NAME") as info:
         lake.query("modality_counts")
+    assert isinstance(info.value, QueryError) and info.value.stores == ["one", "two"]
     assert lake.query("modality_counts", store="two").fetchall()[0][-1] == 1
 
 

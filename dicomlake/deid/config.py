@@ -22,7 +22,7 @@ from typing import Any, Literal, cast
 
 from ..codec.dictionary import PIXEL_DATA
 from ..codec.vr import possible
-from ..errors import ConfigError
+from ..errors import ConfigError, Part, render
 from .config_schema import MESSAGES, OPERATIONS, TRANSFORMATIONS, VRS, Query, camel, check, parse_query, where
 
 __all__ = [
@@ -213,6 +213,37 @@ class DeidConfig:
         return own if own is not None else self.image
 
 
+class Note(str):
+    """A note on a request or a run: its text, with what it is about for front ends that word it
+    their own way (the CLI names its options): the request ``field`` it is about and its
+    ``value``, or the message ``parts`` (see :mod:`dicomlake.errors`)."""
+
+    field: str | None
+    value: str | None
+    parts: tuple[Part, ...]
+
+    def __new__(cls, text: str, field: str | None = None, value: str | None = None) -> Note:
+        note = super().__new__(cls, text)
+        note.field, note.value, note.parts = field, value, (text,)
+        return note
+
+    @classmethod
+    def of(cls, *parts: Part) -> Note:
+        """A note made of parts (text, :class:`~dicomlake.errors.Param`, :class:`~dicomlake.errors.Command`)."""
+        note = cls(render(parts))
+        note.parts = parts
+        return note
+
+
+#: Request fields that name a place in Google Cloud, which a local run takes from its arguments:
+#: field → the argument of :func:`dicomlake.deid.run.deidentify` that gives it.
+IGNORED_FIELDS = {
+    "destinationDataset": "dest_lake",
+    "destinationStore": "dest_store",
+    "filterConfig": "spec",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class DeidRequest:
     config: DeidConfig
@@ -347,15 +378,19 @@ def _filter_uri(body: Mapping[str, Any], notes: list[str]) -> str | None:
         notes.append("filterConfig.resourcePathGcsUri is read as resourcePathsGcsUri (the API's name)")
     uri: str | None = f.get("resourcePathsGcsUri", f.get("resourcePathGcsUri"))
     if uri and uri.startswith("gs://"):
-        notes.append(f"filterConfig {uri!r} is in Cloud Storage: copy it here and pass --filter")
+        notes.append(
+            Note(f"filterConfig {uri!r} is in Cloud Storage: copy it here and give it as a filter", "filterConfig", uri)
+        )
     return uri
 
 
 def _build_request(data: Mapping[str, Any]) -> DeidRequest:
-    body, notes = check(data, "DeidentifyRequest"), []
-    for name, option in (("destinationDataset", "--dest-lake"), ("destinationStore", "--dest-store")):
+    body, notes = check(data, "DeidentifyRequest"), list[str]()
+    for name in ("destinationDataset", "destinationStore"):
         if name in body:
-            notes.append(f"{name} {body[name]!r} is ignored: pass {option}")
+            notes.append(
+                Note(f"{name} {body[name]!r} is ignored: the destination is {IGNORED_FIELDS[name]}", name, body[name])
+            )
     filter_uri = _filter_uri(body, notes)
     if "gcsConfigUri" in body:
         uri = body["gcsConfigUri"]
@@ -363,7 +398,8 @@ def _build_request(data: Mapping[str, Any]) -> DeidRequest:
             f"gcsConfigUri {uri!r} cannot be read here: copy the object (gcloud storage cp {uri} config.json) "
             "and pass that file, or put the config in the request as config"
         )
-    return DeidRequest(_build_config(body.get("config", {}), "config", notes), notes, filter_uri)
+    config = _build_config(body.get("config", {}), "config", notes)
+    return DeidRequest(config, _notes(notes), filter_uri)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -395,7 +431,13 @@ def _from_json(data: Any) -> DeidRequest:
     if any(camel(str(key)) in request_fields for key in data):
         return _build_request(data)
     notes: list[str] = []
-    return DeidRequest(_build_config(check(data, "DeidentifyConfig"), "", notes), notes)
+    config = _build_config(check(data, "DeidentifyConfig"), "", notes)
+    return DeidRequest(config, _notes(notes))
+
+
+def _notes(notes: list[str]) -> list[str]:
+    """Every note as a :class:`Note` (the field it is about, if any)."""
+    return [n if isinstance(n, Note) else Note(n) for n in notes]
 
 
 def load_config(source: str | Path | Mapping[str, Any]) -> DeidRequest:

@@ -26,7 +26,7 @@ from pydicom.datadict import keyword_dict
 
 from ..codec.dictionary import entry, keyword_entry
 from ..codec.vr import ALL
-from ..errors import ConfigError
+from ..errors import ConfigError, Param
 
 VRS = ALL  # the 34 VRs, not "US or SS"
 SENSITIVE_MODES = frozenset({"REDACT_SENSITIVE_TEXT", "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS"})
@@ -295,8 +295,9 @@ def _aes_key(value: Any, path: str) -> bytes:
 
 def _kms(value: Any, path: str) -> NoReturn:
     raise ConfigError(
-        f"{where(path)}: Cloud KMS is not available locally; put the key in a file and pass --key-file, "
-        "or set cryptoKey (base64)"
+        f"{where(path)}: Cloud KMS is not available locally; put the key in a file and pass ",
+        Param("key_file"),
+        ", or set cryptoKey (base64)",
     )
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..codec.vr import MAX_CHARS
+from ..errors import Command, Param, Part
 from .plan import Planner, Step
 from .profile_table import ProfileRow, lookup
 from .transform_text import TextRule
@@ -70,15 +71,21 @@ class Markers:
 
     def warning(self, store: str, limit: int = 30) -> str:
         """The one-line warning naming the kept identifying attributes (when the marker is NO)."""
+        from .config import Note
+
         names = list(dict.fromkeys(path for path, _ in self.kept))
-        more = f" and {len(names) - limit} more (deidentify --explain lists them)" if len(names) > limit else ""
-        kept = f"{_kept(len(names))}: {', '.join(names[:limit])}{more}"
+        kept = f"{_kept(len(names))}: {', '.join(names[:limit])}"
+        more: tuple[Part, ...] = ()
+        if len(names) > limit:
+            explain = Command("lake.explain_deidentify(config)", "deidentify", (), (Param("explain", True),))
+            more = (f" and {len(names) - limit} more (", explain, " lists them)")
         if not self.written:
-            return (
+            return Note.of(
                 f"store '{store}': the plan changes nothing, so no de-identification marker is written "
-                f"(the files keep any the source had); {kept}"
+                f"(the files keep any the source had); {kept}",
+                *more,
             )
-        return f"store '{store}': PatientIdentityRemoved is NO: {kept}"
+        return Note.of(f"store '{store}': PatientIdentityRemoved is NO: {kept}", *more)
 
 
 def _kept(n: int) -> str:

@@ -11,7 +11,7 @@ import numpy as np
 from sqlglot import exp
 
 from ..api import Lake
-from ..errors import SourceChangedError, StoreError
+from ..errors import Command, Param, SourceChangedError, StoreError
 from ..pixels.frames import display_frames
 from ..pixels.ocr import check_tesseract, read_frame
 from ..sources.files import Source
@@ -41,7 +41,7 @@ def redact_preview(
     from .run import descriptor_columns
 
     if mode not in MODES:
-        raise StoreError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
+        raise StoreError(Param("mode", mode), f": use one of {', '.join(MODES)}")
     check_tesseract()
     lk = Lake(lake)
     schema = lk.table(store).limit(0).to_arrow_table().schema
@@ -57,7 +57,8 @@ def redact_preview(
     rows = lk.sql(query.sql(dialect="duckdb"), {"uid": instance}).fetchall()
     if not rows:
         raise StoreError(
-            f"no instance {instance} in store '{store}'; list them with 'dicomlake query instances_by_patient'"
+            f"no instance {instance} in store '{store}'; list them with ",
+            Command("lake.query('instances_by_patient', PatientID=...)", "query", ("instances_by_patient",)),
         )
     path, size, sha256, ctx_json = rows[0]
     try:
@@ -67,7 +68,7 @@ def redact_preview(
     photometric = str(ds.get("PhotometricInterpretation") or "MONOCHROME2")
     frames = dict(display_frames(ds))
     if frame not in frames:
-        raise StoreError(f"--frame {frame}: the instance has frames 0 to {len(frames) - 1}")
+        raise StoreError(Param("frame", frame), f": the instance has frames 0 to {len(frames) - 1}")
     words = read_frame(frames[frame], frame, photometric)
     boxes = set(redaction_boxes(words, ImageConfig(mode), context_from_json(ctx_json)))
     base = Image.fromarray(_eight_bit(frames[frame], photometric)).convert("RGB")

@@ -30,15 +30,16 @@ from sqlglot import exp
 
 from ..api import Lake
 from ..codec.dictionary import PIXEL_DATA
-from ..errors import ConfigError, DicomlakeError, SourceChangedError, StoreError
+from ..engines.local import CHILD_START
+from ..errors import Command, ConfigError, DicomlakeError, Param, SourceChangedError, StoreError
 from ..pixels.frames import Box
-from ..progress import progress_bar
+from ..progress import enabled_here, progress_bar
 from ..query.filterfile import FilterSpec
 from ..rematerialize.build import build_file
 from ..sources.files import Source, read_checked
 from ..store.catalog import Catalog, new_connection
 from ..store.publish import Part, part_of, publish_table, staged_part, tables_of, write_parquet
-from .config import DeidRequest, ImageConfig
+from .config import DeidRequest, ImageConfig, Note
 from .markers import Markers, date_outcome, decide, pixel_markers, text_changes
 from .plan import Planner, Step, compile_plan
 from .sqlgen import Ctx, marker_columns, pn_empty, pn_struct, pn_text, transform_tree
@@ -81,18 +82,31 @@ class DeidSummary:
 def load_key(key_file: str | os.PathLike[str] | None, notes: list[str]) -> bytes:
     if key_file is None:
         notes.append(
-            "no --key-file: a random key was made for this run, so UIDs and date shifts will not "
-            "match another run (make a key with 'dicomlake keygen > key' to repeat them)"
+            Note.of(
+                "no ",
+                Param("key_file"),
+                ": a random key was made for this run, so UIDs and date shifts will not "
+                "match another run (make a key with ",
+                Command("base64.b64encode(secrets.token_bytes(32)) written to a file", "keygen", (">", "key")),
+                " to repeat them)",
+            )
         )
         return secrets.token_bytes(32)
     try:
         key = base64.b64decode(Path(key_file).read_text().strip(), validate=True)
     except (OSError, ValueError) as exc:
         raise ConfigError(
-            f"--key-file {key_file}: cannot read a base64 key ({exc}); make one with 'dicomlake keygen'"
+            Param("key_file", key_file),
+            f": cannot read a base64 key ({exc}); make one with ",
+            Command("base64.b64encode(secrets.token_bytes(32))", "keygen"),
         ) from None
     if len(key) < 16:
-        raise ConfigError(f"--key-file {key_file}: the key has {len(key)} bytes; use at least 16 ('dicomlake keygen')")
+        raise ConfigError(
+            Param("key_file", key_file),
+            f": the key has {len(key)} bytes; use at least 16 (",
+            Command("base64.b64encode(secrets.token_bytes(32))", "keygen"),
+            ")",
+        )
     return key
 
 
@@ -330,12 +344,22 @@ def rematerialize_table(
     n = table.num_rows
     step = max(1, min(200, n // max(1, workers * 4) or 1))
     chunks = [(a, min(n, a + step)) for a in range(0, n, step)]
-    if workers > 1 and len(chunks) > 1:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            results = [r for part in pool.map(_write_chunk, chunks) for r in part]
-    else:
-        results = [r for c in chunks for r in _write_chunk(c)]
-    _JOB.clear()
+    advance, stop = progress_bar("write files", n)
+    results = []
+    try:
+        if workers > 1 and len(chunks) > 1:
+            fork = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(workers, mp_context=fork, initializer=CHILD_START) as pool:
+                for part in pool.map(_write_chunk, chunks):
+                    results += part
+                    advance(len(part))
+        else:
+            for c in chunks:
+                results += _write_chunk(c)
+                advance(c[1] - c[0])
+    finally:
+        stop()
+        _JOB.clear()
     ok = [r for r in results if r[3] is None]
     src = table.column("dl_src")
 
@@ -468,7 +492,15 @@ def deidentify_store(
         files_dir = dest.root / "files" / dest_store / stage.name
         final_dir = (final_root or dest.root) / "files" / dest_store / stage.name
         image = planner.pixel_image()
-        parts = [_write_batch(t, i, image, workers, stage, final_dir, result) for i, t in enumerate(batches)]
+        total = lake.select(store, spec).count("*").fetchall()[0][0] if enabled_here() else None  # for the bar
+        advance, stop = progress_bar(f"de-identify {store}", total)
+        parts = []
+        try:
+            for i, t in enumerate(batches):  # each batch is transformed as it is taken
+                parts.append(_write_batch(t, i, image, workers, stage, final_dir, result))
+                advance(t.num_rows)
+        finally:
+            stop()
         _publish(dest, dest_store, parts, stage, files_dir, result, started, disposition)
     maps_out.append(maps)
     return result, steps, tree
@@ -540,21 +572,27 @@ def deidentify(
     workers = workers or os.cpu_count() or 1
     if store is None:
         if dest_lake is None:
-            raise StoreError("dataset-level de-identification needs --dest-lake DIR (a lake that does not exist yet)")
+            raise StoreError(
+                "dataset-level de-identification needs ",
+                Param("dest_lake", metavar="DIR"),
+                " (a lake that does not exist yet)",
+            )
         if _inside(Path(dest_lake), lake.root):
             raise StoreError(
-                f"--dest-lake {dest_lake} is inside the source lake {lake.root}: the de-identified lake "
-                "must be kept apart from the original; pick a folder outside it"
+                Param("dest_lake", dest_lake),
+                f" is inside the source lake {lake.root}: the de-identified lake "
+                "must be kept apart from the original; pick a folder outside it",
             )
         if Path(dest_lake).exists():
             raise StoreError(
-                f"--dest-lake {dest_lake} already exists: the destination of a dataset-level "
-                "de-identification must be new (as the API's destinationDataset); pick a new folder"
+                Param("dest_lake", dest_lake),
+                " already exists: the destination of a dataset-level "
+                "de-identification must be new (as the API's destinationDataset); pick a new folder",
             )
         pairs = [(s, s) for s in lake.stores]
     else:
         if dest_store is None:
-            raise StoreError("store-level de-identification needs --dest-store NAME")
+            raise StoreError("store-level de-identification needs ", Param("dest_store", metavar="NAME"))
         pairs = [(store, dest_store)]
         lake.store_info(store)
         if spec is not None:
@@ -562,8 +600,10 @@ def deidentify(
     dest_root = Path(dest_lake) if dest_lake is not None else lake.root
     if store is not None and (dest_store or "").lower() == store.lower() and dest_root.resolve() == lake.root.resolve():
         raise StoreError(
-            f"--dest-store {dest_store} is the source store itself (in {lake.root}): a store is never its own "
-            "destination, real and de-identified rows would mix; create another store with 'dicomlake store create'"
+            Param("dest_store", dest_store),
+            f" is the source store itself (in {lake.root}): a store is never its own "
+            "destination, real and de-identified rows would mix; create another store with ",
+            Command("lake.create_store(NAME)", "store create"),
         )
     _check_crosswalk(crosswalk, dest_root, overwrite)
     if store is not None:
@@ -635,7 +675,13 @@ def _require_store(root: Path, name: str) -> None:
     if cat is None or name not in cat.stores():
         raise StoreError(
             f"destination store '{name}' does not exist in {root} (store-level de-identification "
-            f"writes into an existing store): create it with 'dicomlake store create {name} --lake {root}'"
+            "writes into an existing store): create it with ",
+            Command(
+                f"dicomlake.open({str(root)!r}, create=True).create_store({name!r})",
+                "store create",
+                (name,),
+                (Param("lake", root),),
+            ),
         )
 
 
@@ -650,13 +696,16 @@ def _check_crosswalk(path: str | None, dest_root: Path, overwrite: bool) -> None
         return
     if _inside(Path(path), dest_root):
         raise ConfigError(
-            f"--crosswalk {path} is inside the destination lake {dest_root}: it re-identifies the "
-            "output, so keep it apart (write it outside the destination lake)"
+            Param("crosswalk", path),
+            f" is inside the destination lake {dest_root}: it re-identifies the "
+            "output, so keep it apart (write it outside the destination lake)",
         )
     if Path(path).exists() and not overwrite:
         raise ConfigError(
-            f"--crosswalk {path} already exists and may be the only way back from an earlier run's output: "
-            "choose a new file, or pass --overwrite to replace it"
+            Param("crosswalk", path),
+            " already exists and may be the only way back from an earlier run's output: choose a new file, or pass ",
+            Param("overwrite", True),
+            " to replace it",
         )
 
 

@@ -56,7 +56,8 @@ from pydicom.tag import BaseTag
 from ..api import Lake
 from ..codec.vr import MAYBE_BINARY, STRUCT_CODE
 from ..engines.local import fork_pool
-from ..errors import DicomlakeError, SourceChangedError, StoreError
+from ..errors import DicomlakeError, Param, SourceChangedError, StoreError
+from ..progress import progress_bar
 from ..sources.files import Source, read_checked
 from ..store.catalog import new_connection, quote_ident
 
@@ -705,14 +706,23 @@ def scan_files(files: list[tuple[Source, str]], matcher: Matcher, workers: int, 
     size = 1 if ocr else CHUNK  # OCR is slow: one file per task keeps every core busy
     chunks = [files[i : i + size] for i in range(0, len(files), size)]
     pool = fork_pool(workers, len(chunks))
-    if pool is None:
-        return [r for c in chunks for r in _scan_chunk(c, matcher, ocr)]
-    _JOB.update(matcher=matcher, ocr=ocr)
+    advance, stop = progress_bar("verify" + (" (OCR)" if ocr else ""), len(files))
+    out: list[FileScan] = []
     try:
+        if pool is None:
+            for c in chunks:
+                out += _scan_chunk(c, matcher, ocr)
+                advance(len(c))
+            return out
+        _JOB.update(matcher=matcher, ocr=ocr)
         with pool:
-            return [r for part in pool.map(_scan_chunk, chunks) for r in part]
+            for part in pool.map(_scan_chunk, chunks):
+                out += part
+                advance(len(part))
+        return out
     finally:
         _JOB.clear()
+        stop()
 
 
 def _lake(lake: str | os.PathLike[str] | Lake) -> Lake:
@@ -725,7 +735,7 @@ def _store(lake: Lake, store: str | None, what: str) -> str:
         return store
     stores = lake.stores
     if len(stores) != 1:
-        raise StoreError(f"{what} {lake.root} has stores {', '.join(stores) or 'none'}: name one")
+        raise StoreError(Param(what), f" {lake.root} has stores {', '.join(stores) or 'none'}: name one")
     return stores[0]
 
 
@@ -735,7 +745,7 @@ def parse_against(text: str) -> tuple[str, str | None]:
     if not sep:
         return text, None
     if not lake or not store:
-        raise VerifyError(f"--against {text!r}: use LAKE:STORE (the source lake folder and store)")
+        raise VerifyError(Param("against", text), ": use LAKE:STORE (the source lake folder and store)")
     return lake, store
 
 
@@ -752,8 +762,8 @@ def verify(
     ``against_store``; ``None`` for a store means the lake's only store. ``ocr``: also read the
     text burned into the pixels (Tesseract) and search it."""
     dest, src = _lake(dest_lake), _lake(against_lake)
-    store = _store(dest, store, "--lake")
-    against_store = _store(src, against_store, "--against")
+    store = _store(dest, store, "lake")
+    against_store = _store(src, against_store, "against")
     matcher = Matcher(collect_values(src, against_store))
     rows = dest.sql(
         f"SELECT DISTINCT dl_source, dl_source_size, dl_source_sha256, SOPInstanceUID FROM {quote_ident(store)} "

@@ -62,6 +62,8 @@ from pydicom.filewriter import write_data_element
 from pydicom.tag import Tag
 from pydicom.uid import UID
 
+from ..engines.local import CHILD_START
+
 __all__ = ["PRIVATE_CREATOR", "PRIVATE_GROUP", "make_sample"]
 
 PRIVATE_GROUP = 0x0009
@@ -671,6 +673,6 @@ def make_sample(dest: str | Path, n: int = 120, *, seed: int = 0, workers: int |
     if workers == 1 or n < _MIN_PARALLEL:
         return [Path(p) for p in _write_chunk(str(dest), seed, slots)]
     chunks = _chunks(slots, workers * 4)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=CHILD_START) as pool:
         done = pool.map(_write_chunk, [str(dest)] * len(chunks), [seed] * len(chunks), chunks)
         return [Path(p) for paths in done for p in paths]

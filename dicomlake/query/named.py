@@ -21,7 +21,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from ..errors import QueryError
+from ..errors import Command, MissingParameterError, QueryError
+from ..errors import Param as CallParam
 
 _HEADER = re.compile(r"^--\s*(name|description|param|column)\s*:\s*(.*)$")
 _PARAM = re.compile(r"^(\w+)(?:\s+([A-Z]+))?(?:\s*=\s*([^:]*?))?\s*:\s*(.*)$")
@@ -57,9 +58,7 @@ class NamedQuery:
         for p in self.params:
             value = given.get(p.name, p.default)
             if value is None:
-                raise QueryError(
-                    f"query {self.name!r} needs parameter {p.name} ({p.description}): pass --param {p.name}=VALUE"
-                )
+                raise MissingParameterError(self.name, p.name, p.description)
             out[p.name] = _cast(value, p)
         return out
 
@@ -121,5 +120,9 @@ def named_queries() -> dict[str, NamedQuery]:
 def get_named(name: str) -> NamedQuery:
     queries = named_queries()
     if name not in queries:
-        raise QueryError(f"no named query {name!r}; available: {', '.join(queries)} (see 'dicomlake query --list')")
+        raise QueryError(
+            f"no named query {name!r}; available: {', '.join(queries)} (see ",
+            Command("Lake.named_queries()", "query", (), (CallParam("list", True),)),
+            ")",
+        )
     return queries[name]

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ..errors import QueryError
+from ..errors import Param, QueryError
 from ..store.catalog import new_connection
 
 FORMATS = ("table", "csv", "json", "ndjson", "parquet")
@@ -72,7 +72,7 @@ def write_result(
     table = rel.to_arrow_table()
     if fmt == "parquet":
         if not output:
-            raise QueryError("--format parquet needs --output FILE")
+            raise QueryError(Param("fmt", "parquet"), " needs ", Param("output", metavar="FILE"))
         pq.write_table(table, output)
         return
     if fmt == "csv":

@@ -28,7 +28,8 @@ import pyarrow.parquet as pq
 from ..api import Lake
 from ..codec.schema import PN_TYPE, conform, unify
 from ..codec.values import format_pn
-from ..errors import DicomlakeError, StoreError
+from ..errors import DicomlakeError, Param, StoreError
+from ..progress import progress_bar
 from ..query.filterfile import FilterSpec
 from ..sources.files import Source, read_checked
 from ..store.catalog import Catalog, check_store_name, new_connection, quote_literal
@@ -53,21 +54,22 @@ class Destination:
         if sep and kind in KINDS and rest:
             if kind == "dicomweb":
                 if not rest.startswith(("http://", "https://")):
-                    raise StoreError(f"--to {text}: write dicomweb:URL, e.g. dicomweb:https://host/dicom-web")
+                    raise StoreError(Param("to", text), ": write dicomweb:URL, e.g. dicomweb:https://host/dicom-web")
                 return cls("dicomweb", Path("."), url=rest)
             if kind == "lake":
                 p = Path(rest)
                 if not p.name or p.parent == Path(""):
-                    raise StoreError(f"--to {text}: write lake:LAKE_DIR/STORE, e.g. lake:out-lake/ct")
+                    raise StoreError(Param("to", text), ": write lake:LAKE_DIR/STORE, e.g. lake:out-lake/ct")
                 return cls("lake", p.parent, check_store_name(p.name))
             return cls(kind, Path(rest))
         kind = _SUFFIX_KIND.get(Path(text).suffix.lower(), "")
         if kind:
             return cls(kind, Path(text))
         raise StoreError(
-            f"--to {text}: say what to write: lake:DIR/STORE, parquet:PATH, ndjson:PATH, csv:PATH, dicom:DIR "
+            Param("to", text),
+            ": say what to write: lake:DIR/STORE, parquet:PATH, ndjson:PATH, csv:PATH, dicom:DIR "
             "or dicomweb:URL "
-            "(or a path ending in .parquet, .ndjson, .jsonl or .csv)"
+            "(or a path ending in .parquet, .ndjson, .jsonl or .csv)",
         )
 
 
@@ -88,7 +90,9 @@ class ExportSummary:
 def decide(exists: bool, rows: int, disposition: str | None, force: bool | None, where: str) -> str:
     """'create', 'truncate' or 'append' for a table destination, or the API's error."""
     if disposition is not None and force is not None:
-        raise StoreError("--force and --write-disposition cannot be used together (as in the API): use one")
+        raise StoreError(
+            Param("force"), " and ", Param("write_disposition"), " cannot be used together (as in the API): use one"
+        )
     if disposition is not None and disposition not in DISPOSITIONS:
         raise StoreError(f"unknown write disposition {disposition!r}: use one of {', '.join(DISPOSITIONS)}")
     if not exists:
@@ -96,13 +100,19 @@ def decide(exists: bool, rows: int, disposition: str | None, force: bool | None,
     if force is not None:
         if force:
             return "truncate"
-        raise StoreError(f"{where} already exists: pass --force to overwrite it, or use --write-disposition")
+        raise StoreError(
+            f"{where} already exists: pass ",
+            Param("force", True),
+            " to overwrite it, or use ",
+            Param("write_disposition"),
+        )
     disposition = disposition or "WRITE_EMPTY"
     if disposition == "WRITE_EMPTY":
         if rows:
             raise StoreError(
-                f"{where} already has {rows} rows and the write disposition is WRITE_EMPTY: "
-                "use --write-disposition WRITE_APPEND or WRITE_TRUNCATE"
+                f"{where} already has {rows} rows and the write disposition is WRITE_EMPTY: use ",
+                Param("write_disposition", metavar="WRITE_APPEND"),
+                " or WRITE_TRUNCATE",
             )
         return "truncate"
     return "append" if disposition == "WRITE_APPEND" else "truncate"
@@ -121,7 +131,7 @@ def export(
     dest = Destination.parse(to)
     _refuse_inside_lake(dest)
     if dest.kind == "lake" and dest.path.resolve() == lake.root.resolve() and str(dest.store).lower() == store.lower():
-        raise StoreError(f"--to {to} is the store being exported: a store is never its own destination")
+        raise StoreError(Param("to", to), " is the store being exported: a store is never its own destination")
     rel = lake.select(store, spec)
     summary = ExportSummary(str(to))
     if spec is not None:
@@ -130,7 +140,9 @@ def export(
         summary.unmatched = check.unmatched
     if dest.kind in ("dicom", "dicomweb"):
         if write_disposition is not None or force is not None:
-            raise StoreError(f"--write-disposition and --force apply to table destinations, not {dest.kind}:")
+            raise StoreError(
+                Param("write_disposition"), " and ", Param("force"), f" apply to table destinations, not {dest.kind}:"
+            )
         if dest.kind == "dicomweb":
             _export_dicomweb(rel, str(dest.url), summary)
         else:
@@ -153,8 +165,8 @@ def _refuse_inside_lake(dest: Destination) -> None:
     for parent in [dest.path.absolute(), *dest.path.absolute().parents]:
         if (parent / "catalog.duckdb").is_file():
             raise StoreError(
-                f"--to {dest.kind}:{dest.path} is inside the lake {parent}; write outside it, "
-                f"or use lake:{parent}/STORE to write a store"
+                Param("to", f"{dest.kind}:{dest.path}"),
+                f" is inside the lake {parent}; write outside it, or use lake:{parent}/STORE to write a store",
             )
 
 
@@ -328,8 +340,15 @@ def _export_dicom(rel: duckdb.DuckDBPyRelation, folder: Path, summary: ExportSum
     summary.selected = len(rows)
     folder.mkdir(parents=True, exist_ok=True)
     _remove_dead_temps(folder)
-    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
-        results = list(pool.map(lambda r: _copy_one(r, folder), rows))
+    advance, stop = progress_bar("export", len(rows))
+    results = []
+    try:
+        with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
+            for result in pool.map(lambda r: _copy_one(r, folder), rows):
+                results.append(result)
+                advance(1)
+    finally:
+        stop()
     summary.failures = [f for f in results if f is not None]
     summary.written = len(rows) - len(summary.failures)
 

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import DicomlakeError
+from ..errors import DicomlakeError, Param
+from ..progress import progress_bar
 from .files import Source
 
 ENV_TOKEN, ENV_USER, ENV_PASSWORD = "DICOMLAKE_DICOMWEB_TOKEN", "DICOMLAKE_DICOMWEB_USER", "DICOMLAKE_DICOMWEB_PASSWORD"
@@ -103,8 +104,9 @@ class Server:
             return fn(*args, **kwargs)
         except requests.exceptions.SSLError as exc:
             raise DicomWebError(
-                f"{self.url}: TLS certificate not accepted ({exc.__class__.__name__}); fix the certificate, "
-                "or pass --no-verify-tls if you trust this server"
+                f"{self.url}: TLS certificate not accepted ({exc.__class__.__name__}); fix the certificate, or pass ",
+                Param("verify_tls", False),
+                " if you trust this server",
             ) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             reason = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "cannot connect"
@@ -128,7 +130,10 @@ class Server:
         if status in (401, 403):
             return DicomWebError(
                 f"{self.url}: the server refused the credentials (HTTP {status}) while {what}; set "
-                f"{ENV_TOKEN} (bearer token) or {ENV_USER} and {ENV_PASSWORD}, or pass --token / --user"
+                f"{ENV_TOKEN} (bearer token) or {ENV_USER} and {ENV_PASSWORD}, or pass ",
+                Param("token"),
+                " / ",
+                Param("user"),
             )
         if status in (400, 404, 405, 406) and "listing studies" in what:
             return DicomWebError(
@@ -248,6 +253,19 @@ def stow(server: Server, items: list[tuple[str, Source]]) -> list[dict[str, Any]
     """Send ``(SOPInstanceUID, source)`` instances with STOW-RS in batches; the failures, per
     instance, as the server reported them (or why they could not be read, changed since ingest,
     or were not sent)."""
+    failures: list[dict[str, Any]] = []
+    advance, stop = progress_bar("STOW-RS", len(items))
+    try:
+        for start in range(0, len(items), STOW_BATCH):
+            failures += _stow_batch(server, items[start : start + STOW_BATCH])
+            advance(len(items[start : start + STOW_BATCH]))
+    finally:
+        stop()
+    return failures
+
+
+def _stow_batch(server: Server, batch: list[tuple[str, Source]]) -> list[dict[str, Any]]:
+    """STOW-RS one batch: the failures."""
     import io
 
     import pydicom
@@ -255,22 +273,21 @@ def stow(server: Server, items: list[tuple[str, Source]]) -> list[dict[str, Any]
     from .files import read_checked
 
     failures: list[dict[str, Any]] = []
-    for start in range(0, len(items), STOW_BATCH):
-        batch, datasets = items[start : start + STOW_BATCH], []
-        sent: dict[str, str] = {}
-        for uid, source in batch:
-            try:
-                datasets.append(pydicom.dcmread(io.BytesIO(read_checked(source))))
-                sent[str(datasets[-1].SOPInstanceUID)] = source.path
-            except Exception as exc:
-                failures.append({"sop_instance_uid": uid, "path": source.path, "reason": f"not read: {exc}"})
-        if not datasets:
-            continue
+    datasets: list[Any] = []
+    sent: dict[str, str] = {}
+    for uid, source in batch:
         try:
-            refused = _failed(server.store(datasets))
-        except DicomWebError as exc:
-            if exc.response is None or exc.response.status_code != 409:  # 409: some instances refused
-                raise
-            refused = _failed(exc.response.json())
-        failures += [{"sop_instance_uid": u, "path": sent.get(u, ""), "reason": r} for u, r in refused.items()]
+            datasets.append(pydicom.dcmread(io.BytesIO(read_checked(source))))
+            sent[str(datasets[-1].SOPInstanceUID)] = source.path
+        except Exception as exc:
+            failures.append({"sop_instance_uid": uid, "path": source.path, "reason": f"not read: {exc}"})
+    if not datasets:
+        return failures
+    try:
+        refused = _failed(server.store(datasets))
+    except DicomWebError as exc:
+        if exc.response is None or exc.response.status_code != 409:  # 409: some instances refused
+            raise
+        refused = _failed(exc.response.json())
+    failures += [{"sop_instance_uid": u, "path": sent.get(u, ""), "reason": r} for u, r in refused.items()]
     return failures

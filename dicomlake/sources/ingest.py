@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 
 from ..codec.reader import check_storable, convert_file
 from ..codec.schema import infer_schema
-from ..errors import DicomReadError, IngestIssuesError, SourceError
+from ..engines.local import CHILD_START
+from ..errors import Command, DicomReadError, IngestIssuesError, Param, SourceError
 from ..progress import progress_bar
 from ..store.catalog import CATALOG, Catalog, check_store_name
 from ..store.publish import Part, assemble, check_disposition, write_parquet
@@ -167,7 +168,7 @@ def _run_tasks(
     # first Python conversion costs ~0.2 s (it probes for pandas): pay it once, before forking.
     pa.Table.from_pylist([{"a": "x", "d": dt.date(2000, 1, 1)}])
     ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=CHILD_START) as pool:
         futures = [pool.submit(_task, c, str(stage), i, ingested_at, keep) for i, c in enumerate(chunks)]
         parts = []
         for f, c in zip(futures, chunks, strict=False):
@@ -214,8 +215,14 @@ def _nothing_found(source: object, paths: Sequence[str], parts: list[Part]) -> N
     excluded = sum(p.excluded for p in parts)
     if excluded:
         return NothingToIngest(
-            f"the filter selects none of the {excluded} instances in {source}: nothing was ingested; "
-            "check it with 'dicomlake filter --check FILE --lake LAKE --store STORE' on a lake that has them"
+            f"the filter selects none of the {excluded} instances in {source}: nothing was ingested; check it with ",
+            Command(
+                "lake.check_filter(spec, STORE)",
+                "filter",
+                (),
+                (Param("check", metavar="FILE"), Param("lake", metavar="LAKE"), Param("store", metavar="STORE")),
+            ),
+            " on a lake that has them",
         )
     if not paths:
         return NothingToIngest(f"{source} holds no files: nothing to ingest; pass a folder of DICOM files")
@@ -248,7 +255,7 @@ def ingest_files(
     """
     check_store_name(store)
     if workers is not None and workers < 1:
-        raise SourceError(f"--workers {workers}: give at least 1")
+        raise SourceError(Param("workers", workers), ": give at least 1")
     paths = [str(p) for p in source] if isinstance(source, (list, tuple)) else list_sources(source)  # type: ignore[arg-type]
     workers = workers or os.cpu_count() or 1
     cat = Catalog.create_or_open(lake)
@@ -281,9 +288,13 @@ def ingest_files(
         summary.count_issues()
         if strict and (summary.skipped or summary.warnings):
             raise IngestIssuesError(
-                f"--strict: {summary.skipped} files would be skipped and {summary.warnings} read with warnings, "
-                "so nothing was written; run without --strict to see them in 'dicomlake query ingest_issues'",
-                summary,
+                Param("strict", True),
+                f": {summary.skipped} files would be skipped and {summary.warnings} read with warnings, "
+                "so nothing was written; run without ",
+                Param("strict", True),
+                " to see them in ",
+                Command(f"lake.issues({store!r})", "query", ("ingest_issues",)),
+                summary=summary,
             )
         summary.rows_in_store = sum(r for _, r in new_files) + sum(pq.ParquetFile(f).metadata.num_rows for f in keep)
         operation = {

@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..codec.schema import base_schema
-from ..errors import LakeError, StoreError
+from ..errors import LakeError, LakeNotFoundError, Param, StoreError, StoreNotFoundError
 from . import locks
 
 CATALOG = "catalog.duckdb"
@@ -132,10 +132,11 @@ class Catalog:
     def create_or_open(cls, root: str | os.PathLike[str]) -> Catalog:
         path = Path(root).absolute()
         if path.exists() and not path.is_dir():
-            raise LakeError(f"{path} is a file, not a lake folder: pass a folder path with --lake")
+            raise LakeError(f"{path} is a file, not a lake folder: pass a folder path as ", Param("lake"))
         if path.exists() and any(path.iterdir()) and not (path / CATALOG).exists():
             raise LakeError(
-                f"{path} is not a dicomlake lake (no {CATALOG}) and not empty: choose an empty or new folder for --lake"
+                f"{path} is not a dicomlake lake (no {CATALOG}) and not empty: choose an empty or new folder for ",
+                Param("lake"),
             )
         path.mkdir(parents=True, exist_ok=True)
         cat = cls(path)
@@ -148,10 +149,7 @@ class Catalog:
     def open(cls, root: str | os.PathLike[str]) -> Catalog:
         path = Path(root).absolute()
         if not (path / CATALOG).is_file():
-            raise LakeError(
-                f"{path} is not a dicomlake lake (no {CATALOG}): create one with "
-                f"'dicomlake ingest SOURCE --lake {root} --store NAME'"
-            )
+            raise LakeNotFoundError(str(path), CATALOG, str(root))
         return cls(path)
 
     @contextmanager
@@ -206,11 +204,7 @@ class Catalog:
     def store(self, name: str) -> StoreInfo:
         stores = self.stores()
         if name not in stores:
-            known = ", ".join(stores) or "none yet"
-            raise StoreError(
-                f"no store {name!r} in lake {self.root} (stores: {known}); create it with "
-                f"'dicomlake ingest SOURCE --lake {self.root} --store {name}' or 'dicomlake store create'"
-            )
+            raise StoreNotFoundError(name, list(stores), str(self.root))
         return stores[name]
 
     # ---- writing -------------------------------------------------------------------

@@ -22,7 +22,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import IO
 
-from ..errors import LakeError
+from ..errors import LakeBusyError, LakeError, Param
 
 _WAIT: ContextVar[float] = ContextVar("dicomlake_lock_wait", default=0.0)
 _HELD: dict[int, IO[str]] = {}  # the lock files this process holds
@@ -33,7 +33,7 @@ _FORK: dict[str, bool] = {}
 def lock_wait(seconds: float) -> Iterator[None]:
     """Writers started inside wait up to ``seconds`` for another writer to finish (``--wait``)."""
     if seconds < 0:
-        raise LakeError(f"--wait {seconds}: give 0 or more seconds")
+        raise LakeError(Param("wait", seconds), ": give 0 or more seconds")
     token = _WAIT.set(seconds)
     try:
         yield
@@ -65,10 +65,7 @@ def _acquire(fh: IO[str], lake: str) -> None:
         except BlockingIOError:
             who = _holder(fh)
             if time.monotonic() >= deadline:
-                raise LakeError(
-                    f"another dicomlake process ({who}) is writing to {lake}: wait for it to finish, "
-                    "or pass --wait SECONDS to wait for it"
-                ) from None
+                raise LakeBusyError(who, lake) from None
             if not told:
                 print(f"waiting for {who} to finish writing to {lake}", file=sys.stderr, flush=True)
                 told = True

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..codec.schema import base_schema, conform, unify
-from ..errors import StoreError
+from ..errors import Param, StoreError
 from .catalog import Catalog, StoreInfo, store_schema
 
 DISPOSITIONS = ("WRITE_EMPTY", "WRITE_TRUNCATE", "WRITE_APPEND")
@@ -76,8 +76,9 @@ def check_disposition(existing: StoreInfo | None, disposition: str, name: str) -
         raise StoreError(f"unknown write disposition {disposition!r}: use one of {', '.join(DISPOSITIONS)}")
     if disposition == "WRITE_EMPTY" and existing is not None and existing.row_count > 0:
         raise StoreError(
-            f"store {name!r} already has {existing.row_count} rows and the write disposition is "
-            "WRITE_EMPTY: use --write-disposition WRITE_APPEND to add to it or WRITE_TRUNCATE to replace it"
+            f"store {name!r} already has {existing.row_count} rows and the write disposition is WRITE_EMPTY: use ",
+            Param("write_disposition", metavar="WRITE_APPEND"),
+            " to add to it or WRITE_TRUNCATE to replace it",
         )
 
 
