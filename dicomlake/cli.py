@@ -401,7 +401,7 @@ def query(
     rel = _relation(
         api.open(_lake(lake), spark=_spark(engine, spark_master)), name, sql_file, expr, _params(param), store
     )
-    write_result(rel, _format(fmt, FORMATS), str(output) if output else None)
+    write_result(rel, _format(fmt, FORMATS), str(output) if output else None, words=option_words)
 
 
 def _relation(
@@ -574,7 +574,7 @@ def deidentify(
     if explain_:
         from .deid.report import print_explain
 
-        print_explain(explain(lake, request, store, spec, spark=engine == "spark"), fmt)
+        print_explain(explain(lake, request, store, spec, spark=engine == "spark"), fmt, option_words)
         return
     if store is None and (dest_store is not None or spec is not None):
         raise StoreError("--dest-store and --filter are for store-level de-identification: add --store NAME")
@@ -671,7 +671,7 @@ def verify(
     for problem in report.problems:
         typer.echo(f"warning: {problem}", err=True)
     if report.hits or fmt != "table":
-        write_result(report.relation(), fmt)
+        write_result(report.relation(), fmt, words=option_words)
     typer.echo(report.check(f"{lake}:{report.store}", f"{src_lake}:{report.against}"), err=fmt != "table")
 
 
@@ -709,7 +709,7 @@ def keygen() -> None:
 def store_list(lake: LakeOpt = None, fmt: PrintFormatOpt = "table") -> None:
     """List the stores of a lake: patients, studies, series, instances, Parquet files and bytes,
     source bytes."""
-    write_result(api.open(_lake(lake)).store_stats(), _format(fmt, PRINT_FORMATS))
+    write_result(api.open(_lake(lake)).store_stats(), _format(fmt, PRINT_FORMATS), words=option_words)
 
 
 DESCRIBE_FORMATS = ("table", "json")
@@ -740,7 +740,9 @@ def describe(
     if fmt == "json":
         typer.echo(as_json(fields), nl=False)
     else:
-        typer.echo(as_text(store, the_lake.store_info(store).row_count, fields, terminal_width()), nl=False)
+        typer.echo(
+            as_text(store, the_lake.store_info(store).row_count, fields, terminal_width(), option_words), nl=False
+        )
 
 
 @store_app.command("create")

@@ -102,7 +102,7 @@ def test_describe_errors(lake: Path) -> None:
     r = runner.invoke(app, ["describe", "nope", "--lake", str(lake)])
     assert r.exit_code == 1 and r.stderr.startswith("Error: no store 'nope'") and "stores: rt" in r.stderr
     r = runner.invoke(app, ["describe", "rt", "--lake", str(lake), "--format", "csv"])
-    assert r.exit_code == 1 and "use table or json" in r.stderr
+    assert r.exit_code == 1 and "use one of table, json" in r.stderr
 
 
 def test_store_list_counts_patients_to_bytes(lake: Path, tmp_path: Path) -> None:

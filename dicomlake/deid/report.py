@@ -7,6 +7,7 @@ import sys
 
 import pyarrow as pa
 
+from ..errors import Words, python_words
 from ..query.output import write_result
 from ..store.catalog import new_connection
 from .run import DeidSummary
@@ -19,9 +20,9 @@ def plan_table(summary: DeidSummary) -> pa.Table:
     )
 
 
-def print_explain(summary: DeidSummary, fmt: str) -> None:
+def print_explain(summary: DeidSummary, fmt: str, words: Words = python_words) -> None:
     rel = new_connection().from_arrow(plan_table(summary))
-    write_result(rel, fmt)
+    write_result(rel, fmt, whole=True, words=words)
     if fmt == "table":
         for store, sql in summary.sql.items():
             sys.stdout.write(f"\n-- SQL of the transform of store '{store}'\n{sql};\n")

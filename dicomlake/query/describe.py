@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..codec.dictionary import keyword_entry
+from ..errors import Param, Words, python_words, render
 from ..store.catalog import StoreInfo, quote_ident
 
 _TYPES = {
@@ -156,7 +157,7 @@ def as_json(fields: list[Field]) -> str:
     return json.dumps([f.as_dict() for f in fields], default=_jsonable, ensure_ascii=False, indent=2) + "\n"
 
 
-def as_text(store: str, instances: int, fields: list[Field], width: int) -> str:
+def as_text(store: str, instances: int, fields: list[Field], width: int, words: Words = python_words) -> str:
     """The tree, one line per field, fitting ``width`` characters (examples cut with an ellipsis)."""
     from .output import _jsonable
 
@@ -172,7 +173,7 @@ def as_text(store: str, instances: int, fields: list[Field], width: int) -> str:
         lines.append((left + _cut(example, room)).rstrip()[:width])
     lines += textwrap.wrap(
         "HAVE: share of instances with a value (not NULL, not an empty list) anywhere in the field; "
-        "whole examples: --format json",
+        "whole examples: " + render((Param("fmt", "json"),), words),
         width,
     )
     return "".join(line + "\n" for line in lines)

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ..errors import Param, QueryError
+from ..errors import Param, QueryError, Words, python_words, render
 from ..store.catalog import new_connection
 
 FORMATS = ("table", "csv", "json", "ndjson", "parquet")
@@ -61,9 +61,18 @@ def csv_table(table: pa.Table) -> pa.Table:
 
 
 def write_result(
-    rel: duckdb.DuckDBPyRelation, fmt: str | None, output: str | None = None, out: IO[str] | None = None
+    rel: duckdb.DuckDBPyRelation,
+    fmt: str | None,
+    output: str | None = None,
+    out: IO[str] | None = None,
+    *,
+    whole: bool = False,
+    words: Words = python_words,
 ) -> None:
-    """Write ``rel`` in ``fmt`` (default: from the output's suffix, else a table) to ``output`` or ``out``."""
+    """Write ``rel`` in ``fmt`` (default: from the output's suffix, else a table) to ``output`` or ``out``.
+
+    The table format fits the terminal unless it goes to ``output`` or ``whole`` is set (every row,
+    column and value); ``words`` names the parameters in its footer (the CLI's: its options)."""
     if fmt is None:
         fmt = _SUFFIX.get(Path(output).suffix.lower(), "table") if output else "table"
     if fmt not in FORMATS:
@@ -85,7 +94,10 @@ def write_result(
         return
     if fmt == "table":
         # on a terminal the table fits it; written to a file it is whole (every row, column and value)
-        text = table_text(table) if not output else table_text(table, sys.maxsize, table.num_rows, sys.maxsize)
+        if output or whole:
+            text = table_text(table, sys.maxsize, table.num_rows, sys.maxsize)
+        else:
+            text = table_text(table, words=words)
     elif fmt == "json":
         text = json.dumps(table.to_pylist(), default=_jsonable, ensure_ascii=False, indent=2) + "\n"
     else:
@@ -108,7 +120,11 @@ def terminal_width() -> int:
 
 
 def table_text(
-    table: pa.Table, width: int | None = None, rows: int = TABLE_ROWS, value_width: int = TABLE_VALUE_WIDTH
+    table: pa.Table,
+    width: int | None = None,
+    rows: int = TABLE_ROWS,
+    value_width: int = TABLE_VALUE_WIDTH,
+    words: Words = python_words,
 ) -> str:
     """``table`` drawn in a box that fits ``width`` characters (default: the terminal's): its first
     ``rows`` rows, the columns that fit from the left (the others elided as ``…``), each value cut
@@ -148,10 +164,15 @@ def table_text(
     if head.num_rows < table.num_rows or elided:
         what = [_count(table.num_rows - head.num_rows, "row")] if head.num_rows < table.num_rows else []
         what += [_count(len(names) - shown, "column")] if elided else []
-        lines += _wrap(f"left out: {' and '.join(what)}; all of them: --format csv or json, or --output FILE", width)
+        lines += _wrap(f"left out: {' and '.join(what)}; all of them: {_whole(words)}", width)
     elif cut:
-        lines += _wrap("long values are cut (…); whole values: --format csv or json, or --output FILE", width)
+        lines += _wrap(f"long values are cut (…); whole values: {_whole(words)}", width)
     return "".join(line + "\n" for line in lines)
+
+
+def _whole(words: Words) -> str:
+    """How to get a result whole, in ``words`` (the CLI's: ``--format csv or json, or --output FILE``)."""
+    return render((Param("fmt", "csv"), " or json, or ", Param("output", metavar="FILE")), words)
 
 
 def _texts(head: pa.Table) -> tuple[list[str], list[str], list[list[str]]]:

@@ -15,7 +15,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from ..errors import QueryError
+from ..errors import Param, QueryError
 
 _READ = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 #: PRAGMAs and CALLs (``CALL pragma_table_info('ct')``) that only report.
@@ -59,8 +59,9 @@ def check_read_only(sql: str, source: str = "SQL") -> None:
         verb = _VERB.get(st.type) or st.type.name
         raise QueryError(
             f"{source}: queries are read-only, and {text[:80]!r} is a {verb} statement, which would change "
-            "the lake or the session: nothing was run. Change stores with 'dicomlake ingest', 'export', "
-            "'deidentify' or 'store create/drop'; write a result with --output FILE"
+            "the lake or the session: nothing was run. Change stores with ingest, export, deidentify or "
+            "by creating or dropping a store; write a result to a file with ",
+            Param("output", metavar="FILE"),
         )
 
 
