@@ -21,7 +21,7 @@ import typer  # noqa: E402
 
 from . import api  # noqa: E402
 from .engines.spark import ENGINES  # noqa: E402
-from .errors import DicomlakeError, IngestIssuesError, QueryError, SourceError, StoreError  # noqa: E402
+from .errors import DicomlakeError, IngestIssuesError, QueryError, StoreError  # noqa: E402
 from .query.output import FORMATS, write_result  # noqa: E402
 from .sources.dicomweb import is_url  # noqa: E402
 from .sources.ingest import IngestSummary  # noqa: E402
@@ -199,8 +199,7 @@ def ingest(
     wait: WaitOpt = 0.0,
 ) -> None:
     """Ingest DICOM files, or a DICOMweb server (http[s]://host/dicom-web), into a store of the lake."""
-    if exact and not is_url(source):
-        raise SourceError("--exact is for a DICOMweb source; files are always read exactly")
+    web = is_url(source)
     spec = None
     if filter_file is not None:
         from .query.filterfile import read_filter
@@ -222,7 +221,9 @@ def ingest(
                 "timeout": timeout,
                 "concurrency": concurrency,
             },
-            **({"batch": batch_studies, "exact": exact} if is_url(source) else {"spark": _spark(engine, spark_master)}),
+            batch=batch_studies if web else None,
+            exact=exact,
+            spark=None if web else _spark(engine, spark_master),
         )
     except IngestIssuesError as exc:
         if isinstance(exc.summary, IngestSummary):
@@ -426,8 +427,8 @@ def deidentify(
 ) -> None:
     """De-identify a lake (dataset level) or one store (store level) with the API's DeidentifyConfig."""
     from .deid.config import load_config
+    from .deid.run import check_level, explain
     from .deid.run import deidentify as run_deid
-    from .deid.run import explain
     from .query.filterfile import read_filter
 
     request = load_config(config)
@@ -440,8 +441,7 @@ def deidentify(
 
         print_explain(explain(lake, request, store, spec, spark=engine == "spark"), fmt or "table")
         return
-    if store is None and (dest_store is not None or spec is not None):
-        raise StoreError("--dest-store and --filter are for store-level de-identification: add --store NAME")
+    check_level(store, dest_store, spec)  # before Spark starts
     summary = run_deid(
         lake,
         request,

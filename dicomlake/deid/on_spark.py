@@ -193,7 +193,7 @@ def _write_partition(
 ) -> Iterator[pa.RecordBatch]:
     """One task: for each Arrow batch of its rows as it arrives, their files and a Parquet part."""
     from ..store.publish import write_parquet
-    from .run import StoreResult, write_rows
+    from .write import StoreResult, write_rows
 
     for batch in batches:
         if batch.num_rows == 0:
