@@ -57,6 +57,7 @@ import pyarrow.parquet as pq
 
 from ..codec.schema import base_schema
 from ..errors import LakeError, StoreError
+from ..interrupts import held
 from . import locks
 
 CATALOG = "catalog.duckdb"
@@ -372,8 +373,9 @@ class Catalog:
                     "INSERT INTO dl_file_sets VALUES ($s, $p)", {"s": name, "p": str(file_set.relative_to(self.root))}
                 )
             self._create_view(con, name, [self.root / p for p, _ in files])
-            con.execute("COMMIT")
-        _PUBLISHED.append(name)
+            with held():  # a Ctrl-C during the commit takes effect once it is recorded as published
+                con.execute("COMMIT")
+                _PUBLISHED.append(name)
         if stage is not None:
             self.finish(stage)
         self.collect_garbage()
