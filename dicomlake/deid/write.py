@@ -30,6 +30,8 @@ from .markers import Markers, pixel_markers
 
 @dataclass
 class StoreResult:
+    """What de-identifying one store did: counts, failures and issues, the files written, markers."""
+
     source: str
     destination: str
     selected: int = 0
