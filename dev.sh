@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # dicomlake's one entry point for people and CI.
 #   ./dev.sh demo    set everything up, build the sample store, print the latest studies
-#   ./dev.sh test    set everything up, then format check, lint, types and the whole test suite
+#   ./dev.sh test    set everything up, then format check, lint, types, import contracts and the whole test suite
 #   ./dev.sh setup   only install (Debian packages + a virtualenv in .venv)
 #   ./dev.sh bench   run the benchmarks in bench/
 set -euo pipefail
@@ -66,10 +66,11 @@ case "$cmd" in
     test)
         setup_system
         setup_python test
-        say "format check, lint, types"
+        say "format check, lint, types, import contracts"
         "$VENV/bin/ruff" format --check dicomlake tests bench scripts
         "$VENV/bin/ruff" check dicomlake tests bench scripts
         "$VENV/bin/mypy"
+        "$VENV/bin/lint-imports"
         say "tests"
         "$VENV/bin/python" -m pytest "$@"
         ;;

@@ -38,7 +38,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 import dicomlake
 from dicomlake.deid.config import load_config
-from dicomlake.deid.detect import _word_lists, variants_of_date
+from dicomlake.deid.detect import variants_of_date, word_lists
 from dicomlake.deid.places import PLACE_WORDS
 from dicomlake.deid.run import deidentify
 from dicomlake.demo.sample import make_sample
@@ -122,7 +122,7 @@ def identifying_phrases(ds: pydicom.Dataset) -> set[str]:
     component), PatientID, AccessionNumber, its birth date as written (every form of
     ``variants_of_date``), its institution name and each leading part of it of two words or more
     (``St. Mary's Medical``), and each of its words that is not vocabulary."""
-    vocabulary = _word_lists()[1] | PLACE_WORDS
+    vocabulary = word_lists()[1] | PLACE_WORDS
     names = [str(e.value) for e in ds if e.VR == "PN" and e.value]
     out = {w for t in names for w in WORD.findall(t) if len(w) >= 2}
     out |= {str(ds.get(k, "")) for k in ("PatientID", "AccessionNumber")}

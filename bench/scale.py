@@ -74,7 +74,7 @@ def step_ingest(a: dict[str, Any]) -> int:
 
 def step_query(a: dict[str, Any]) -> int:
     import dicomlake
-    from dicomlake.query.filterfile import format_path, read_filter
+    from dicomlake.store.filterfile import format_path, read_filter
 
     lake = dicomlake.open(a["lake"])
     store = a["store"]

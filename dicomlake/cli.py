@@ -30,7 +30,6 @@ from .errors import (  # noqa: E402
     MissingParameterError,
     Param,
     QueryError,
-    SourceError,
     StoreError,
     render,
 )
@@ -155,6 +154,7 @@ OPTION_OF = {
     "fmt": "--format",
     "root": "--lake",
     "batch": "--batch-studies",
+    "spark": "--engine spark",
 }
 
 
@@ -322,11 +322,10 @@ def ingest(
     """Ingest DICOM files, or a DICOMweb server (http[s]://host/dicom-web), into a store of the lake."""
     lake = _lake(lake)
     fmt = "json" if as_json else _format(fmt, SUMMARY_FORMATS) or "table"
-    if exact and not is_url(source):
-        raise SourceError("--exact is for a DICOMweb source; files are always read exactly")
+    web = is_url(source)
     spec = None
     if filter_file is not None:
-        from .query.filterfile import read_filter
+        from .store.filterfile import read_filter
 
         spec = read_filter(filter_file)
     try:
@@ -345,7 +344,9 @@ def ingest(
                 "timeout": timeout,
                 "concurrency": concurrency,
             },
-            **({"batch": batch_studies, "exact": exact} if is_url(source) else {"spark": _spark(engine, spark_master)}),
+            batch=batch_studies if web else None,
+            exact=exact,
+            spark=None if web else _spark(engine, spark_master),
         )
     except IngestIssuesError as exc:
         if isinstance(exc.summary, IngestSummary):
@@ -445,7 +446,7 @@ def filter_(
     spark_master: SparkMasterOpt = "local[*]",
 ) -> None:
     """Write a filter file (/studies/UID[/series/UID[/instances/UID]] per line) from a query, or --check one."""
-    from .query.filterfile import read_filter, write_filter
+    from .store.filterfile import read_filter, write_filter
 
     the_lake = api.open(_lake(lake), spark=_spark(engine, spark_master))
     if check is not None:
@@ -487,8 +488,8 @@ def export(
     wait: WaitOpt = 0.0,
 ) -> None:
     """Export a store's metadata (another store, Parquet, NDJSON for bq load, CSV) or its DICOM files."""
-    from .query.filterfile import read_filter
     from .rematerialize.export import export as run_export
+    from .store.filterfile import read_filter
 
     spec = read_filter(filter_file) if filter_file is not None else None
     the_lake = api.open(_lake(lake))
@@ -559,9 +560,9 @@ def deidentify(
 ) -> None:
     """De-identify a lake (dataset level) or one store (store level) with the API's DeidentifyConfig."""
     from .deid.config import load_config
+    from .deid.run import check_level, explain
     from .deid.run import deidentify as run_deid
-    from .deid.run import explain
-    from .query.filterfile import read_filter
+    from .store.filterfile import read_filter
 
     lake = _lake(lake)
     fmt = _format(fmt, SUMMARY_FORMATS) or "table"
@@ -576,8 +577,7 @@ def deidentify(
 
         print_explain(explain(lake, request, store, spec, spark=engine == "spark"), fmt, option_words)
         return
-    if store is None and (dest_store is not None or spec is not None):
-        raise StoreError("--dest-store and --filter are for store-level de-identification: add --store NAME")
+    check_level(store, dest_store, spec)  # before Spark starts
     summary = run_deid(
         lake,
         request,

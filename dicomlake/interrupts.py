@@ -15,10 +15,12 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 EXIT = 130
+_held: list[bool] = []  # per open held() block: whether a Ctrl-C came in it
 
 
 def message() -> str:
@@ -55,6 +57,9 @@ class Interrupts:
             os._exit(EXIT)
         self.seen = True
         _stop_children()
+        if _held:
+            _held[-1] = True  # raised at the end of the held block
+            return
         raise KeyboardInterrupt
 
     def report(self) -> str | None:
@@ -118,3 +123,20 @@ def quiet_while_loading() -> Callable[[], None]:
         signal.signal(signal.SIGINT, previous)
 
     return restore
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """A Ctrl-C inside the block takes effect at its end: a catalog commit and the record that it
+    was published happen together, so the message never says nothing was published after a commit
+    (nor the reverse). Only under :class:`Interrupts`; keep the block short (its watcher still ends
+    the process after ``GRACE`` seconds)."""
+    _held.append(False)
+    try:
+        yield
+    finally:
+        if _held.pop():
+            if _held:
+                _held[-1] = True
+            else:
+                raise KeyboardInterrupt

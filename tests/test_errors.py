@@ -30,8 +30,8 @@ from dicomlake.errors import (
     StoreNotChosenError,
     StoreNotFoundError,
 )
-from dicomlake.query.filterfile import read_filter
 from dicomlake.rematerialize.export import export
+from dicomlake.store.filterfile import read_filter
 
 PACKAGE = Path(dicomlake.__file__).parent
 OPTION = re.compile(r"(?<![\w-])--[a-z][a-z-]+")

@@ -12,8 +12,8 @@ from pydicom.sequence import Sequence
 
 import dicomlake
 from dicomlake.errors import FilterFileError, StoreError
-from dicomlake.query.filterfile import parse_filter
 from dicomlake.rematerialize.export import export
+from dicomlake.store.filterfile import parse_filter
 
 from .conftest import item, write_instance
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dicomlake.errors import FilterFileError
-from dicomlake.query.filterfile import format_path, parse_filter, paths_from_table, read_filter
+from dicomlake.store.filterfile import format_path, parse_filter, paths_from_table, read_filter
 
 from .conftest import UID_RE, uids
 

@@ -186,7 +186,7 @@ def test_symlinked_folders_hidden_files_and_damaged_stores(tmp_path: Path) -> No
 
 
 def test_ingest_with_a_filter_file(tmp_path: Path) -> None:
-    from dicomlake.query.filterfile import parse_filter
+    from dicomlake.store.filterfile import parse_filter
 
     a = write_instance(tmp_path / "src" / "a.dcm")
     write_instance(tmp_path / "src" / "b.dcm")

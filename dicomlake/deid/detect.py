@@ -279,7 +279,7 @@ _PAIR_GAP = re.compile(r" {1,2}(?:[A-Z]\.? {1,2})?|, ?")
 
 def _pn_ok(m: re.Match[str]) -> bool:
     """``FAMILY^GIVEN``: a census given name second, or no part a vocabulary word (not ``Head^Routine``)."""
-    given, notname = _word_lists()
+    given, notname = word_lists()
     parts = [p.lower().rstrip(".") for p in m.group().split("^") if p]
     return parts[1] in given or not any(p in notname for p in parts)
 
@@ -288,8 +288,9 @@ def _pn_ok(m: re.Match[str]) -> bool:
 
 
 @functools.cache
-def _word_lists() -> tuple[frozenset[str], frozenset[str]]:
-    """``(given names, non-name words)`` from ``dicomlake/data/names.txt``, lower case."""
+def word_lists() -> tuple[frozenset[str], frozenset[str]]:
+    """``(given names, non-name words)`` from ``dicomlake/data/names.txt``, lower case: the name
+    detector's word lists, which :mod:`dicomlake.deid.verify` also counts as vocabulary."""
     text = files("dicomlake").joinpath("data/names.txt").read_text(encoding="utf-8")
     parts = re.split(r"^\[(\w+)\]$", text, flags=re.MULTILINE)
     sections = {name: frozenset(body.split()) for name, body in zip(parts[1::2], parts[2::2], strict=True)}
@@ -298,7 +299,7 @@ def _word_lists() -> tuple[frozenset[str], frozenset[str]]:
 
 def _name_spans(text: str) -> list[tuple[int, int]]:
     """Census given name next to a capitalized non-vocabulary word (chains merged), and titles."""
-    given, notname = _word_lists()
+    given, notname = word_lists()
     spans: list[tuple[int, int]] = []
     words = list(_CAP_WORD.finditer(text))
     for a, b in itertools.pairwise(words):
@@ -346,12 +347,12 @@ def _ctx_phrase_variants(phrase: str) -> set[str]:
 
 def place_forms(value: str) -> set[str]:
     """Literal written forms of an instance's place value (:func:`.places.place_forms`)."""
-    return _place_forms(value, _word_lists()[1])
+    return _place_forms(value, word_lists()[1])
 
 
 def _vocabulary_word(phrase: str) -> bool:
     """A single DICOM/radiology vocabulary word (``Radiology``, ``Routine``) identifies nobody alone."""
-    return phrase.strip().lower() in _word_lists()[1]
+    return phrase.strip().lower() in word_lists()[1]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -363,7 +364,7 @@ def _context_patterns(ctx: Context) -> tuple[tuple[str, re.Pattern[str]], ...]:
         "CTX": {v for p in ctx.ctx_phrases for v in _ctx_phrase_variants(p) if not _vocabulary_word(v)},
     }
     out = [(t, rx) for t, phrases in groups.items() if (rx := _phrase_regex(phrases)) is not None]
-    notname = _word_lists()[1]
+    notname = word_lists()[1]
     places = place_regex(p for value in ctx.places for p in place_phrases(value, notname))
     return tuple(out + ([("LOCATION", places)] if places is not None else []))
 
@@ -389,9 +390,9 @@ _RULES: tuple[_Rule, ...] = (
     ("EMAIL_ADDRESS", _EMAIL_RE, None, lambda t, n: "@" in t),
     ("US_SOCIAL_SECURITY_NUMBER", _SSN_RE, None, lambda t, n: n >= 9),
     ("PERSON_NAME", _PN_RE, _pn_ok, lambda t, n: "^" in t),
-    ("STREET_ADDRESS", ADDRESS_RE, lambda m: address_ok(m, _word_lists()[1]), lambda t, n: _hint(ADDRESS_HINT, t, n)),
+    ("STREET_ADDRESS", ADDRESS_RE, lambda m: address_ok(m, word_lists()[1]), lambda t, n: _hint(ADDRESS_HINT, t, n)),
     ("LOCATION", LOCATION_RES[0], None, lambda t, n: _hint(LOCATION_HINTS[0], t, n)),
-    ("LOCATION", LOCATION_RES[1], lambda m: location_ok(m, _word_lists()[1]), lambda t, n: _hint(LOCATION_HINTS[1], t)),
+    ("LOCATION", LOCATION_RES[1], lambda m: location_ok(m, word_lists()[1]), lambda t, n: _hint(LOCATION_HINTS[1], t)),
     ("LOCATION", LOCATION_RES[2], None, lambda t, n: _hint(LOCATION_HINTS[2], t, n)),
     ("LOCATION", LOCATION_RES[3], None, lambda t, n: _hint(LOCATION_HINTS[3], t, n)),
     ("LOCATION", LOCATION_RES[4], None, lambda t, n: _hint(LOCATION_HINTS[4], t, n)),

@@ -215,7 +215,7 @@ def register_functions(spark: Any, maps: ValueMaps) -> None:
 
 def source_view(spark: Any, files: list[str], spec_table: pa.Table | None, name: str) -> None:
     """The store's Parquet files (or the rows a filter selects) as the view ``name``."""
-    from ..query.filterfile import selection_tree
+    from ..store.filterfile import selection_tree
 
     df = spark.read.parquet(*files)
     if spec_table is None:
@@ -243,7 +243,7 @@ def _write_partition(
 ) -> Iterator[pa.RecordBatch]:
     """One task: for each Arrow batch of its rows as it arrives, their files and a Parquet part."""
     from ..store.publish import write_parquet
-    from .run import StoreResult, write_rows
+    from .write import StoreResult, write_rows
 
     for batch in batches:
         if batch.num_rows == 0:

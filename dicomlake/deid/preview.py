@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 from sqlglot import exp
 
-from ..api import Lake
 from ..errors import Command, Param, SourceChangedError, StoreError
 from ..pixels.frames import display_frames
 from ..pixels.ocr import check_tesseract, read_frame
 from ..sources.files import Source
+from ..store.views import LakeView
 from .burned import read_dataset, redaction_boxes
 from .config import ImageConfig
 from .sqlgen import context_expr
@@ -43,7 +43,7 @@ def redact_preview(
     if mode not in MODES:
         raise StoreError(Param("mode", mode), f": use one of {', '.join(MODES)}")
     check_tesseract()
-    lk = Lake(lake)
+    lk = LakeView(lake)
     schema = lk.table(store).limit(0).to_arrow_table().schema
     query = (
         exp.select(

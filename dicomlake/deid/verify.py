@@ -53,13 +53,13 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
 
-from ..api import Lake
 from ..codec.vr import MAYBE_BINARY, STRUCT_CODE
 from ..engines.local import fork_pool
 from ..errors import DicomlakeError, Param, SourceChangedError, StoreError
 from ..progress import progress_bar
 from ..sources.files import Source, read_checked
 from ..store.catalog import new_connection, quote_ident
+from ..store.views import LakeView
 
 __all__ = ["FORMATS", "FileScan", "Hit", "Matcher", "SourceValues", "VerifyReport", "collect_values", "scan_file"]
 __all__ += ["verify"]
@@ -258,7 +258,7 @@ def _relevant(t: pa.DataType, name: str) -> bool:
     return False
 
 
-def collect_values(lake: Lake, store: str) -> SourceValues:
+def collect_values(lake: LakeView, store: str) -> SourceValues:
     """The identifying values of ``store``, per source patient (PatientID): one SQL query over the
     lake gives each patient's distinct values of every column that can hold one."""
     schema = lake.table(store).limit(0).to_arrow_table().schema
@@ -296,10 +296,10 @@ def _generic_words() -> frozenset[str]:
     such a value alone is not identifying, even when it is someone's family name (``HEAD``)."""
     from pydicom.datadict import DicomDictionary
 
-    from .detect import _word_lists
+    from .detect import word_lists
 
     words = {w.lower() for entry in DicomDictionary.values() for w in re.findall(r"[A-Za-z]+", entry[2])}
-    return frozenset(words | _word_lists()[1] | PLACEHOLDERS)
+    return frozenset(words | word_lists()[1] | PLACEHOLDERS)
 
 
 def _ascii_fold(text: str) -> str:
@@ -725,11 +725,11 @@ def scan_files(files: list[tuple[Source, str]], matcher: Matcher, workers: int, 
         stop()
 
 
-def _lake(lake: str | os.PathLike[str] | Lake) -> Lake:
-    return lake if isinstance(lake, Lake) else Lake(lake)
+def _lake(lake: str | os.PathLike[str] | LakeView) -> LakeView:
+    return lake if isinstance(lake, LakeView) else LakeView(lake)
 
 
-def _store(lake: Lake, store: str | None, what: str) -> str:
+def _store(lake: LakeView, store: str | None, what: str) -> str:
     if store is not None:
         lake.store_info(store)
         return store
@@ -750,9 +750,9 @@ def parse_against(text: str) -> tuple[str, str | None]:
 
 
 def verify(
-    dest_lake: str | os.PathLike[str] | Lake,
+    dest_lake: str | os.PathLike[str] | LakeView,
     store: str | None,
-    against_lake: str | os.PathLike[str] | Lake,
+    against_lake: str | os.PathLike[str] | LakeView,
     against_store: str | None,
     *,
     workers: int | None = None,

@@ -8,27 +8,29 @@
 - :func:`transpile`: the SQL users write and the named queries in ``sql/`` are DuckDB SQL;
   sqlglot turns them into Spark SQL (``$name`` parameters become ``:name``, bound by Spark),
   so there is one source of truth, not two hand-kept copies.
-- :func:`run_ingest_tasks`: ingest's file chunks become Spark tasks, each running the same
-  converter (:func:`dicomlake.sources.ingest._task`) and writing a Parquet part into the lake's staging
-  folder; the driver then unifies the parts' schemas and commits once, exactly as the local
-  engine does.
+- :func:`run_tasks`: a caller's chunks of work become Spark tasks, each running the function the
+  caller gives. Ingest gives its file chunks and its converter
+  (:func:`dicomlake.sources.ingest.convert_chunk`, writing a Parquet part into the lake's staging
+  folder); the driver then unifies the parts' schemas and commits once, exactly as the local
+  engine does. The engine knows nothing of sources or stores.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pyarrow as pa
 
 from ..errors import DicomlakeError
 
 ENGINES = ("duckdb", "spark")
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class SparkError(DicomlakeError):
@@ -177,28 +179,22 @@ def _lake_type(t: pa.DataType) -> pa.DataType:
     return t
 
 
-def _spark_task(item: tuple[int, list[str]], stage: str, at: dt.datetime, keep: Any) -> Any:
-    from ..sources.ingest import _task
-
-    index, paths = item
-    return _task(paths, stage, index, at, keep)
-
-
-def run_ingest_tasks(
+def run_tasks(
     spark: Any,
-    chunks: list[Sequence[str]],
-    stage: Path,
-    ingested_at: dt.datetime,
-    keep: Any,
+    task: Callable[[int, list[T]], R],
+    chunks: Sequence[Sequence[T]],
     progress: Callable[[int], None],
-) -> list[Any]:
-    """Ingest's chunks as Spark tasks (one partition each); their staged parts, in order."""
+    what: str = "job",
+) -> list[R]:
+    """Run ``task(index, chunk)`` for each chunk as a Spark task (one partition each); the results
+    in order. ``task`` is shipped to the executors, so it must pickle (a module-level function, or
+    a :func:`functools.partial` of one); ``progress`` is told how many items are done; ``what``
+    names the work in the error when the job fails."""
     items = [(i, list(c)) for i, c in enumerate(chunks)]
-    stage_s = str(stage)
     rdd = spark.sparkContext.parallelize(items, max(1, len(items)))
     try:
-        parts = rdd.map(lambda item: _spark_task(item, stage_s, ingested_at, keep)).collect()
+        results = rdd.map(lambda item: task(*item)).collect()
     except Exception as exc:
-        raise SparkError(f"Spark ingest failed: {str(exc).splitlines()[0]}") from None
+        raise SparkError(f"Spark {what} failed: {str(exc).splitlines()[0]}") from None
     progress(sum(len(c) for c in chunks))
-    return list(parts)
+    return list(results)

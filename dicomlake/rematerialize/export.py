@@ -25,15 +25,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ..api import Lake
 from ..codec.schema import PN_TYPE, conform, unify
 from ..codec.values import format_pn
 from ..errors import DicomlakeError, Param, StoreError
 from ..progress import progress_bar
-from ..query.filterfile import FilterSpec
 from ..sources.files import Source, read_checked
 from ..store.catalog import Catalog, check_store_name, new_connection, quote_literal
+from ..store.filterfile import FilterSpec
 from ..store.publish import DISPOSITIONS, publish_table, tables_of
+from ..store.views import LakeView
 
 KINDS = ("lake", "parquet", "ndjson", "csv", "dicom", "dicomweb")
 _UID_PART = re.compile(r"[0-9]+(\.[0-9]+)*")
@@ -119,7 +119,7 @@ def decide(exists: bool, rows: int, disposition: str | None, force: bool | None,
 
 
 def export(
-    lake: Lake,
+    lake: LakeView,
     store: str,
     to: str,
     *,
@@ -163,7 +163,7 @@ def _refuse_inside_lake(dest: Destination) -> None:
     if dest.kind in ("lake", "dicomweb"):
         return
     for parent in [dest.path.absolute(), *dest.path.absolute().parents]:
-        if (parent / "catalog.duckdb").is_file():
+        if Catalog.exists(parent):
             raise StoreError(
                 Param("to", f"{dest.kind}:{dest.path}"),
                 f" is inside the lake {parent}; write outside it, or use lake:{parent}/STORE to write a store",
@@ -172,7 +172,7 @@ def _refuse_inside_lake(dest: Destination) -> None:
 
 # ---- table destinations ----------------------------------------------------------------------
 def _to_lake(
-    lake: Lake, table: pa.Table, dest: Destination, disp: str | None, force: bool | None, summary: ExportSummary
+    lake: LakeView, table: pa.Table, dest: Destination, disp: str | None, force: bool | None, summary: ExportSummary
 ) -> None:
     assert dest.store is not None
     cat = Catalog.create_or_open(dest.path)
@@ -265,7 +265,7 @@ def _count_lines(path: Path) -> int:
 
 
 def _to_ndjson(
-    lake: Lake, table: pa.Table, dest: Destination, disp: str | None, force: bool | None, summary: ExportSummary
+    lake: LakeView, table: pa.Table, dest: Destination, disp: str | None, force: bool | None, summary: ExportSummary
 ) -> None:
     """Newline-delimited JSON as BigQuery loads it (DATE 'YYYY-MM-DD', TIME 'HH:MM:SS', nested objects)."""
     path = dest.path
@@ -301,7 +301,7 @@ def flat_columns(table: pa.Table) -> pa.Table:
 
 
 def _to_csv(
-    lake: Lake, table: pa.Table, dest: Destination, disp: str | None, force: bool | None, summary: ExportSummary
+    lake: LakeView, table: pa.Table, dest: Destination, disp: str | None, force: bool | None, summary: ExportSummary
 ) -> None:
     path = dest.path
     exists = path.is_file()
@@ -322,7 +322,8 @@ def _to_csv(
 # ---- DICOMweb (STOW-RS) ----------------------------------------------------------------------
 def _export_dicomweb(rel: duckdb.DuckDBPyRelation, url: str, summary: ExportSummary) -> None:
     """Send the selected instances to a DICOMweb server with STOW-RS, in batches."""
-    from ..sources.dicomweb import Server, stow
+    from ..sources.dicomweb import Server
+    from ..sources.stow import stow
 
     rows = rel.select("SOPInstanceUID, dl_source, dl_source_size, dl_source_sha256").fetchall()
     summary.selected = len(rows)

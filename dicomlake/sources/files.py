@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import SourceChangedError, SourceError
+from .dicomweb import fetch
 
 
 def _is_path_list(path: Path) -> bool:
@@ -61,8 +62,6 @@ def read_source(source: str) -> bytes:
     """The bytes of a row's source instance: its file, or (for a DICOMweb-sourced row) the
     instance fetched from the server with WADO-RS."""
     if source.startswith(("http://", "https://")):
-        from .dicomweb import fetch
-
         return fetch(source)
     return Path(source).read_bytes()
 

@@ -34,6 +34,7 @@ from ..errors import DicomReadError
 from ..progress import progress_bar
 from ..store.catalog import Catalog, check_store_name, quote_ident
 from ..store.publish import Part, assemble, check_disposition, write_parquet
+from ..store.views import LakeView
 from .dicomweb import DicomWebError, Server
 from .ingest import IngestSummary, NothingToIngest
 
@@ -95,9 +96,7 @@ def _already(cat: Catalog, store: str, server: Server) -> set[str]:
     """SOPInstanceUIDs the store already has from this server."""
     if store not in cat.stores():
         return set()
-    from ..api import Lake
-
-    lake = Lake(cat.root)
+    lake = LakeView(cat.root)
     prefix = server.url + "/studies/"
     rel = lake.sql(f"SELECT SOPInstanceUID FROM {quote_ident(store)} WHERE starts_with(dl_source, $p)", {"p": prefix})
     return {r[0] for r in rel.fetchall()}

@@ -8,6 +8,7 @@ conforms what differs, resolves replaced and duplicate SOPInstanceUIDs, and comm
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import multiprocessing
 import os
 import shutil
@@ -26,7 +27,7 @@ from ..codec.schema import infer_schema
 from ..engines.local import CHILD_START
 from ..errors import Command, DicomReadError, IngestIssuesError, Param, SourceError
 from ..progress import progress_bar
-from ..store.catalog import CATALOG, Catalog, check_store_name
+from ..store.catalog import Catalog, check_store_name
 from ..store.publish import Part, assemble, check_disposition, write_parquet
 from .files import list_sources
 
@@ -116,7 +117,10 @@ def convert_paths(paths: Sequence[str], ingested_at: dt.datetime) -> tuple[list[
     return rows, issues
 
 
-def _task(paths: Sequence[str], stage: str, index: int, ingested_at: dt.datetime, keep: Any = None) -> Part:
+def convert_chunk(index: int, paths: Sequence[str], *, stage: str, ingested_at: dt.datetime, keep: Any = None) -> Part:
+    """One ingest task: convert chunk ``index`` of the files and stage its rows as a Parquet part
+    in ``stage`` (``keep``: a filter spec, rows it does not select are left out). Run by the local
+    worker processes and, shipped to the executors, by :func:`dicomlake.engines.spark.run_tasks`."""
     rows, issues = convert_paths(paths, ingested_at)
     excluded = 0
     if keep is not None:  # a filter spec: keep rows whose study/series/instance it selects
@@ -161,7 +165,7 @@ def _run_tasks(
     if workers <= 1 or len(chunks) <= 1:
         parts = []
         for i, c in enumerate(chunks):
-            parts.append(_task(c, str(stage), i, ingested_at, keep))
+            parts.append(convert_chunk(i, c, stage=str(stage), ingested_at=ingested_at, keep=keep))
             progress(len(c))
         return parts
     # fork: workers inherit the loaded modules, and scripts need no __main__ guard. Arrow's
@@ -169,7 +173,10 @@ def _run_tasks(
     pa.Table.from_pylist([{"a": "x", "d": dt.date(2000, 1, 1)}])
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=CHILD_START) as pool:
-        futures = [pool.submit(_task, c, str(stage), i, ingested_at, keep) for i, c in enumerate(chunks)]
+        futures = [
+            pool.submit(convert_chunk, i, c, stage=str(stage), ingested_at=ingested_at, keep=keep)
+            for i, c in enumerate(chunks)
+        ]
         parts = []
         for f, c in zip(futures, chunks, strict=False):
             parts.append(f.result())
@@ -178,16 +185,35 @@ def _run_tasks(
 
 
 def ingest(
-    lake: str | os.PathLike[str], source: str | os.PathLike[str] | Sequence[str], store: str, **kwargs: Any
+    lake: str | os.PathLike[str],
+    source: str | os.PathLike[str] | Sequence[str],
+    store: str,
+    *,
+    write_disposition: str = "WRITE_EMPTY",
+    workers: int | None = None,
+    filter_spec: Any = None,
+    progress: bool | None = None,
+    strict: bool = False,
+    spark: Any = None,
 ) -> IngestSummary:
     """Ingest DICOM files into ``store`` of ``lake`` (created if needed); see :func:`ingest_files`
     for the options. A source holding no DICOM instance is a :class:`SourceError`, and a lake this
     call created for it is removed again: nothing is left behind by a run that did nothing."""
     root = Path(lake).absolute()
-    fresh = not (root / CATALOG).exists()
+    fresh = not Catalog.exists(root)
     existed = root.exists()
     try:
-        return ingest_files(lake, source, store, **kwargs)
+        return ingest_files(
+            lake,
+            source,
+            store,
+            write_disposition=write_disposition,
+            workers=workers,
+            filter_spec=filter_spec,
+            progress=progress,
+            strict=strict,
+            spark=spark,
+        )
     except NothingToIngest:
         if fresh:
             _remove_new_lake(root, existed)
@@ -269,10 +295,11 @@ def ingest_files(
         advance, stop = progress_bar("ingest", len(paths), progress)
         try:
             if spark is not None:  # the same tasks, on Spark's executors
-                from ..engines.spark import run_ingest_tasks
+                from ..engines.spark import run_tasks
 
                 width = max(1, int(spark.sparkContext.defaultParallelism))
-                parts = run_ingest_tasks(spark, _chunks(paths, width), stage, started, filter_spec, advance)
+                task = functools.partial(convert_chunk, stage=str(stage), ingested_at=started, keep=filter_spec)
+                parts = run_tasks(spark, task, _chunks(paths, width), advance, "ingest")
             else:
                 parts = _run_tasks(_chunks(paths, workers), stage, started, workers, filter_spec, advance)
         finally:

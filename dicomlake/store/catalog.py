@@ -13,6 +13,25 @@ store, and published in one catalog transaction. A process killed at any moment 
 catalog as it was; files nobody references, and the staging of dead operations, are removed
 when the next write starts. An operation's staging is removed only by its own commit or abort
 (the end of the write lock), never by another operation's cleanup.
+
+The catalog's interface
+-----------------------
+Ingest, queries, export and de-identification reach the catalog only through :class:`Catalog`'s
+methods below, :mod:`dicomlake.store.publish` (assembling a version) and
+:class:`dicomlake.store.views.LakeView` (reading); no other package runs SQL on the catalog's
+tables. A replacement (a standard lake format such as DuckLake) has to provide the same:
+
+- opening: :meth:`Catalog.create_or_open`, :meth:`Catalog.open`, :meth:`Catalog.exists`;
+- reading: :meth:`Catalog.stores` / :meth:`Catalog.store` (each store's row count, data files
+  and times), :meth:`Catalog.version` (changes with every commit), :meth:`Catalog.tables` (the
+  tables users query: issues, stores, operations);
+- versions: :meth:`Catalog.commit` publishes a store's new file list, its issues and the
+  operation's record atomically; :meth:`Catalog.create_store`, :meth:`Catalog.drop_store`,
+  :meth:`Catalog.check_new_name`;
+- writers: :meth:`Catalog.write_lock` (one writer per lake), :meth:`Catalog.staging` /
+  :meth:`Catalog.finish` (an operation's own staging folder);
+- garbage collection: :meth:`Catalog.collect_garbage` (files no version references, staging of
+  dead operations), :meth:`Catalog.refresh_views` (after the lake folder moved).
 """
 
 from __future__ import annotations
@@ -38,6 +57,7 @@ import pyarrow.parquet as pq
 
 from ..codec.schema import base_schema
 from ..errors import LakeError, LakeNotFoundError, Param, StoreError, StoreNotFoundError
+from ..interrupts import held
 from . import locks
 
 CATALOG = "catalog.duckdb"
@@ -58,6 +78,9 @@ CREATE TABLE IF NOT EXISTS dl_operations (
     id VARCHAR PRIMARY KEY, store VARCHAR, kind VARCHAR, started_at TIMESTAMP,
     finished_at TIMESTAMP, summary JSON);
 """
+
+#: The catalog tables users query (``dicomlake query -e "SELECT * FROM dl_issues"``).
+USER_TABLES = ("dl_issues", "dl_stores", "dl_operations")
 
 ISSUE_COLUMNS = ("path", "sop_instance_uid", "severity", "element", "reason")
 
@@ -190,7 +213,26 @@ class Catalog:
         if self._lock is not None:
             locks.announce(self._lock, [p.name for p in self._stages])
 
+    @staticmethod
+    def exists(root: str | os.PathLike[str]) -> bool:
+        """Whether ``root`` holds a lake (its catalog)."""
+        return (Path(root) / CATALOG).is_file()
+
     # ---- reading -------------------------------------------------------------------
+    def version(self) -> int:
+        """A number that changes whenever a commit changes the catalog (readers compare it to
+        know when to re-read; it is not ordered)."""
+        stamp = os.stat(self.path).st_mtime_ns
+        wal = self.path.with_name(self.path.name + ".wal")
+        if wal.exists():
+            stamp += os.stat(wal).st_mtime_ns
+        return stamp
+
+    def tables(self) -> dict[str, pa.Table]:
+        """The catalog tables users query, as Arrow: :data:`USER_TABLES`."""
+        with self.connect(read_only=True) as con:
+            return {t: con.sql(f"SELECT * FROM {t}").to_arrow_table() for t in USER_TABLES}
+
     def stores(self) -> dict[str, StoreInfo]:
         with self.connect(read_only=True) as con:
             rows = con.execute(
@@ -325,8 +367,9 @@ class Catalog:
                     "INSERT INTO dl_file_sets VALUES ($s, $p)", {"s": name, "p": str(file_set.relative_to(self.root))}
                 )
             self._create_view(con, name, [self.root / p for p, _ in files])
-            con.execute("COMMIT")
-        _PUBLISHED.append(name)
+            with held():  # a Ctrl-C during the commit takes effect once it is recorded as published
+                con.execute("COMMIT")
+                _PUBLISHED.append(name)
         if stage is not None:
             self.finish(stage)
         self.collect_garbage()
