@@ -22,8 +22,8 @@ from dicomlake.deid.vr_values import dummy, fit, fits
 
 from .test_cli import run
 from .test_deid_basic import DCIODVFY
-from .test_deid_seed import DEST
-from .test_deid_seed import run as run_seed
+from .test_deid_documented import DEST
+from .test_deid_documented import run as run_seed
 
 
 @pytest.fixture(scope="module")
