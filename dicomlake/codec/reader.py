@@ -92,6 +92,10 @@ class _Ctx:
 
 
 class _Walker:
+    #: Read explicit VR little endian datasets with :meth:`explicit_le` (else every element by
+    #: :meth:`step`; the rows are the same, which ``tests/test_reader.py`` checks).
+    fast = True
+
     def __init__(self, buf: Buffer, issues: list[tuple[str, str, str]]) -> None:
         self.buf = buf
         self.issues = issues
@@ -126,13 +130,14 @@ class _Walker:
         """Read elements until ``end`` or an item delimiter; returns the row and the new offset."""
         row: dict[str, Any] = {}
         try:
+            if ctx.little and not ctx.implicit and self.fast:
+                pos = self.explicit_le(row, pos, end, ctx, path, depth)
+                if pos < 0:
+                    return row, -pos
             while pos < end:
-                tag, vr, length, vpos = self.header(pos, ctx)
-                if tag == ITEM_END:
-                    return row, vpos
-                if tag >> 16 == 0xFFFE:
-                    raise DicomReadError(f"unexpected delimiter ({tag >> 16:04X},{tag & 0xFFFF:04X}) at byte {pos}")
-                pos = self.element(row, tag, vr, length, vpos, ctx, path, depth)
+                pos = self.step(row, pos, ctx, path, depth)
+                if pos < 0:
+                    return row, -pos
         except Truncated:
             if depth or "PixelData" not in self.dropped:
                 raise
@@ -141,6 +146,100 @@ class _Walker:
                 self.issues.append(("warning", "", "the file ends inside the elements after PixelData (truncated)"))
             return row, len(self.buf)
         return row, pos
+
+    def step(self, row: dict[str, Any], pos: int, ctx: _Ctx, path: str, depth: int) -> int:
+        """Read the element at ``pos`` into ``row``; returns the next offset, negated after an item delimiter."""
+        tag, vr, length, vpos = self.header(pos, ctx)
+        if tag == ITEM_END:
+            return -vpos
+        if tag >> 16 == 0xFFFE:
+            raise DicomReadError(f"unexpected delimiter ({tag >> 16:04X},{tag & 0xFFFF:04X}) at byte {pos}")
+        return self.element(row, tag, vr, length, vpos, ctx, path, depth)
+
+    def explicit_le(self, row: dict[str, Any], pos: int, end: int, ctx: _Ctx, path: str, depth: int) -> int:
+        """The elements of an explicit VR little endian dataset from ``pos``: the common elements
+        read inline as their plan says (:func:`_plan`), every other one by :meth:`step`. Returns the
+        offset after the dataset, negated after an item delimiter. The row is what :meth:`step`
+        alone would make; this loop is the reader's hot path, hence one function with locals."""
+        buf = self.buf
+        last = len(buf) - 12  # an element header starting after this is read by the checked path
+        n = len(buf)
+        plans = _PLANS
+        unpack = _EXPL_LE_KEY.unpack_from
+        u32 = _U32_LE.unpack_from
+        plain = ctx.encodings == _DEFAULT_ENCODING
+        other = row.get("OtherElements")
+        while pos < end:
+            if pos > last:
+                return pos
+            key, length = unpack(buf, pos)
+            plan = plans.get(key)
+            if plan is None:
+                plan = _plan(key)
+            kind, name, multi, code = plan
+            vpos = pos + 8
+            if kind < 0:  # a 32-bit length
+                (length,) = u32(buf, vpos)
+                vpos += 4
+                if kind == -_SEQ:
+                    pos = self.sq_column(row, name, f"{path}.{name}" if path else name, length, vpos, ctx, depth, False)
+                    continue
+                kind = -kind if length != UNDEFINED else _GENERIC
+            vend = vpos + length
+            if kind <= _PRIV_FLOAT and kind != _GENERIC and vend <= n:
+                if kind == _SKIP:
+                    pos = vend
+                    continue
+                decoder = code[length]
+                if decoder is not None:
+                    values = decoder.unpack_from(buf, vpos)
+                    if kind == _NUM:
+                        row[name] = list(values) if multi else values[0]
+                    else:
+                        if other is None:
+                            other = row["OtherElements"] = []
+                        data = list(map(str, values)) if kind == _PRIV_INT else [repr(v) for v in values]
+                        other.append({"Tag": name, "Data": data})
+                    pos = vend
+                    continue
+            elif kind > _PRIV_FLOAT and vend <= n and (plain or kind < _CHARSET_ONLY):
+                if kind == _DROP:
+                    self.dropped.append(f"{path}.{name}" if path else name)
+                    pos = vend
+                    continue
+                text = buf[vpos:vend].decode("latin-1").rstrip(" \x00")
+                if kind in (_TEXT, _CTEXT):
+                    row[name] = (text.split("\\") if text else []) if multi else text
+                    pos = vend
+                    continue
+                if _PRIV_TEXT <= kind <= _CREATOR:  # _PRIV_TEXT, _PRIV_CTEXT, _CREATOR (_CTEXT is above)
+                    data = (text.split("\\") if multi else [text]) if text else []
+                    if kind == _CREATOR and data:
+                        ctx.creators[code] = data[0]
+                    if other is None:
+                        other = row["OtherElements"] = []
+                    other.append({"Tag": name, "Data": data})
+                    pos = vend
+                    continue
+                if kind == _PN:
+                    if multi:
+                        row[name] = [parse_pn(p) for p in text.split("\\")] if text else []
+                    else:
+                        row[name] = parse_pn(text)
+                    pos = vend
+                    continue
+                value, canonical = code(text) if text and "\\" not in text else (None, False)  # _DATE
+                if value is not None and canonical:
+                    row[name] = [value] if multi else value
+                    pos = vend
+                    continue
+            # anything else, or a value these checks do not take: the checked path
+            pos = self.step(row, pos, ctx, path, depth)
+            if pos < 0:
+                return pos
+            plain = ctx.encodings == _DEFAULT_ENCODING
+            other = row.get("OtherElements")
+        return pos
 
     def sequence(self, pos: int, length: int, ctx: _Ctx, path: str, depth: int) -> tuple[list[dict[str, Any]], int]:
         end = len(self.buf) if length == UNDEFINED else pos + length
@@ -485,6 +584,105 @@ _KIND = {
     **{vr: "f" for vr in FLOAT_NUMBER},
     **{vr: "i" for vr in INT_NUMBER},
 }
+
+
+class _Numbers(dict[int, "struct.Struct | None"]):
+    """The little endian decoder of binary numbers of one struct code, by value length: None
+    for a length the plan does not read (not whole values; for one value, not exactly one)."""
+
+    def __init__(self, code: str, single: bool = False, empty: bool = False) -> None:
+        super().__init__()
+        self.code, self.size, self.single, self.empty = code, _NUM_SIZE[code], single, empty
+
+    def __missing__(self, length: int) -> struct.Struct | None:
+        count, rest = divmod(length, self.size)
+        ok = not rest and (count == 1 if self.single else count > 0 or self.empty)
+        st = struct.Struct("<" + self.code * count) if ok else None
+        if len(self) < 1000:
+            self[length] = st
+        return st
+
+
+#: How :meth:`_Walker.explicit_le` reads an element, by its tag and VR (see :func:`_plan`). In
+#: this order: up to _PRIV_FLOAT binary numbers; from _CHARSET_ONLY, text read only while the
+#: character set is the default one.
+_GENERIC, _SKIP, _NUM, _PRIV_INT, _PRIV_FLOAT, _DROP, _DATE, _SEQ, _TEXT, _PRIV_TEXT = range(1, 11)
+_CTEXT, _PRIV_CTEXT, _CREATOR, _PN = range(11, 15)
+_CHARSET_ONLY = _CTEXT
+_Plan = tuple[int, str, bool, Any]  # kind (negative: the VR has a 32-bit length), name, multi-valued, how
+_PLANS: dict[bytes, _Plan] = {}
+_MAX_PLANS = 100_000
+_EXPL_LE_KEY = struct.Struct("<6sH")  # tag and VR (a plan's key), 16-bit length
+_NUMBERS = {
+    (code, single, empty): _Numbers(code, single, empty)
+    for code in _NUM_SIZE
+    for single, empty in ((True, False), (False, False), (False, True))
+}
+_PARSE = {"DA": parse_da, "TM": parse_tm, "DT": parse_dt}
+_GENERIC_PLAN: _Plan = (_GENERIC, "", False, None)
+
+
+def _plan(key: bytes) -> _Plan:
+    """How to read the explicit VR little endian element whose first six bytes are ``key``.
+
+    Each plan is the branch :meth:`_Walker.element` takes for such an element when its value is
+    well formed (length defined and within the buffer, whole binary values, a date that parses
+    in canonical form, text in the default character set); the reader checks those at each
+    element and reads any other case with :meth:`_Walker.step`.
+    """
+    group, elem = struct.unpack_from("<HH", key)
+    tag = group << 16 | elem
+    vr = _VR_OF_BYTES.get(key[4:6])
+    plan = _GENERIC_PLAN
+    if vr is None or group == 0xFFFE:
+        pass
+    elif elem == 0:
+        plan = (_SKIP, "", False, None)
+    elif group & 1:
+        plan = _private_plan(tag, vr)
+    else:
+        e = entry(tag)
+        if e is not None and e.vr == vr and not e.repeater and tag not in (0x00080005, 0x00280103):
+            plan = _public_plan(e.keyword, vr, e.multi)
+    if plan[0] != _GENERIC and vr in _LONG_VRS:
+        plan = (-plan[0], plan[1], plan[2], plan[3])
+    if len(_PLANS) < _MAX_PLANS:
+        _PLANS[key] = plan
+    return plan
+
+
+def _public_plan(name: str, vr: str, multi: bool) -> _Plan:
+    if vr in _PLAIN_TEXT:
+        return (_TEXT, name, multi, None)
+    if vr in _CHARSET_TEXT:
+        return (_CTEXT, name, multi, None)
+    if vr in _NUMERIC and vr not in ("AT", "UV"):
+        return (_NUM, name, multi, _NUMBERS[_NUMERIC[vr], not multi, False])
+    if vr == "PN":
+        return (_PN, name, multi, None)
+    if vr in DATE_TIME:
+        return (_DATE, name, multi, _PARSE[vr])
+    if vr == "SQ":
+        return (_SEQ, name, True, None)
+    return _GENERIC_PLAN
+
+
+def _private_plan(tag: int, vr: str) -> _Plan:
+    elem = tag & 0xFFFF
+    if 0x10 <= elem <= 0xFF:  # a private creator, read as LO whatever its VR
+        return (_CREATOR, tag_name(tag), True, (tag & 0xFFFF0000) | (tag & 0xFF))
+    if elem <= 0xFF or vr in ("AT", "UV", "UN"):
+        return _GENERIC_PLAN
+    if vr == "SQ":
+        return (_SEQ, tag_name(tag), True, None)
+    if vr in BINARY:
+        return (_DROP, tag_name(tag), False, None)
+    if vr in _CHARSET_VRS:
+        return (_PRIV_CTEXT, tag_name(tag), vr in _TEXT_MULTI, None)
+    if vr in _NUMERIC:
+        kind = _PRIV_FLOAT if vr in FLOAT_NUMBER else _PRIV_INT
+        return (kind, tag_name(tag), True, _NUMBERS[_NUMERIC[vr], False, True])
+    return (_PRIV_TEXT, tag_name(tag), vr in _TEXT_MULTI, None)
 
 
 def _looks_explicit(buf: Buffer, pos: int) -> bool:

@@ -7,12 +7,14 @@ conforms what differs, resolves replaced and duplicate SOPInstanceUIDs, and comm
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import multiprocessing
 import os
 import shutil
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +118,24 @@ def convert_paths(paths: Sequence[str], ingested_at: dt.datetime) -> tuple[list[
 
 
 def _task(paths: Sequence[str], stage: str, index: int, ingested_at: dt.datetime, keep: Any = None) -> Part:
+    with _no_gc():
+        return _convert_and_write(paths, stage, index, ingested_at, keep)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Python's cycle collector paused: converting a chunk allocates hundreds of thousands of
+    dicts and lists (rows hold no cycles), and each collection would walk all those still held."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _convert_and_write(paths: Sequence[str], stage: str, index: int, ingested_at: dt.datetime, keep: Any) -> Part:
     rows, issues = convert_paths(paths, ingested_at)
     excluded = 0
     if keep is not None:  # a filter spec: keep rows whose study/series/instance it selects
