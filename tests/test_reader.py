@@ -11,6 +11,7 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 from pydicom.sequence import Sequence
+from pydicom.uid import ImplicitVRLittleEndian
 
 from dicomlake.codec.reader import convert_bytes, convert_file
 from dicomlake.codec.vr import BINARY as BINARY_VRS
@@ -221,7 +222,7 @@ def _mutants(data: bytes, rng: random.Random) -> list[bytes]:
 
 
 def test_inline_reading_makes_the_rows_of_the_checked_path(testfiles_dir: Path, tmp_path: Path) -> None:
-    """Explicit VR little endian elements are read inline (``_Walker.explicit_le``); every file,
+    """Little endian elements are read inline (``_Walker.inline``); every file,
     whole, cut or with changed bytes, converts exactly as with each element read by ``step``:
     the same rows (key order included), the same issues, the same errors."""
     from dicomlake.codec import reader
@@ -229,7 +230,13 @@ def test_inline_reading_makes_the_rows_of_the_checked_path(testfiles_dir: Path, 
 
     rng = random.Random(15)
     files = sorted(p for p in testfiles_dir.iterdir() if p.is_file() and p.stat().st_size < 300_000)
-    files += sorted(make_sample(tmp_path / "sample", 40, seed=3))[:40]
+    sample = sorted(make_sample(tmp_path / "sample", 40, seed=3))
+    files += sample
+    for i, f in enumerate(sample[:10]):  # the same instances in implicit VR little endian
+        ds = pydicom.dcmread(f)
+        ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+        files.append(tmp_path / f"implicit{i}.dcm")
+        ds.save_as(files[-1], implicit_vr=True, little_endian=True, enforce_file_format=True)
     cases = [Path(f).read_bytes() for f in files]
     cases += [m for data in cases[:] for m in _mutants(data, rng)]
     inline = [_outcome(data) for data in cases]

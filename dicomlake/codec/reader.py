@@ -92,8 +92,8 @@ class _Ctx:
 
 
 class _Walker:
-    #: Read explicit VR little endian datasets with :meth:`explicit_le` (else every element by
-    #: :meth:`step`; the rows are the same, which ``tests/test_reader.py`` checks).
+    #: Read little endian datasets with :meth:`inline` (else every element by :meth:`step`; the
+    #: rows are the same, which ``tests/test_reader.py`` checks).
     fast = True
 
     def __init__(self, buf: Buffer, issues: list[tuple[str, str, str]]) -> None:
@@ -130,8 +130,8 @@ class _Walker:
         """Read elements until ``end`` or an item delimiter; returns the row and the new offset."""
         row: dict[str, Any] = {}
         try:
-            if ctx.little and not ctx.implicit and self.fast:
-                pos = self.explicit_le(row, pos, end, ctx, path, depth)
+            if ctx.little and self.fast:
+                pos = self.inline(row, pos, end, ctx, path, depth)
                 if pos < 0:
                     return row, -pos
             while pos < end:
@@ -156,26 +156,26 @@ class _Walker:
             raise DicomReadError(f"unexpected delimiter ({tag >> 16:04X},{tag & 0xFFFF:04X}) at byte {pos}")
         return self.element(row, tag, vr, length, vpos, ctx, path, depth)
 
-    def explicit_le(self, row: dict[str, Any], pos: int, end: int, ctx: _Ctx, path: str, depth: int) -> int:
-        """The elements of an explicit VR little endian dataset from ``pos``: the common elements
-        read inline as their plan says (:func:`_plan`), every other one by :meth:`step`. Returns the
-        offset after the dataset, negated after an item delimiter. The row is what :meth:`step`
-        alone would make; this loop is the reader's hot path, hence one function with locals."""
+    def inline(self, row: dict[str, Any], pos: int, end: int, ctx: _Ctx, path: str, depth: int) -> int:
+        """The elements of a little endian dataset from ``pos``: the common elements read inline as
+        their plan says (:func:`_plan`), every other one by :meth:`step`. Returns the offset after
+        the dataset, negated after an item delimiter. The row is what :meth:`step` alone would
+        make; this loop is the reader's hot path, hence one function with locals."""
         buf = self.buf
-        last = len(buf) - 12  # an element header starting after this is read by the checked path
         n = len(buf)
-        plans = _PLANS
-        unpack = _EXPL_LE_KEY.unpack_from
+        stop = min(end, n - 11)  # an element header starting after n - 12 is read by the checked path
+        plans, unpack = (
+            (_PLANS_IMPLICIT, _IMPL_LE_KEY.unpack_from) if ctx.implicit else (_PLANS, _EXPL_LE_KEY.unpack_from)
+        )
         u32 = _U32_LE.unpack_from
         plain = ctx.encodings == _DEFAULT_ENCODING
         other = row.get("OtherElements")
-        while pos < end:
-            if pos > last:
-                return pos
+        while pos < stop:
             key, length = unpack(buf, pos)
-            plan = plans.get(key)
-            if plan is None:
-                plan = _plan(key)
+            try:
+                plan = plans[key]
+            except KeyError:
+                plan = _plan(key, ctx.implicit)
             kind, name, multi, code = plan
             vpos = pos + 8
             if kind < 0:  # a 32-bit length
@@ -603,16 +603,18 @@ class _Numbers(dict[int, "struct.Struct | None"]):
         return st
 
 
-#: How :meth:`_Walker.explicit_le` reads an element, by its tag and VR (see :func:`_plan`). In
+#: How :meth:`_Walker.inline` reads an element, by its tag and VR (see :func:`_plan`). In
 #: this order: up to _PRIV_FLOAT binary numbers; from _CHARSET_ONLY, text read only while the
 #: character set is the default one.
 _GENERIC, _SKIP, _NUM, _PRIV_INT, _PRIV_FLOAT, _DROP, _DATE, _SEQ, _TEXT, _PRIV_TEXT = range(1, 11)
 _CTEXT, _PRIV_CTEXT, _CREATOR, _PN = range(11, 15)
 _CHARSET_ONLY = _CTEXT
 _Plan = tuple[int, str, bool, Any]  # kind (negative: the VR has a 32-bit length), name, multi-valued, how
-_PLANS: dict[bytes, _Plan] = {}
+_PLANS: dict[bytes, _Plan] = {}  # explicit VR, by the element's tag and VR bytes
+_PLANS_IMPLICIT: dict[bytes, _Plan] = {}  # implicit VR, by the element's tag bytes
 _MAX_PLANS = 100_000
 _EXPL_LE_KEY = struct.Struct("<6sH")  # tag and VR (a plan's key), 16-bit length
+_IMPL_LE_KEY = struct.Struct("<4sI")  # tag (a plan's key), 32-bit length
 _NUMBERS = {
     (code, single, empty): _Numbers(code, single, empty)
     for code in _NUM_SIZE
@@ -622,32 +624,36 @@ _PARSE = {"DA": parse_da, "TM": parse_tm, "DT": parse_dt}
 _GENERIC_PLAN: _Plan = (_GENERIC, "", False, None)
 
 
-def _plan(key: bytes) -> _Plan:
-    """How to read the explicit VR little endian element whose first six bytes are ``key``.
+def _plan(key: bytes, implicit: bool) -> _Plan:
+    """How to read the little endian element whose first bytes are ``key``: its tag, and in
+    explicit VR its VR.
 
     Each plan is the branch :meth:`_Walker.element` takes for such an element when its value is
     well formed (length defined and within the buffer, whole binary values, a date that parses
     in canonical form, text in the default character set); the reader checks those at each
-    element and reads any other case with :meth:`_Walker.step`.
+    element and reads any other case with :meth:`_Walker.step`. In implicit VR, where the VR
+    comes from the dictionary, only public elements of one VR and private creators have a plan.
     """
     group, elem = struct.unpack_from("<HH", key)
     tag = group << 16 | elem
-    vr = _VR_OF_BYTES.get(key[4:6])
+    e = entry(tag) if not group & 1 else None
+    vr = (e.vr if e is not None else None) if implicit else _VR_OF_BYTES.get(key[4:6])
     plan = _GENERIC_PLAN
-    if vr is None or group == 0xFFFE:
+    if group == 0xFFFE or (vr is None and not implicit):
         pass
     elif elem == 0:
         plan = (_SKIP, "", False, None)
     elif group & 1:
-        plan = _private_plan(tag, vr)
-    else:
-        e = entry(tag)
-        if e is not None and e.vr == vr and not e.repeater and tag not in (0x00080005, 0x00280103):
-            plan = _public_plan(e.keyword, vr, e.multi)
-    if plan[0] != _GENERIC and vr in _LONG_VRS:
+        plan = _private_plan(tag, vr) if not implicit or 0x10 <= elem <= 0xFF else _GENERIC_PLAN
+    elif vr is not None and e is not None and e.vr == vr and not e.repeater and tag not in (0x00080005, 0x00280103):
+        plan = _public_plan(e.keyword, vr, e.multi)
+        if implicit and (plan[0] == _SEQ or (plan[0] in (_TEXT, _CTEXT) and e.multi and vr not in _TEXT_MULTI)):
+            plan = _GENERIC_PLAN
+    if plan[0] != _GENERIC and vr in _LONG_VRS and not implicit:
         plan = (-plan[0], plan[1], plan[2], plan[3])
-    if len(_PLANS) < _MAX_PLANS:
-        _PLANS[key] = plan
+    plans = _PLANS_IMPLICIT if implicit else _PLANS
+    if len(plans) < _MAX_PLANS:
+        plans[key] = plan
     return plan
 
 
@@ -667,11 +673,11 @@ def _public_plan(name: str, vr: str, multi: bool) -> _Plan:
     return _GENERIC_PLAN
 
 
-def _private_plan(tag: int, vr: str) -> _Plan:
+def _private_plan(tag: int, vr: str | None) -> _Plan:
     elem = tag & 0xFFFF
     if 0x10 <= elem <= 0xFF:  # a private creator, read as LO whatever its VR
         return (_CREATOR, tag_name(tag), True, (tag & 0xFFFF0000) | (tag & 0xFF))
-    if elem <= 0xFF or vr in ("AT", "UV", "UN"):
+    if elem <= 0xFF or vr is None or vr in ("AT", "UV", "UN"):
         return _GENERIC_PLAN
     if vr == "SQ":
         return (_SEQ, tag_name(tag), True, None)
@@ -788,9 +794,30 @@ def _file_meta(w: _Walker, row: dict[str, Any], pos: int) -> int:
     if pos + 6 <= len(buf) and not _looks_explicit(buf, pos):
         ctx.implicit = True
         w.issues.append(("warning", "", "file meta information is not explicit VR; read as implicit"))
+    elif w.fast:
+        pos = w.inline(row, pos, _meta_end(buf, pos), ctx, "", 0)
     while pos + 8 <= len(buf) and struct.unpack_from("<H", buf, pos)[0] == 0x0002:
         tag, vr, length, vpos = w.header(pos, ctx)
         pos = w.element(row, tag, vr, length, vpos, ctx, "", 0)
+    return pos
+
+
+def _meta_end(buf: Buffer, pos: int) -> int:
+    """Where the well-formed explicit VR group 0002 elements from ``pos`` end: at the first element
+    of another group, or at the first one with an undefined length or a value past the buffer."""
+    n = len(buf)
+    while pos + 12 <= n:
+        group, _, vrb, length = _EXPL_LE.unpack_from(buf, pos)
+        vr = _VR_OF_BYTES.get(vrb)
+        if group != 0x0002 or vr is None:
+            break
+        vpos = pos + 8
+        if vr in _LONG_VRS:
+            (length,) = _U32_LE.unpack_from(buf, vpos)
+            vpos += 4
+        if length == UNDEFINED or vpos + length > n:
+            break
+        pos = vpos + length
     return pos
 
 
