@@ -645,8 +645,12 @@ def _plan(key: bytes, implicit: bool) -> _Plan:
         plan = (_SKIP, "", False, None)
     elif group & 1:
         plan = _private_plan(tag, vr) if not implicit or 0x10 <= elem <= 0xFF else _GENERIC_PLAN
-    elif vr is not None and e is not None and e.vr == vr and not e.repeater and tag not in (0x00080005, 0x00280103):
-        plan = _public_plan(e.keyword, vr, e.multi)
+    elif vr is None or e is None:
+        pass
+    elif not implicit and vr in BINARY and vr != "UN":
+        plan = (_DROP, e.keyword, False, None)  # any public element the file says is binary
+    elif not e.repeater and tag not in (0x00080005, 0x00280103):
+        plan = _public_plan(e.keyword, vr, e.multi) if e.vr == vr or _same_kind(vr, e.vr) else _GENERIC_PLAN
         if implicit and (plan[0] == _SEQ or (plan[0] in (_TEXT, _CTEXT) and e.multi and vr not in _TEXT_MULTI)):
             plan = _GENERIC_PLAN
     if plan[0] != _GENERIC and vr in _LONG_VRS and not implicit:
@@ -655,6 +659,13 @@ def _plan(key: bytes, implicit: bool) -> _Plan:
     if len(plans) < _MAX_PLANS:
         plans[key] = plan
     return plan
+
+
+def _same_kind(vr: str, dict_vr: str) -> bool:
+    """Whether binary numbers of ``vr`` fill the column of the ambiguous ``dict_vr`` as they are
+    (``US or SS`` written as SS: :meth:`_Walker.typed` reads them by ``value``)."""
+    want = _KIND.get(dict_vr) or _KIND.get(resolve(dict_vr), "s")
+    return dict_vr in AMBIGUOUS and vr in _NUMERIC and _KIND.get(vr) == want
 
 
 def _public_plan(name: str, vr: str, multi: bool) -> _Plan:
