@@ -186,53 +186,56 @@ class _Walker:
                     continue
                 kind = -kind if length != UNDEFINED else _GENERIC
             vend = vpos + length
-            if kind <= _PRIV_FLOAT and kind != _GENERIC and vend <= n:
-                if kind == _SKIP:
-                    pos = vend
-                    continue
-                decoder = code[length]
-                if decoder is not None:
-                    values = decoder.unpack_from(buf, vpos)
-                    if kind == _NUM:
-                        row[name] = list(values) if multi else values[0]
-                    else:
-                        if other is None:
-                            other = row["OtherElements"] = []
-                        data = list(map(str, values)) if kind == _PRIV_INT else [repr(v) for v in values]
-                        other.append({"Tag": name, "Data": data})
-                    pos = vend
-                    continue
-            elif kind > _PRIV_FLOAT and vend <= n and (plain or kind < _CHARSET_ONLY):
-                if kind == _DROP:
+            if vend <= n and kind != _GENERIC:
+                if kind <= _PRIV_FLOAT:  # binary numbers (or a group length)
+                    if kind == _SKIP:
+                        pos = vend
+                        continue
+                    values = code[length]
+                    if values is not None:
+                        values = values.unpack_from(buf, vpos)
+                        if kind == _NUM:
+                            row[name] = list(values) if multi else values[0]
+                        else:
+                            if other is None:
+                                other = row["OtherElements"] = []
+                            if kind == _PRIV_INT:
+                                other.append({"Tag": name, "Data": list(map(str, values))})
+                            else:
+                                other.append({"Tag": name, "Data": [repr(v) for v in values]})
+                        pos = vend
+                        continue
+                elif kind == _DROP:
                     self.dropped.append(f"{path}.{name}" if path else name)
                     pos = vend
                     continue
-                text = buf[vpos:vend].decode("latin-1").rstrip(" \x00")
-                if kind in (_TEXT, _CTEXT):
-                    row[name] = (text.split("\\") if text else []) if multi else text
-                    pos = vend
-                    continue
-                if _PRIV_TEXT <= kind <= _CREATOR:  # _PRIV_TEXT, _PRIV_CTEXT, _CREATOR (_CTEXT is above)
-                    data = (text.split("\\") if multi else [text]) if text else []
-                    if kind == _CREATOR and data:
-                        ctx.creators[code] = data[0]
-                    if other is None:
-                        other = row["OtherElements"] = []
-                    other.append({"Tag": name, "Data": data})
-                    pos = vend
-                    continue
-                if kind == _PN:
-                    if multi:
-                        row[name] = [parse_pn(p) for p in text.split("\\")] if text else []
-                    else:
-                        row[name] = parse_pn(text)
-                    pos = vend
-                    continue
-                value, canonical = code(text) if text and "\\" not in text else (None, False)  # _DATE
-                if value is not None and canonical:
-                    row[name] = [value] if multi else value
-                    pos = vend
-                    continue
+                elif plain or kind < _CHARSET_ONLY:
+                    text = buf[vpos:vend].decode("latin-1").rstrip(" \x00")
+                    if kind == _TEXT or kind == _CTEXT:  # noqa: SIM109 (no tuple built per element)
+                        row[name] = (text.split("\\") if text else []) if multi else text
+                        pos = vend
+                        continue
+                    if kind == _PRIV_TEXT or kind == _PRIV_CTEXT or kind == _CREATOR:  # noqa: SIM109
+                        data = (text.split("\\") if multi else [text]) if text else []
+                        if kind == _CREATOR and data:
+                            ctx.creators[code] = data[0]
+                        if other is None:
+                            other = row["OtherElements"] = []
+                        other.append({"Tag": name, "Data": data})
+                        pos = vend
+                        continue
+                    if kind == _PN:
+                        if multi:
+                            row[name] = [parse_pn(p) for p in text.split("\\")] if text else []
+                        else:
+                            row[name] = parse_pn(text)
+                        pos = vend
+                        continue
+                    value, canonical = code(text) if text and "\\" not in text else (None, False)  # _DATE
+                    if value is not None and canonical:
+                        row[name] = [value] if multi else value
+                        pos = vend
+                        continue
             # anything else, or a value these checks do not take: the checked path
             pos = self.step(row, pos, ctx, path, depth)
             if pos < 0:
