@@ -251,12 +251,18 @@ class _Walker:
         return pos
 
     def sequence(self, pos: int, length: int, ctx: _Ctx, path: str, depth: int) -> tuple[list[dict[str, Any]], int]:
-        end = len(self.buf) if length == UNDEFINED else pos + length
-        if end > len(self.buf):
+        buf = self.buf
+        n = len(buf)
+        end = n if length == UNDEFINED else pos + length
+        if end > n:
             raise Truncated(pos)
         items: list[dict[str, Any]] = []
         while pos < end:
-            tag, _, ilen, vpos = self.header(pos, ctx)
+            if ctx.little and pos + 8 <= n and buf[pos : pos + 2] == b"\xfe\xff":  # an item or delimiter
+                group, elem, ilen = _IMPL_LE.unpack_from(buf, pos)
+                tag, vpos = group << 16 | elem, pos + 8
+            else:
+                tag, _, ilen, vpos = self.header(pos, ctx)
             if tag == SEQ_END:
                 return items, vpos
             if tag != ITEM:
@@ -265,7 +271,7 @@ class _Walker:
                 )
             item_end = end if ilen == UNDEFINED else vpos + ilen
             implicit = ctx.implicit
-            if not implicit and vpos + 6 <= len(self.buf) and ilen and not _looks_explicit(self.buf, vpos):
+            if not implicit and vpos + 6 <= n and ilen and buf[vpos + 4 : vpos + 6] not in _VR_OF_BYTES:
                 implicit = True  # some writers encode items in implicit VR inside explicit files
                 self.issues.append(("warning", path, "sequence item in implicit VR inside an explicit VR dataset"))
             sub = _Ctx(implicit, ctx.little, ctx.encodings, {}, ctx.pixel_rep)
