@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import warnings
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 from pydicom.sequence import Sequence
+from pydicom.uid import ImplicitVRLittleEndian
 
 from dicomlake.codec.reader import convert_bytes, convert_file
 from dicomlake.codec.vr import BINARY as BINARY_VRS
@@ -198,3 +200,53 @@ def test_every_public_keyword_of_pydicom_test_files_is_a_column(testfiles_dir: P
         assert wanted <= set(row), (path.name, wanted - set(row))
         checked += 1
     assert checked > 100
+
+
+def _outcome(data: bytes) -> str:
+    try:
+        c = convert_bytes(data)
+    except DicomReadError as exc:
+        return f"DicomReadError: {exc}"
+    return repr((c.row, c.issues))
+
+
+def _mutants(data: bytes, rng: random.Random) -> list[bytes]:
+    """``data`` cut at seeded points, and with a few seeded bytes of its first 4 KB changed."""
+    out = [data[: rng.randrange(len(data))] for _ in range(3)]
+    for _ in range(6):
+        b = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            b[rng.randrange(min(len(b), 4096))] = rng.randrange(256)
+        out.append(bytes(b))
+    return out
+
+
+def test_inline_reading_makes_the_rows_of_the_checked_path(testfiles_dir: Path, tmp_path: Path) -> None:
+    """Little endian elements are read inline (``_Walker.inline``); every file,
+    whole, cut or with changed bytes, converts exactly as with each element read by ``step``:
+    the same rows (key order included), the same issues, the same errors."""
+    from dicomlake.codec import reader
+    from dicomlake.demo.sample import make_sample
+
+    rng = random.Random(15)
+    files = sorted(p for p in testfiles_dir.iterdir() if p.is_file() and p.stat().st_size < 300_000)
+    sample = sorted(make_sample(tmp_path / "sample", 40, seed=3))
+    files += sample
+    for i, f in enumerate(sample[:10]):  # the same instances in implicit VR little endian
+        ds = pydicom.dcmread(f)
+        ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+        files.append(tmp_path / f"implicit{i}.dcm")
+        ds.save_as(files[-1], implicit_vr=True, little_endian=True, enforce_file_format=True)
+    cases = [Path(f).read_bytes() for f in files]
+    cases += [m for data in cases[:] for m in _mutants(data, rng)]
+    inline = [_outcome(data) for data in cases]
+    try:
+        reader._Walker.fast = False
+        checked = [_outcome(data) for data in cases]
+    finally:
+        reader._Walker.fast = True
+    assert len(files) > 100
+    differ = [
+        f"case {i}: {a[:200]} != {b[:200]}" for i, (a, b) in enumerate(zip(inline, checked, strict=True)) if a != b
+    ]
+    assert not differ, differ[:3]

@@ -4,6 +4,12 @@ It walks the raw elements itself (explicit/implicit VR, little/big endian, defla
 each value once and converts it straight into the row's Python value: no pydicom Dataset is
 built. PixelData and other binary elements are skipped by length, never read into Python
 objects. It is a pure function (bytes in, row out) with no lake, CLI or engine inside.
+
+Speed: in little endian datasets the common elements are read by one loop
+(:meth:`_Walker.inline`) that looks each element's tag (and VR) up in a plan made once per
+process (:func:`_plan`) and converts the value in place; every other element, and any value
+the plan's checks do not take, goes through the checked path (:meth:`_Walker.step`), so both
+make the same rows (``tests/test_reader.py`` compares them over real, cut and altered files).
 """
 
 from __future__ import annotations
@@ -92,6 +98,10 @@ class _Ctx:
 
 
 class _Walker:
+    #: Read little endian datasets with :meth:`inline` (else every element by :meth:`step`; the
+    #: rows are the same, which ``tests/test_reader.py`` checks).
+    fast = True
+
     def __init__(self, buf: Buffer, issues: list[tuple[str, str, str]]) -> None:
         self.buf = buf
         self.issues = issues
@@ -126,13 +136,14 @@ class _Walker:
         """Read elements until ``end`` or an item delimiter; returns the row and the new offset."""
         row: dict[str, Any] = {}
         try:
+            if ctx.little and self.fast:
+                pos = self.inline(row, pos, end, ctx, path, depth)
+                if pos < 0:
+                    return row, -pos
             while pos < end:
-                tag, vr, length, vpos = self.header(pos, ctx)
-                if tag == ITEM_END:
-                    return row, vpos
-                if tag >> 16 == 0xFFFE:
-                    raise DicomReadError(f"unexpected delimiter ({tag >> 16:04X},{tag & 0xFFFF:04X}) at byte {pos}")
-                pos = self.element(row, tag, vr, length, vpos, ctx, path, depth)
+                pos = self.step(row, pos, ctx, path, depth)
+                if pos < 0:
+                    return row, -pos
         except Truncated:
             if depth or "PixelData" not in self.dropped:
                 raise
@@ -142,13 +153,116 @@ class _Walker:
             return row, len(self.buf)
         return row, pos
 
+    def step(self, row: dict[str, Any], pos: int, ctx: _Ctx, path: str, depth: int) -> int:
+        """Read the element at ``pos`` into ``row``; returns the next offset, negated after an item delimiter."""
+        tag, vr, length, vpos = self.header(pos, ctx)
+        if tag == ITEM_END:
+            return -vpos
+        if tag >> 16 == 0xFFFE:
+            raise DicomReadError(f"unexpected delimiter ({tag >> 16:04X},{tag & 0xFFFF:04X}) at byte {pos}")
+        return self.element(row, tag, vr, length, vpos, ctx, path, depth)
+
+    def inline(self, row: dict[str, Any], pos: int, end: int, ctx: _Ctx, path: str, depth: int) -> int:
+        """The elements of a little endian dataset from ``pos``: the common elements read inline as
+        their plan says (:func:`_plan`), every other one by :meth:`step`. Returns the offset after
+        the dataset, negated after an item delimiter. The row is what :meth:`step` alone would
+        make; this loop is the reader's hot path, hence one function with locals."""
+        buf = self.buf
+        n = len(buf)
+        stop = min(end, n - 11)  # an element header starting after n - 12 is read by the checked path
+        plans, unpack = (
+            (_PLANS_IMPLICIT, _IMPL_LE_KEY.unpack_from) if ctx.implicit else (_PLANS, _EXPL_LE_KEY.unpack_from)
+        )
+        u32 = _U32_LE.unpack_from
+        plain = ctx.encodings == _DEFAULT_ENCODING
+        other = row.get("OtherElements")
+        while pos < stop:
+            key, length = unpack(buf, pos)
+            try:
+                plan = plans[key]
+            except KeyError:
+                plan = _plan(key, ctx.implicit)
+            kind, name, multi, code = plan
+            vpos = pos + 8
+            if kind < 0:  # a 32-bit length
+                (length,) = u32(buf, vpos)
+                vpos += 4
+                if kind == -_SEQ:
+                    pos = self.sq_column(row, name, f"{path}.{name}" if path else name, length, vpos, ctx, depth, False)
+                    continue
+                kind = -kind if length != UNDEFINED else _GENERIC
+            vend = vpos + length
+            if vend <= n and kind != _GENERIC:
+                if kind <= _PRIV_FLOAT:  # binary numbers (or a group length)
+                    if kind == _SKIP:
+                        pos = vend
+                        continue
+                    values = code[length]
+                    if values is not None:
+                        values = values.unpack_from(buf, vpos)
+                        if kind == _NUM:
+                            row[name] = list(values) if multi else values[0]
+                        else:
+                            if other is None:
+                                other = row["OtherElements"] = []
+                            if kind == _PRIV_INT:
+                                other.append({"Tag": name, "Data": list(map(str, values))})
+                            else:
+                                other.append({"Tag": name, "Data": [repr(v) for v in values]})
+                        pos = vend
+                        continue
+                elif kind == _DROP:
+                    self.dropped.append(f"{path}.{name}" if path else name)
+                    pos = vend
+                    continue
+                elif plain or kind < _CHARSET_ONLY:
+                    text = buf[vpos:vend].decode("latin-1").rstrip(" \x00")
+                    if kind == _TEXT or kind == _CTEXT:  # noqa: SIM109 (no tuple built per element)
+                        row[name] = (text.split("\\") if text else []) if multi else text
+                        pos = vend
+                        continue
+                    if kind == _PRIV_TEXT or kind == _PRIV_CTEXT or kind == _CREATOR:  # noqa: SIM109
+                        data = (text.split("\\") if multi else [text]) if text else []
+                        if kind == _CREATOR and data:
+                            ctx.creators[code] = data[0]
+                        if other is None:
+                            other = row["OtherElements"] = []
+                        other.append({"Tag": name, "Data": data})
+                        pos = vend
+                        continue
+                    if kind == _PN:
+                        if multi:
+                            row[name] = [parse_pn(p) for p in text.split("\\")] if text else []
+                        else:
+                            row[name] = parse_pn(text)
+                        pos = vend
+                        continue
+                    value, canonical = code(text) if text and "\\" not in text else (None, False)  # _DATE
+                    if value is not None and canonical:
+                        row[name] = [value] if multi else value
+                        pos = vend
+                        continue
+            # anything else, or a value these checks do not take: the checked path
+            pos = self.step(row, pos, ctx, path, depth)
+            if pos < 0:
+                return pos
+            plain = ctx.encodings == _DEFAULT_ENCODING
+            other = row.get("OtherElements")
+        return pos
+
     def sequence(self, pos: int, length: int, ctx: _Ctx, path: str, depth: int) -> tuple[list[dict[str, Any]], int]:
-        end = len(self.buf) if length == UNDEFINED else pos + length
-        if end > len(self.buf):
+        buf = self.buf
+        n = len(buf)
+        end = n if length == UNDEFINED else pos + length
+        if end > n:
             raise Truncated(pos)
         items: list[dict[str, Any]] = []
         while pos < end:
-            tag, _, ilen, vpos = self.header(pos, ctx)
+            if ctx.little and pos + 8 <= n and buf[pos : pos + 2] == b"\xfe\xff":  # an item or delimiter
+                group, elem, ilen = _IMPL_LE.unpack_from(buf, pos)
+                tag, vpos = group << 16 | elem, pos + 8
+            else:
+                tag, _, ilen, vpos = self.header(pos, ctx)
             if tag == SEQ_END:
                 return items, vpos
             if tag != ITEM:
@@ -157,7 +271,7 @@ class _Walker:
                 )
             item_end = end if ilen == UNDEFINED else vpos + ilen
             implicit = ctx.implicit
-            if not implicit and vpos + 6 <= len(self.buf) and ilen and not _looks_explicit(self.buf, vpos):
+            if not implicit and vpos + 6 <= n and ilen and buf[vpos + 4 : vpos + 6] not in _VR_OF_BYTES:
                 implicit = True  # some writers encode items in implicit VR inside explicit files
                 self.issues.append(("warning", path, "sequence item in implicit VR inside an explicit VR dataset"))
             sub = _Ctx(implicit, ctx.little, ctx.encodings, {}, ctx.pixel_rep)
@@ -487,6 +601,122 @@ _KIND = {
 }
 
 
+class _Numbers(dict[int, "struct.Struct | None"]):
+    """The little endian decoder of binary numbers of one struct code, by value length: None
+    for a length the plan does not read (not whole values; for one value, not exactly one)."""
+
+    def __init__(self, code: str, single: bool = False, empty: bool = False) -> None:
+        super().__init__()
+        self.code, self.size, self.single, self.empty = code, _NUM_SIZE[code], single, empty
+
+    def __missing__(self, length: int) -> struct.Struct | None:
+        count, rest = divmod(length, self.size)
+        ok = not rest and (count == 1 if self.single else count > 0 or self.empty)
+        st = struct.Struct("<" + self.code * count) if ok else None
+        if len(self) < 1000:
+            self[length] = st
+        return st
+
+
+#: How :meth:`_Walker.inline` reads an element, by its tag and VR (see :func:`_plan`). In
+#: this order: up to _PRIV_FLOAT binary numbers; from _CHARSET_ONLY, text read only while the
+#: character set is the default one.
+_GENERIC, _SKIP, _NUM, _PRIV_INT, _PRIV_FLOAT, _DROP, _DATE, _SEQ, _TEXT, _PRIV_TEXT = range(1, 11)
+_CTEXT, _PRIV_CTEXT, _CREATOR, _PN = range(11, 15)
+_CHARSET_ONLY = _CTEXT
+_Plan = tuple[int, str, bool, Any]  # kind (negative: the VR has a 32-bit length), name, multi-valued, how
+_PLANS: dict[bytes, _Plan] = {}  # explicit VR, by the element's tag and VR bytes
+_PLANS_IMPLICIT: dict[bytes, _Plan] = {}  # implicit VR, by the element's tag bytes
+_MAX_PLANS = 100_000
+_EXPL_LE_KEY = struct.Struct("<6sH")  # tag and VR (a plan's key), 16-bit length
+_IMPL_LE_KEY = struct.Struct("<4sI")  # tag (a plan's key), 32-bit length
+_NUMBERS = {
+    (code, single, empty): _Numbers(code, single, empty)
+    for code in _NUM_SIZE
+    for single, empty in ((True, False), (False, False), (False, True))
+}
+_PARSE = {"DA": parse_da, "TM": parse_tm, "DT": parse_dt}
+_GENERIC_PLAN: _Plan = (_GENERIC, "", False, None)
+
+
+def _plan(key: bytes, implicit: bool) -> _Plan:
+    """How to read the little endian element whose first bytes are ``key``: its tag, and in
+    explicit VR its VR.
+
+    Each plan is the branch :meth:`_Walker.element` takes for such an element when its value is
+    well formed (length defined and within the buffer, whole binary values, a date that parses
+    in canonical form, text in the default character set); the reader checks those at each
+    element and reads any other case with :meth:`_Walker.step`. In implicit VR, where the VR
+    comes from the dictionary, only public elements of one VR and private creators have a plan.
+    """
+    group, elem = struct.unpack_from("<HH", key)
+    tag = group << 16 | elem
+    e = entry(tag) if not group & 1 else None
+    vr = (e.vr if e is not None else None) if implicit else _VR_OF_BYTES.get(key[4:6])
+    plan = _GENERIC_PLAN
+    if group == 0xFFFE or (vr is None and not implicit):
+        pass
+    elif elem == 0:
+        plan = (_SKIP, "", False, None)
+    elif group & 1:
+        plan = _private_plan(tag, vr) if not implicit or 0x10 <= elem <= 0xFF else _GENERIC_PLAN
+    elif vr is None or e is None:
+        pass
+    elif not implicit and vr in BINARY and vr != "UN":
+        plan = (_DROP, e.keyword, False, None)  # any public element the file says is binary
+    elif not e.repeater and tag not in (0x00080005, 0x00280103):
+        plan = _public_plan(e.keyword, vr, e.multi) if e.vr == vr or _same_kind(vr, e.vr) else _GENERIC_PLAN
+        if implicit and (plan[0] == _SEQ or (plan[0] in (_TEXT, _CTEXT) and e.multi and vr not in _TEXT_MULTI)):
+            plan = _GENERIC_PLAN
+    if plan[0] != _GENERIC and vr in _LONG_VRS and not implicit:
+        plan = (-plan[0], plan[1], plan[2], plan[3])
+    plans = _PLANS_IMPLICIT if implicit else _PLANS
+    if len(plans) < _MAX_PLANS:
+        plans[key] = plan
+    return plan
+
+
+def _same_kind(vr: str, dict_vr: str) -> bool:
+    """Whether binary numbers of ``vr`` fill the column of the ambiguous ``dict_vr`` as they are
+    (``US or SS`` written as SS: :meth:`_Walker.typed` reads them by ``value``)."""
+    want = _KIND.get(dict_vr) or _KIND.get(resolve(dict_vr), "s")
+    return dict_vr in AMBIGUOUS and vr in _NUMERIC and _KIND.get(vr) == want
+
+
+def _public_plan(name: str, vr: str, multi: bool) -> _Plan:
+    if vr in _PLAIN_TEXT:
+        return (_TEXT, name, multi, None)
+    if vr in _CHARSET_TEXT:
+        return (_CTEXT, name, multi, None)
+    if vr in _NUMERIC and vr not in ("AT", "UV"):
+        return (_NUM, name, multi, _NUMBERS[_NUMERIC[vr], not multi, False])
+    if vr == "PN":
+        return (_PN, name, multi, None)
+    if vr in DATE_TIME:
+        return (_DATE, name, multi, _PARSE[vr])
+    if vr == "SQ":
+        return (_SEQ, name, True, None)
+    return _GENERIC_PLAN
+
+
+def _private_plan(tag: int, vr: str | None) -> _Plan:
+    elem = tag & 0xFFFF
+    if 0x10 <= elem <= 0xFF:  # a private creator, read as LO whatever its VR
+        return (_CREATOR, tag_name(tag), True, (tag & 0xFFFF0000) | (tag & 0xFF))
+    if elem <= 0xFF or vr is None or vr in ("AT", "UV", "UN"):
+        return _GENERIC_PLAN
+    if vr == "SQ":
+        return (_SEQ, tag_name(tag), True, None)
+    if vr in BINARY:
+        return (_DROP, tag_name(tag), False, None)
+    if vr in _CHARSET_VRS:
+        return (_PRIV_CTEXT, tag_name(tag), vr in _TEXT_MULTI, None)
+    if vr in _NUMERIC:
+        kind = _PRIV_FLOAT if vr in FLOAT_NUMBER else _PRIV_INT
+        return (kind, tag_name(tag), True, _NUMBERS[_NUMERIC[vr], False, True])
+    return (_PRIV_TEXT, tag_name(tag), vr in _TEXT_MULTI, None)
+
+
 def _looks_explicit(buf: Buffer, pos: int) -> bool:
     return bytes(buf[pos + 4 : pos + 6]) in _VR_OF_BYTES
 
@@ -590,9 +820,30 @@ def _file_meta(w: _Walker, row: dict[str, Any], pos: int) -> int:
     if pos + 6 <= len(buf) and not _looks_explicit(buf, pos):
         ctx.implicit = True
         w.issues.append(("warning", "", "file meta information is not explicit VR; read as implicit"))
+    elif w.fast:
+        pos = w.inline(row, pos, _meta_end(buf, pos), ctx, "", 0)
     while pos + 8 <= len(buf) and struct.unpack_from("<H", buf, pos)[0] == 0x0002:
         tag, vr, length, vpos = w.header(pos, ctx)
         pos = w.element(row, tag, vr, length, vpos, ctx, "", 0)
+    return pos
+
+
+def _meta_end(buf: Buffer, pos: int) -> int:
+    """Where the well-formed explicit VR group 0002 elements from ``pos`` end: at the first element
+    of another group, or at the first one with an undefined length or a value past the buffer."""
+    n = len(buf)
+    while pos + 12 <= n:
+        group, _, vrb, length = _EXPL_LE.unpack_from(buf, pos)
+        vr = _VR_OF_BYTES.get(vrb)
+        if group != 0x0002 or vr is None:
+            break
+        vpos = pos + 8
+        if vr in _LONG_VRS:
+            (length,) = _U32_LE.unpack_from(buf, vpos)
+            vpos += 4
+        if length == UNDEFINED or vpos + length > n:
+            break
+        pos = vpos + length
     return pos
 
 

@@ -7,13 +7,15 @@ conforms what differs, resolves replaced and duplicate SOPInstanceUIDs, and comm
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import gc
 import multiprocessing
 import os
 import shutil
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +123,24 @@ def convert_chunk(index: int, paths: Sequence[str], *, stage: str, ingested_at: 
     """One ingest task: convert chunk ``index`` of the files and stage its rows as a Parquet part
     in ``stage`` (``keep``: a filter spec, rows it does not select are left out). Run by the local
     worker processes and, shipped to the executors, by :func:`dicomlake.engines.spark.run_tasks`."""
+    with _no_gc():
+        return _convert_and_write(paths, stage, index, ingested_at, keep)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Python's cycle collector paused: converting a chunk allocates hundreds of thousands of
+    dicts and lists (rows hold no cycles), and each collection would walk all those still held."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _convert_and_write(paths: Sequence[str], stage: str, index: int, ingested_at: dt.datetime, keep: Any) -> Part:
     rows, issues = convert_paths(paths, ingested_at)
     excluded = 0
     if keep is not None:  # a filter spec: keep rows whose study/series/instance it selects
