@@ -12,17 +12,13 @@ import dicomlake
 from dicomlake.errors import QueryError
 from dicomlake.query.named import named_queries, parse_sql_file, sql_dir
 
-from .conftest import item, write_instance
+from .helpers import SAMPLE_N, item, write_instance
 
 
-@pytest.fixture(scope="module")
-def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> dicomlake.Lake:
-    from dicomlake.demo.sample import make_sample
-
-    root = tmp_path_factory.mktemp("q")
-    make_sample(root / "files", 120, seed=3)
-    dicomlake.ingest(root / "lake", root / "files", "sample", progress=False)
-    return dicomlake.open(root / "lake")
+@pytest.fixture
+def sample_lake(sample_lake: Path) -> dicomlake.Lake:
+    """The session's sample lake (store ``sample``), read only."""
+    return dicomlake.open(sample_lake)
 
 
 def test_every_sql_file_has_a_complete_header() -> None:
@@ -62,7 +58,7 @@ def test_export_seed_queries_run_verbatim(sample_lake: dicomlake.Lake) -> None:
         "SELECT CONCAT ('/studies/', StudyInstanceUID, '/series/', SeriesInstanceUID, "
         "'/instances/', SOPInstanceUID) FROM sample"
     )
-    assert len(sample_lake.sql(seed_filter).fetchall()) == 120
+    assert len(sample_lake.sql(seed_filter).fetchall()) == SAMPLE_N
     seed_patient = (
         "SELECT CONCAT('/dicomWeb/studies/', StudyInstanceUID, '/series/', SeriesInstanceUID, "
         "'/instances/', SOPInstanceUID) as DICOMwebPath FROM sample WHERE PatientID = '19045';"
