@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pydicom
 import pytest
@@ -74,3 +75,14 @@ def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def sample_lake_copy(sample_lake: Path, tmp_path: Path) -> Path:
     """A copy of the sample lake of this test's own (its rows name the shared, read-only source files)."""
     return copy_lake(sample_lake, tmp_path / "sample-lake")
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One Spark session (``local[2]``) for the whole run; a command run in this process
+    (``helpers.cli``) with ``--engine spark`` takes it too (whatever its ``--spark-master``)."""
+    from dicomlake.engines.spark import session
+
+    s = session("local[2]")
+    yield s
+    s.stop()

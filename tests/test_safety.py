@@ -318,7 +318,7 @@ def test_store_drop_asks_on_a_terminal_and_needs_yes_otherwise(files: Path, tmp_
     assert dicomlake.open(lake).stores == []
 
 
-def test_spark_tasks_and_stow_check_their_sources(files: Path, tmp_path: Path) -> None:
+def test_spark_tasks_and_stow_check_their_sources(files: Path, tmp_path: Path, spark: object) -> None:
     from dicomlake.demo.orthanc import Orthanc
 
     lake, paths = _lake(files, tmp_path)

@@ -5,7 +5,6 @@ Spark writes the same files and rows as on DuckDB for the same key."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +19,6 @@ from dicomlake.demo.sample import make_sample
 from .helpers import cli
 
 PYDICOM_FILES = ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "rtstruct.dcm", "JPEG2000.dcm", "nested_priv_SQ.dcm"]
-
-
-@pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
-    from dicomlake.engines.spark import session
-
-    s = session("local[2]")
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope="module")
