@@ -4,9 +4,12 @@ small DICOM instances, and sample lakes.
 ``cli`` runs the command in this process (typer's CliRunner): no second Python start-up (1–1.5 s
 of imports per command). It gives what a process run gives: exit code, stdout and stderr apart,
 Python warnings and log records printed on stderr as a fresh interpreter prints them, a crash
-as a traceback on stderr with exit code 1, and no state kept from one run to the next (the
-environment, signal handlers and warning filters are restored; the process's list of published
-commits starts empty). Two things it cannot give: output written straight to file descriptor
+as a traceback on stderr with exit code 1, and no state kept from one run to the next: ``env``
+is set for the run only, the command's own Ctrl-C handling puts the signal handlers back, the
+warning filters and log handlers are put back, the process's list of published commits starts
+empty, a Spark session the command started is stopped, and the garbage the command left is
+collected (left to a later garbage collection, it once crashed a forked ingest worker that ran
+it: a segmentation fault). Two things it cannot give: output written straight to file descriptor
 1 or 2 (by forked workers, the JVM behind Spark, C code), and a terminal or a pipe as stdin or
 stdout. Tests about those, about exit codes of a real process, signals (Ctrl-C, kill) and the
 installed console script use ``cli_process`` and say why.
