@@ -72,7 +72,9 @@ case "$cmd" in
         "$VENV/bin/mypy"
         "$VENV/bin/lint-imports"
         say "tests"
-        "$VENV/bin/python" -m pytest "$@"
+        # Two processes, each taking whole test files (their module fixtures are built once);
+        # later options win, so './dev.sh test -n 0' runs them in one.
+        "$VENV/bin/python" -m pytest -n 2 --dist loadfile "$@"
         ;;
     bench)
         setup_system

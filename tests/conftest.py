@@ -1,18 +1,22 @@
-"""Shared fixtures: pydicom's bundled test files and small DICOM files written by the tests."""
+"""Shared fixtures: pydicom's bundled test files, small DICOM files written by the tests, and one
+sample lake for the whole run (helpers to import are in ``tests/helpers.py``)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pydicom
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+from .helpers import build_sample_lake, copy_lake, item, tree_state, write_instance
+
+__all__ = ["item", "write_instance"]  # imported from here by older test modules
 
 # Under CI (the CI variable set) property tests are derandomized: the same examples on every
 # run, so a red run is a real bug and a rerun reproduces it; the failing example is printed.
@@ -46,42 +50,39 @@ def testfiles_dir() -> Path:
     return Path(os.path.dirname(str(get_testdata_file("CT_small.dcm", download=False))))
 
 
-def write_instance(path: Path, **attrs: object) -> Path:
-    """A small valid instance with ``attrs`` set (keywords; values as pydicom accepts them)."""
-    ds = Dataset()
-    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
-    ds.SOPInstanceUID = generate_uid()
-    ds.StudyInstanceUID = generate_uid()
-    ds.SeriesInstanceUID = generate_uid()
-    ds.PatientID = "P1"
-    ds.PatientName = "Doe^Jane"
-    ds.StudyDate = "20200102"
-    ds.StudyTime = "101112"
-    ds.Modality = "OT"
-    for k, v in attrs.items():
-        setattr(ds, k, v)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta = meta
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ds.save_as(path, enforce_file_format=True)
-    return path
-
-
 @pytest.fixture
 def make_instance() -> Callable[..., Path]:
     return write_instance
 
 
-def item(**attrs: object) -> Dataset:
-    ds = Dataset()
-    for k, v in attrs.items():
-        setattr(ds, k, v)
-    return ds
-
-
 @pytest.fixture(scope="session")
 def read() -> Callable[[Path], pydicom.Dataset]:
     return lambda p: pydicom.dcmread(p, force=True)
+
+
+@pytest.fixture(scope="session")
+def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The session's sample lake (``helpers.SAMPLE_N`` instances in store ``sample``), built once.
+    Read it only; to write, take ``sample_lake_copy``. At the end of the run it is checked unchanged."""
+    lake = build_sample_lake(tmp_path_factory.mktemp("sample"))
+    before = tree_state(lake.parent)  # the lake and its source files
+    yield lake
+    after = tree_state(lake.parent)
+    assert after == before, "a test changed the shared sample lake or its files: use sample_lake_copy"
+
+
+@pytest.fixture
+def sample_lake_copy(sample_lake: Path, tmp_path: Path) -> Path:
+    """A copy of the sample lake of this test's own (its rows name the shared, read-only source files)."""
+    return copy_lake(sample_lake, tmp_path / "sample-lake")
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One Spark session (``local[2]``) for the whole run; a command run in this process
+    (``helpers.cli``) with ``--engine spark`` takes it too (whatever its ``--spark-master``)."""
+    from dicomlake.engines.spark import session
+
+    s = session("local[2]")
+    yield s
+    s.stop()

@@ -24,7 +24,7 @@ from dicomlake.demo.burned import FORMATS, KEPT_WORDS, Planted, make_burned_in
 from dicomlake.pixels.frames import Box, display_frames, fill_boxes
 from dicomlake.pixels.ocr import Word, lines, read_frame
 
-from .test_cli import assert_error, run
+from .helpers import assert_error, cli
 
 DOCUMENTED = {
     "all": {"config": {"dicomTagConfig": {"options": {"cleanImage": {"textRedactionMode": "REDACT_ALL_TEXT"}}}}},
@@ -61,7 +61,7 @@ def _legible(texts: list[str], needle: str) -> bool:
 def burned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Planted]]:
     root = tmp_path_factory.mktemp("burned")
     planted = make_burned_in(root / "files", len(FORMATS), formats=FORMATS)
-    assert run("ingest", str(root / "files"), "--lake", str(root / "lake"), "--store", "s").returncode == 0
+    assert cli("ingest", str(root / "files"), "--lake", str(root / "lake"), "--store", "s").returncode == 0
     return root, planted
 
 
@@ -72,11 +72,11 @@ def outputs(burned: tuple[Path, list[Planted]]) -> dict[str, Path]:
     for name, body in DOCUMENTED.items():
         (root / f"{name}.json").write_text(json.dumps(body))
         if name == "legacy":  # the documentation's legacy request is store level (destinationStore)
-            assert run("store", "create", "d", "--lake", str(root / name)).returncode == 0
+            assert cli("store", "create", "d", "--lake", str(root / name)).returncode == 0
             args = ["--store", "s", "--dest-lake", str(root / name), "--dest-store", "d"]
         else:
             args = ["--dest-lake", str(root / name)]
-        r = run("deidentify", "--lake", str(root / "lake"), "--config", str(root / f"{name}.json"), *args)
+        r = cli("deidentify", "--lake", str(root / "lake"), "--config", str(root / f"{name}.json"), *args)
         assert r.returncode == 0, r.stderr
         assert f"{len(FORMATS)} images read by OCR" in r.stdout
         out[name] = root / name
@@ -92,7 +92,7 @@ def _output_files(dest: Path) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("name", list(DOCUMENTED))
-def test_seed_requests_leave_no_identifying_text(
+def test_documented_requests_leave_no_identifying_text(
     burned: tuple[Path, list[Planted]], outputs: dict[str, Path], name: str
 ) -> None:
     _, planted = burned
@@ -149,10 +149,10 @@ def test_verify_ocr_finds_text_in_source_not_after_sensitive(
 ) -> None:
     root, _ = burned
     src = str(root / "lake")
-    assert_error(run("verify", "--lake", src, "--against", f"{src}:s", "--ocr"), "identifying values found")
-    found = run("verify", "--lake", src, "--against", f"{src}:s", "--ocr", "-f", "csv").stdout
+    assert_error(cli("verify", "--lake", src, "--against", f"{src}:s", "--ocr"), "identifying values found")
+    found = cli("verify", "--lake", src, "--against", f"{src}:s", "--ocr", "-f", "csv").stdout
     assert "PixelData frame 0 box" in found and "DATE" in found and "PERSON_NAME" in found
-    r = run("verify", "--lake", str(outputs["clean_descriptors"]), "--against", f"{src}:s", "--ocr")
+    r = cli("verify", "--lake", str(outputs["clean_descriptors"]), "--against", f"{src}:s", "--ocr")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "no identifying values" in r.stdout
 
@@ -160,7 +160,7 @@ def test_verify_ocr_finds_text_in_source_not_after_sensitive(
 def test_explain_lists_instances_to_ocr(burned: tuple[Path, list[Planted]], tmp_path: Path) -> None:
     root, planted = burned
     (root / "all.json").write_text(json.dumps(DOCUMENTED["all"]))
-    r = run(
+    r = cli(
         "deidentify",
         "--lake",
         str(root / "lake"),
@@ -181,7 +181,7 @@ def test_explain_lists_instances_to_ocr(burned: tuple[Path, list[Planted]], tmp_
 def test_redact_preview(burned: tuple[Path, list[Planted]], tmp_path: Path) -> None:
     root, planted = burned
     out = tmp_path / "preview.png"
-    r = run(
+    r = cli(
         "redact-preview",
         "--lake",
         str(root / "lake"),
@@ -199,7 +199,7 @@ def test_redact_preview(burned: tuple[Path, list[Planted]], tmp_path: Path) -> N
     img = np.asarray(Image.open(out))
     assert ((img == [255, 40, 40]).all(axis=-1)).any() and ((img == [40, 220, 40]).all(axis=-1)).any()
     assert_error(
-        run("redact-preview", "--lake", str(root / "lake"), "--store", "s", "--instance", "1.2.3", "--out", str(out)),
+        cli("redact-preview", "--lake", str(root / "lake"), "--store", "s", "--instance", "1.2.3", "--out", str(out)),
         "no instance 1.2.3",
     )
 
@@ -220,7 +220,7 @@ def test_image_config_errors(burned: tuple[Path, list[Planted]], tmp_path: Path,
     body = tmp_path / "r.json"
     body.write_text(json.dumps({"dicomTagConfig": {"options": {"cleanImage": image}}}))
     assert_error(
-        run("deidentify", "--lake", str(root / "lake"), "--config", str(body), "--dest-lake", str(tmp_path / "d")),
+        cli("deidentify", "--lake", str(root / "lake"), "--config", str(body), "--dest-lake", str(tmp_path / "d")),
         *words,
     )
     assert not (tmp_path / "d").exists()
@@ -231,7 +231,7 @@ def test_clean_image_tag_action_uses_its_own_mode(burned: tuple[Path, list[Plant
     body = tmp_path / "r.json"
     action = {"queries": ["PixelData"], "cleanImageTag": {"textRedactionMode": "REDACT_SENSITIVE_TEXT"}}
     body.write_text(json.dumps({"dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE", "actions": [action]}}))
-    r = run(
+    r = cli(
         "deidentify",
         "--lake",
         str(root / "lake"),
@@ -243,7 +243,7 @@ def test_clean_image_tag_action_uses_its_own_mode(burned: tuple[Path, list[Plant
         "/dev/null",
     )
     assert_error(r, "--filter")  # dataset level takes no filter: the message says so
-    r = run("deidentify", "--lake", str(root / "lake"), "--config", str(body), "--dest-lake", str(tmp_path / "d"))
+    r = cli("deidentify", "--lake", str(root / "lake"), "--config", str(body), "--dest-lake", str(tmp_path / "d"))
     assert r.returncode == 0, r.stderr
     files = _output_files(tmp_path / "d")
     texts = _read_text(files["1"])
@@ -426,7 +426,9 @@ def test_sources_and_redacted_outputs_validate(burned: tuple[Path, list[Planted]
     for p in planted:
         assert _dciodvfy_errors(p.path) == [], p.path.parent.name
     for name in ("all", "clean_descriptors"):
-        for path in _output_files(outputs[name]).values():
+        files = _output_files(outputs[name])
+        assert len(files) == len(planted), name
+        for path in files.values():
             assert _dciodvfy_errors(path) == [], (name, path)
 
 
@@ -446,12 +448,12 @@ def test_ultrasound_screens_lose_every_name_institution_and_time_word(tmp_path: 
     assert {"DE", "LA", "CRUZ", "VAN", "DER", "BERG", "RIVERSIDE", "16:22:03"} <= {
         w for p in planted for w in p.identifying
     }
-    assert run("ingest", str(tmp_path / "files"), "--lake", str(tmp_path / "lake"), "--store", "s").returncode == 0
+    assert cli("ingest", str(tmp_path / "files"), "--lake", str(tmp_path / "lake"), "--store", "s").returncode == 0
     body = tmp_path / "r.json"
     body.write_text(
         json.dumps({"dicomTagConfig": {"options": {"cleanImage": {"textRedactionMode": "REDACT_SENSITIVE_TEXT"}}}})
     )
-    r = run("deidentify", "--lake", str(tmp_path / "lake"), "--config", str(body), "--dest-lake", str(tmp_path / "d"))
+    r = cli("deidentify", "--lake", str(tmp_path / "lake"), "--config", str(body), "--dest-lake", str(tmp_path / "d"))
     assert r.returncode == 0, r.stderr
     files = _output_files(tmp_path / "d")
     for i, p in enumerate(planted):

@@ -28,7 +28,7 @@ from dicomlake.demo.sample import make_sample
 from dicomlake.sources.ingest import ingest
 from dicomlake.store.catalog import Catalog
 
-from .test_cli import CLI, run
+from .helpers import CLI, cli_process
 from .test_staging import _studies
 
 KILLS_PER_OPERATION = 4
@@ -55,7 +55,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     make_sample(root / "b", 12, seed=2, workers=1)
     (root / "config.json").write_text(json.dumps({"dicomTagConfig": {}}))
     started = time.monotonic()
-    (root / "key").write_text(run("keygen").stdout)
+    (root / "key").write_text(cli_process("keygen").stdout)  # a real process: its start-up is measured
     startup = time.monotonic() - started
     base = root / "base"
     ingest(base / "lake", root / "a", "s", workers=1, progress=False)
@@ -120,6 +120,7 @@ def _no_orphans(case: Path) -> None:
 
 
 def _start(args: list[str]) -> subprocess.Popen[bytes]:
+    """The command as a real process, to be killed."""
     return subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
 
@@ -177,7 +178,7 @@ def test_sigkill_at_any_moment_leaves_before_or_after(world: World, op: str) -> 
 def test_ctrl_c_at_any_moment_says_what_was_published(world: World, op: str) -> None:
     duration, before, after = _measure(world, op)
     case = _fresh(world, f"{op}-interrupted")
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # a real process: Ctrl-C is sent to it
         [*CLI, *_commands(world, case)[op]], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     time.sleep(_moment(world, random.Random(f"{SEED}-{op}-sigint"), duration))
@@ -202,7 +203,7 @@ def test_ctrl_c_at_any_moment_says_what_was_published(world: World, op: str) -> 
 def test_ctrl_c_after_a_harvest_commit_says_what_it_kept(world: World) -> None:
     case = _fresh(world, "harvest-kept")
     args = [*_commands(world, case)["harvest"], "--concurrency", "1", "--workers", "1"]
-    proc = subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # Ctrl-C'd
     deadline = time.monotonic() + 60
     # a second file of the store is moved in only after the first batch's commit is done
     while time.monotonic() < deadline and len(list((case / "lake" / "stores" / "web").glob("*.parquet"))) < 2:

@@ -38,10 +38,12 @@ def pairs(basic: tuple[dicomlake.Lake, dicomlake.Lake]) -> list[tuple[str, str]]
     """(source file, output file) through the crosswalk of SOP Instance UIDs."""
     src, dest = basic
     walk = src.root.parent / "crosswalk.parquet"
-    return src.sql(
+    matched = src.sql(
         f"SELECT s.dl_source, d.dl_source FROM s JOIN read_parquet('{walk}') w ON w.original = s.SOPInstanceUID "
         f"JOIN read_parquet('{dest.store_info('s').files[0]}') d ON d.SOPInstanceUID = w.new"
     ).fetchall()
+    assert len(matched) == 40, "every instance of the source has its output"
+    return matched
 
 
 def test_verify_finds_nothing_and_outputs_reread(basic: tuple[dicomlake.Lake, dicomlake.Lake]) -> None:

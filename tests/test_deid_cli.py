@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,15 +13,13 @@ import pytest
 
 import dicomlake
 
-from .test_cli import assert_error, run
+from .helpers import CLI, assert_error, cli
 
 
-@pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("deidcli")
-    assert run("sample", str(root / "files"), "--n", "30").returncode == 0
-    assert run("ingest", str(root / "files"), "--lake", str(root / "lake"), "--store", "s").returncode == 0
-    return root / "lake"
+@pytest.fixture
+def lake(sample_lake: Path) -> Path:
+    """The session's sample lake, read only: its store is ``sample``."""
+    return sample_lake
 
 
 def config(tmp_path: Path, body: dict) -> str:
@@ -52,7 +49,7 @@ def config(tmp_path: Path, body: dict) -> str:
 def test_config_errors_write_nothing(lake: Path, tmp_path: Path, body: dict, words: list[str]) -> None:
     dest = tmp_path / "dest"
     assert_error(
-        run("deidentify", "--lake", str(lake), "--config", config(tmp_path, body), "--dest-lake", str(dest)), *words
+        cli("deidentify", "--lake", str(lake), "--config", config(tmp_path, body), "--dest-lake", str(dest)), *words
     )
     assert not dest.exists()
 
@@ -61,19 +58,19 @@ def test_existing_dataset_destination_and_missing_store(lake: Path, tmp_path: Pa
     cfg = config(tmp_path, {"dicomTagConfig": {}})
     (tmp_path / "exists").mkdir()
     assert_error(
-        run("deidentify", "--lake", str(lake), "--config", cfg, "--dest-lake", str(tmp_path / "exists")),
+        cli("deidentify", "--lake", str(lake), "--config", cfg, "--dest-lake", str(tmp_path / "exists")),
         "already exists",
     )
     assert list((tmp_path / "exists").iterdir()) == []
     assert_error(
-        run(
+        cli(
             "deidentify",
             "--lake",
             str(lake),
             "--config",
             cfg,
             "--store",
-            "s",
+            "sample",
             "--dest-lake",
             str(tmp_path / "d2"),
             "--dest-store",
@@ -87,11 +84,11 @@ def test_existing_dataset_destination_and_missing_store(lake: Path, tmp_path: Pa
 def test_store_level_into_existing_store_with_filter(lake: Path, tmp_path: Path) -> None:
     cfg = config(tmp_path, {"dicomTagConfig": {}})
     dest = tmp_path / "dest"
-    assert run("store", "create", "out", "--lake", str(dest)).returncode == 0
-    study = dicomlake.open(lake).sql("SELECT StudyInstanceUID FROM s LIMIT 1").fetchall()[0][0]
+    assert cli("store", "create", "out", "--lake", str(dest)).returncode == 0
+    study = dicomlake.open(lake).sql("SELECT StudyInstanceUID FROM sample LIMIT 1").fetchall()[0][0]
     (tmp_path / "f.txt").write_text(f"/studies/{study}\n")
     key = tmp_path / "key"
-    key.write_text(run("keygen").stdout)
+    key.write_text(cli("keygen").stdout)
     args = [
         "deidentify",
         "--lake",
@@ -99,7 +96,7 @@ def test_store_level_into_existing_store_with_filter(lake: Path, tmp_path: Path)
         "--config",
         cfg,
         "--store",
-        "s",
+        "sample",
         "--dest-lake",
         str(dest),
         "--dest-store",
@@ -109,18 +106,22 @@ def test_store_level_into_existing_store_with_filter(lake: Path, tmp_path: Path)
         "--key-file",
         str(key),
     ]
-    p = run(*args)
+    p = cli(*args)
     assert p.returncode == 0, p.stderr
-    n = dicomlake.open(lake).sql("SELECT count(*) FROM s WHERE StudyInstanceUID = $s", {"s": study}).fetchall()[0][0]
+    n = (
+        dicomlake.open(lake)
+        .sql("SELECT count(*) FROM sample WHERE StudyInstanceUID = $s", {"s": study})
+        .fetchall()[0][0]
+    )
     assert f"success {n}" in p.stdout
-    p = run(*args)  # the same instances again: overwritten, as the API does
+    p = cli(*args)  # the same instances again: overwritten, as the API does
     assert f"replaced {n}" in p.stdout
     assert dicomlake.open(dest).table("out").count("*").fetchall()[0][0] == n
 
 
 def test_explain_prints_plan_and_sql_and_runs_nothing(lake: Path, tmp_path: Path) -> None:
     cfg = config(tmp_path, {"dicomTagConfig": {"actions": [{"queries": ["PatientName"], "keepTag": {}}]}})
-    p = run(
+    p = cli(
         "deidentify",
         "--lake",
         str(lake),
@@ -141,7 +142,7 @@ def test_explain_prints_plan_and_sql_and_runs_nothing(lake: Path, tmp_path: Path
     assert plan["ReferencedImageSequence"]["action"] == "recurse"
     assert plan["ReferencedImageSequence.ReferencedSOPInstanceUID"]["action"] == "regen_uid"
     assert not (tmp_path / "d").exists()
-    p = run("deidentify", "--lake", str(lake), "--config", cfg, "--dest-lake", str(tmp_path / "d"), "--explain")
+    p = cli("deidentify", "--lake", str(lake), "--config", cfg, "--dest-lake", str(tmp_path / "d"), "--explain")
     assert "SELECT" in p.stdout and "dl_uid(" in p.stdout
 
 
@@ -149,14 +150,13 @@ def test_killed_dataset_run_leaves_no_destination(lake: Path, tmp_path: Path) ->
     from dicomlake.demo.sample import make_sample
 
     make_sample(tmp_path / "many", 400, seed=9)
-    assert run("ingest", str(tmp_path / "many"), "--lake", str(tmp_path / "big"), "--store", "s").returncode == 0
+    assert cli("ingest", str(tmp_path / "many"), "--lake", str(tmp_path / "big"), "--store", "s").returncode == 0
     cfg = config(tmp_path, {"dicomTagConfig": {}})
     dest = tmp_path / "dest"
+    # a real process: it is killed
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-c",
-            "from dicomlake.cli import main; main()",
+            *CLI,
             "deidentify",
             "--lake",
             str(tmp_path / "big"),
@@ -173,5 +173,5 @@ def test_killed_dataset_run_leaves_no_destination(lake: Path, tmp_path: Path) ->
     proc.wait()
     assert not dest.exists() or dicomlake.open(dest).table("s").count("*").fetchall()[0][0] == 400
     if not dest.exists():  # a retry works: the partial build does not count as an existing destination
-        p = run("deidentify", "--lake", str(tmp_path / "big"), "--config", cfg, "--dest-lake", str(dest))
+        p = cli("deidentify", "--lake", str(tmp_path / "big"), "--config", cfg, "--dest-lake", str(dest))
         assert p.returncode == 0, p.stderr

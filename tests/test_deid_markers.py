@@ -20,7 +20,7 @@ from dicomlake.deid.transform_text import compile_text_config
 from dicomlake.deid.udfs import ValueMaps
 from dicomlake.deid.vr_values import dummy, fit, fits
 
-from .test_cli import run
+from .helpers import cli
 from .test_deid_basic import DCIODVFY
 from .test_deid_documented import DEST
 from .test_deid_documented import run as run_seed
@@ -42,6 +42,7 @@ def outputs(lake: Path, tmp_path: Path, tag_config: dict, **config: object) -> l
         warnings.simplefilter("error")
         deidentify(lake, load_config({"dicomTagConfig": tag_config, **config}), dest_lake=tmp_path / "d", workers=1)
     files = dicomlake.open(tmp_path / "d").sql("SELECT dl_source FROM s").fetchall()
+    assert files, "the run wrote no file: the checks over its outputs would check nothing"
     return [pydicom.dcmread(f) for (f,) in files]
 
 
@@ -64,7 +65,7 @@ def test_seed_keep_tag_is_no_with_one_warning_line(lake: Path, tmp_path: Path) -
     assert str(run_seed(tmp_path / "seed", body).PatientIdentityRemoved) == "NO"
     request = tmp_path / "keep.json"
     request.write_text(json.dumps(body))
-    p = run("deidentify", "--lake", str(lake), "--config", str(request), "--dest-lake", str(tmp_path / "d"))
+    p = cli("deidentify", "--lake", str(lake), "--config", str(request), "--dest-lake", str(tmp_path / "d"))
     assert p.returncode == 0, p.stderr
     warned = [ln for ln in p.stderr.splitlines() if ln.startswith("warning: ") and "PatientIdentityRemoved" in ln]
     assert len(warned) == 1 and warned[0].endswith("1 identifying attribute keeps its original value: PatientName"), (
@@ -73,7 +74,7 @@ def test_seed_keep_tag_is_no_with_one_warning_line(lake: Path, tmp_path: Path) -
     for (f,) in dicomlake.open(tmp_path / "d").sql("SELECT dl_source FROM s").fetchall():
         ds = pydicom.dcmread(f)
         assert ds.PatientIdentityRemoved == "NO" and "113100" not in codes(ds) and str(ds.PatientName)
-    explained = run("deidentify", "--lake", str(lake), "--config", str(request), "--explain")
+    explained = cli("deidentify", "--lake", str(lake), "--config", str(request), "--explain")
     assert (
         "PatientIdentityRemoved NO" in explained.stdout and "kept: PatientName (actions[0] keepTag" in explained.stdout
     )
@@ -98,14 +99,14 @@ def test_keep_all_that_changes_nothing_writes_no_marker_and_says_so(tmp_path: Pa
     config.write_text(
         json.dumps({"dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE", "options": {"primaryIds": "KEEP"}}})
     )
-    p = run("deidentify", "--lake", str(tmp_path / "lake"), "--config", str(config), "--dest-lake", str(tmp_path / "d"))
+    p = cli("deidentify", "--lake", str(tmp_path / "lake"), "--config", str(config), "--dest-lake", str(tmp_path / "d"))
     assert p.returncode == 0, p.stderr
     warned = [ln for ln in p.stderr.splitlines() if "marker" in ln]
     assert len(warned) == 1 and "the plan changes nothing, so no de-identification marker is written" in warned[0]
     assert "PatientIdentityRemoved is NO" not in p.stderr
     (out,) = dicomlake.open(tmp_path / "d").sql("SELECT dl_source FROM s").fetchall()
     assert Path(out[0]).read_bytes()[132:] == (tmp_path / "src" / "a.dcm").read_bytes()[132:]
-    explained = run("deidentify", "--lake", str(tmp_path / "lake"), "--config", str(config), "--explain")
+    explained = cli("deidentify", "--lake", str(tmp_path / "lake"), "--config", str(config), "--explain")
     assert "markers of store 's': none written (the plan changes nothing)" in explained.stdout
 
 
@@ -172,10 +173,13 @@ def test_113101_only_on_pixels_read(tmp_path: Path) -> None:
 
 
 def test_deidentify_tag_contents_ages_are_valid(lake: Path, tmp_path: Path) -> None:
+    ages = []
     for ds in outputs(lake, tmp_path, {"profileType": "DEIDENTIFY_TAG_CONTENTS"}):
         assert ds.PatientIdentityRemoved == "NO"  # what the detectors do not find stays
         if "PatientAge" in ds:
             assert fits("AS", ds.PatientAge), ds.PatientAge
+            ages.append(ds.PatientAge)
+    assert ages, "no output holds a PatientAge: nothing was checked"
 
 
 VRS = ("AE", "AS", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT")
@@ -211,16 +215,16 @@ def test_verify_ignores_the_plans_dummies(tmp_path: Path) -> None:
     ds = pydicom.dcmread(paths[0])
     ds.AcquisitionDate = "19000101"
     ds.save_as(paths[0])
-    assert run("ingest", str(tmp_path / "files"), "--lake", str(tmp_path / "lake"), "--store", "s").returncode == 0
+    assert cli("ingest", str(tmp_path / "files"), "--lake", str(tmp_path / "lake"), "--store", "s").returncode == 0
     request = tmp_path / "basic.json"
     request.write_text(json.dumps({"dicomTagConfig": {}}))
-    p = run(
+    p = cli(
         "deidentify", "--lake", str(tmp_path / "lake"), "--config", str(request), "--dest-lake", str(tmp_path / "d")
     )
     assert p.returncode == 0, p.stderr
     dates = dicomlake.open(tmp_path / "d").sql("SELECT count(*) FROM s WHERE ContentDate = DATE '1900-01-01'")
     assert dates.fetchall()[0][0] > 0  # the plan wrote the dummy the source also held
-    p = run("verify", "--lake", str(tmp_path / "d"), "--against", f"{tmp_path / 'lake'}:s")
+    p = cli("verify", "--lake", str(tmp_path / "d"), "--against", f"{tmp_path / 'lake'}:s")
     assert p.returncode == 0, p.stdout + p.stderr
 
 

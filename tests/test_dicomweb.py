@@ -20,7 +20,7 @@ from dicomlake.codec.dictionary import keyword_entry
 from dicomlake.demo.orthanc import Orthanc
 from dicomlake.demo.sample import make_sample
 
-from .test_cli import CLI, assert_error, run
+from .helpers import CLI, assert_error, cli
 
 PYDICOM_FILES = [
     "CT_small.dcm",
@@ -85,7 +85,7 @@ def _norm(value: Any, key: str | None = None) -> Any:
 
 def test_harvest_gives_the_rows_of_file_ingest(server: Orthanc, files: list[str], tmp_path: Path) -> None:
     lake = tmp_path / "lake"
-    r = run("ingest", server.url, "--lake", str(lake), "--store", "web")
+    r = cli("ingest", server.url, "--lake", str(lake), "--store", "web")
     assert r.returncode == 0, r.stderr
     dicomlake.ingest(lake, files, "file", progress=False)
     db = dicomlake.open(lake)
@@ -102,7 +102,7 @@ def test_harvest_gives_the_rows_of_file_ingest(server: Orthanc, files: list[str]
 def test_exact_harvest_gives_identical_rows(server: Orthanc, files: list[str], tmp_path: Path) -> None:
     """--exact reads each instance as a file: DS/IS text and file meta too, the very same bytes."""
     lake = tmp_path / "lake"
-    r = run("ingest", server.url, "--lake", str(lake), "--store", "web", "--exact")
+    r = cli("ingest", server.url, "--lake", str(lake), "--store", "web", "--exact")
     assert r.returncode == 0, r.stderr
     dicomlake.ingest(lake, files, "file", progress=False)
     db = dicomlake.open(lake)
@@ -120,7 +120,7 @@ def test_exact_harvest_gives_identical_rows(server: Orthanc, files: list[str], t
         }, uid
     ds = [v for r in a.values() for v in [r.get("SliceThickness")] if v]
     assert "0.8000" in ds  # MR_small's text, which DICOM JSON would send as the number 0.8
-    bad = run("ingest", str(tmp_path), "--lake", str(lake), "--store", "x", "--exact")
+    bad = cli("ingest", str(tmp_path), "--lake", str(lake), "--store", "x", "--exact")
     assert_error(bad, "--exact is for a DICOMweb source")
 
 
@@ -132,7 +132,7 @@ def test_filter_limits_the_harvest(server: Orthanc, files: list[str], tmp_path: 
         0
     ]
     (tmp_path / "filter.txt").write_text(f"/studies/{study}/series/{series}\n/studies/{other}\n")
-    r = run(
+    r = cli(
         "ingest",
         server.url,
         "--lake",
@@ -151,7 +151,7 @@ def test_filter_limits_the_harvest(server: Orthanc, files: list[str], tmp_path: 
     ).fetchall()
     assert sorted(got) == sorted(want) and got
     (tmp_path / "empty.txt").write_text("")  # what a failed 'filter … > f.txt' leaves
-    empty = run(
+    empty = cli(
         "ingest", server.url, "--lake", str(tmp_path / "e"), "--store", "web", "--filter", str(tmp_path / "empty.txt")
     )
     assert_error(empty)
@@ -160,7 +160,7 @@ def test_filter_limits_the_harvest(server: Orthanc, files: list[str], tmp_path: 
 
 def test_killed_harvest_rerun_completes_without_duplicates(server: Orthanc, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
-    cmd = [*CLI, "ingest", server.url, "--lake", str(lake), "--store", "web"]
+    cmd = [*CLI, "ingest", server.url, "--lake", str(lake), "--store", "web"]  # a real process: it is killed
     cmd += ["--batch-studies", "1", "--concurrency", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -170,7 +170,7 @@ def test_killed_harvest_rerun_completes_without_duplicates(server: Orthanc, tmp_
     proc.wait()
     partial = len(list((lake / "stores" / "web").glob("*.parquet")))
     assert partial >= 1
-    r = run("ingest", server.url, "--lake", str(lake), "--store", "web")
+    r = cli("ingest", server.url, "--lake", str(lake), "--store", "web")
     assert r.returncode == 0, r.stderr
     n, distinct = dicomlake.open(lake).sql('SELECT count(*), count(DISTINCT SOPInstanceUID) FROM "web"').fetchall()[0]
     assert n == distinct == server.count()
@@ -184,30 +184,30 @@ def test_rematerialize_and_stow_deidentified_store(server: Orthanc, files: list[
     studies = sorted({pydicom.dcmread(f, stop_before_pixels=True).StudyInstanceUID for f in files[:40]})
     (tmp_path / "filter.txt").write_text("".join(f"/studies/{s}\n" for s in studies))
     lake = tmp_path / "lake"
-    r = run("ingest", server.url, "--lake", str(lake), "--store", "web", "--filter", str(tmp_path / "filter.txt"))
+    r = cli("ingest", server.url, "--lake", str(lake), "--store", "web", "--filter", str(tmp_path / "filter.txt"))
     assert r.returncode == 0, r.stderr
     n = dicomlake.open(lake).sql('SELECT count(*) FROM "web"').fetchall()[0][0]
     assert n == 40
     (tmp_path / "r.json").write_text('{"config": {"dicomTagConfig": {}}}')
     key = tmp_path / "key"
-    key.write_text(run("keygen").stdout)
+    key.write_text(cli("keygen").stdout)
     with Orthanc() as dest:
-        r = run(
+        r = cli(
             "deidentify", "--lake", str(lake), "--dest-lake", str(tmp_path / "deid"), "--config", str(tmp_path / "r.json"),
             "--key-file", str(key), "--dest-dicomweb", dest.url,
         )  # fmt: skip
         assert r.returncode == 0, r.stdout + r.stderr
         assert f"sent {n} of {n} instances" in r.stdout
         assert dest.count() == n
-        v = run("verify", "--lake", str(tmp_path / "deid"), "--against", f"{lake}:web")
+        v = cli("verify", "--lake", str(tmp_path / "deid"), "--against", f"{lake}:web")
         assert v.returncode == 0, v.stdout + v.stderr
         # The server's copy of the de-identified instances: harvested back, same UIDs as the lake's.
-        assert run("ingest", dest.url, "--lake", str(tmp_path / "back"), "--store", "b").returncode == 0
+        assert cli("ingest", dest.url, "--lake", str(tmp_path / "back"), "--store", "b").returncode == 0
         back = dicomlake.open(tmp_path / "back").sql('SELECT SOPInstanceUID FROM "b"').fetchall()
         mine = dicomlake.open(tmp_path / "deid").sql('SELECT SOPInstanceUID FROM "web"').fetchall()
         assert sorted(back) == sorted(mine)
     out = tmp_path / "files"
-    e = run("export", "--lake", str(lake), "--store", "web", "--to", f"dicom:{out}")
+    e = cli("export", "--lake", str(lake), "--store", "web", "--to", f"dicom:{out}")
     assert e.returncode == 0, e.stderr
     assert len(list(out.rglob("*.dcm"))) == n
 
@@ -215,37 +215,34 @@ def test_rematerialize_and_stow_deidentified_store(server: Orthanc, files: list[
 def test_export_stow_reports_refused_instances(server: Orthanc, files: list[str], tmp_path: Path) -> None:
     dicomlake.ingest(tmp_path / "lake", files[:5], "f", progress=False)
     with Orthanc() as dest:
-        r = run("export", "--lake", str(tmp_path / "lake"), "--store", "f", "--to", f"dicomweb:{dest.url}")
+        r = cli("export", "--lake", str(tmp_path / "lake"), "--store", "f", "--to", f"dicomweb:{dest.url}")
         assert r.returncode == 0, r.stderr
         assert "exported 5 of 5" in r.stdout and dest.count() == 5
     dead = "http://127.0.0.1:9/dicom-web"
     assert_error(
-        run("export", "--lake", str(tmp_path / "lake"), "--store", "f", "--to", f"dicomweb:{dead}"), "cannot connect"
+        cli("export", "--lake", str(tmp_path / "lake"), "--store", "f", "--to", f"dicomweb:{dead}"), "cannot connect"
     )
 
 
 def test_auth_and_unreachable_give_one_error_line(tmp_path: Path) -> None:
     with Orthanc(users={"alice": "s3cret"}) as locked:
-        r = run("ingest", locked.url, "--lake", str(tmp_path / "a"), "--store", "s")
+        r = cli("ingest", locked.url, "--lake", str(tmp_path / "a"), "--store", "s")
         assert_error(r, "refused the credentials (HTTP 401)", "DICOMLAKE_DICOMWEB_TOKEN")
         assert not (tmp_path / "a").exists()
-        env = {**os.environ, "DICOMLAKE_DICOMWEB_USER": "alice", "DICOMLAKE_DICOMWEB_PASSWORD": "s3cret"}
-        ok = subprocess.run(
-            [*CLI, "ingest", locked.url, "--lake", str(tmp_path / "b"), "--store", "s"],
-            capture_output=True, text=True, env=env,
-        )  # fmt: skip
+        env = {"DICOMLAKE_DICOMWEB_USER": "alice", "DICOMLAKE_DICOMWEB_PASSWORD": "s3cret"}
+        ok = cli("ingest", locked.url, "--lake", str(tmp_path / "b"), "--store", "s", env=env)
         # the credentials are taken; the server holds nothing, which is an error, not an empty lake
         assert_error(ok, "lists no study", "nothing to ingest")
         assert "s3cret" not in ok.stdout + ok.stderr
         assert not (tmp_path / "b").exists()
-        assert_error(run("ingest", locked.base, "--lake", str(tmp_path / "c"), "--store", "s"), "HTTP 401")
+        assert_error(cli("ingest", locked.base, "--lake", str(tmp_path / "c"), "--store", "s"), "HTTP 401")
     assert_error(
-        run("ingest", "http://127.0.0.1:9/dicom-web", "--lake", str(tmp_path / "d"), "--store", "s"), "cannot connect"
+        cli("ingest", "http://127.0.0.1:9/dicom-web", "--lake", str(tmp_path / "d"), "--store", "s"), "cannot connect"
     )
 
 
 def test_not_a_dicomweb_root(server: Orthanc, tmp_path: Path) -> None:
-    assert_error(run("ingest", server.base, "--lake", str(tmp_path / "x"), "--store", "s"), "not a DICOMweb endpoint")
+    assert_error(cli("ingest", server.base, "--lake", str(tmp_path / "x"), "--store", "s"), "not a DICOMweb endpoint")
 
 
 def test_vanished_study_is_reported_and_the_rest_goes_on(files: list[str], tmp_path: Path) -> None:
@@ -269,12 +266,12 @@ def test_vanished_study_is_reported_and_the_rest_goes_on(files: list[str], tmp_p
 
 def test_rerun_resumes_and_truncate_starts_over(server: Orthanc, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
-    assert run("ingest", server.url, "--lake", str(lake), "--store", "web").returncode == 0
+    assert cli("ingest", server.url, "--lake", str(lake), "--store", "web").returncode == 0
     first = dicomlake.open(lake).sql('SELECT max(dl_ingested_at), count(*) FROM "web"').fetchall()[0]
-    again = run("ingest", server.url, "--lake", str(lake), "--store", "web")
+    again = cli("ingest", server.url, "--lake", str(lake), "--store", "web")
     assert again.returncode == 0 and "harvest resumed" in again.stdout
     assert dicomlake.open(lake).sql('SELECT max(dl_ingested_at), count(*) FROM "web"').fetchall()[0] == first
-    fresh = run("ingest", server.url, "--lake", str(lake), "--store", "web", "--write-disposition", "WRITE_TRUNCATE")
+    fresh = cli("ingest", server.url, "--lake", str(lake), "--store", "web", "--write-disposition", "WRITE_TRUNCATE")
     assert fresh.returncode == 0 and "resumed" not in fresh.stdout
     latest, n = dicomlake.open(lake).sql('SELECT min(dl_ingested_at), count(*) FROM "web"').fetchall()[0]
     assert latest > first[0] and n == first[1]

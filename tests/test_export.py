@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -15,7 +13,7 @@ from dicomlake.errors import FilterFileError, StoreError
 from dicomlake.rematerialize.export import export
 from dicomlake.store.filterfile import parse_filter
 
-from .conftest import item, write_instance
+from .helpers import SAMPLE_N, cli, item, write_instance
 
 DOCUMENTED_FILTER = (
     "SELECT CONCAT ('/studies/', StudyInstanceUID, '/series/', SeriesInstanceUID, '/instances/', SOPInstanceUID) "
@@ -23,14 +21,10 @@ DOCUMENTED_FILTER = (
 )
 
 
-@pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> dicomlake.Lake:
-    from dicomlake.demo.sample import make_sample
-
-    root = tmp_path_factory.mktemp("export")
-    make_sample(root / "files", 90, seed=5)
-    dicomlake.ingest(root / "lake", root / "files", "sample", progress=False)
-    return dicomlake.open(root / "lake")
+@pytest.fixture
+def lake(sample_lake: Path) -> dicomlake.Lake:
+    """The session's sample lake (store ``sample``), read only."""
+    return dicomlake.open(sample_lake)
 
 
 def test_seed_filter_mixing_levels_exports_exactly_those_instances(lake: dicomlake.Lake, tmp_path: Path) -> None:
@@ -81,22 +75,7 @@ def test_dicom_export_reports_vanished_and_changed_sources(tmp_path: Path) -> No
     reasons = sorted(f["reason"].split(";")[0] for f in s.failures)
     assert reasons == ["source file changed since ingest (SHA-256 differs)", "source file vanished since ingest"]
     assert s.written == 1 and (tmp_path / "out").rglob(f"*{c.name}") is not None
-    p = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from dicomlake.cli import main; main()",
-            "export",
-            "--lake",
-            str(tmp_path / "lake"),
-            "--store",
-            "s",
-            "--to",
-            f"dicom:{tmp_path / 'out2'}",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    p = cli("export", "--lake", str(tmp_path / "lake"), "--store", "s", "--to", f"dicom:{tmp_path / 'out2'}")
     assert p.returncode == 1 and "2 of 3 instances could not be exported" in p.stderr
 
 
@@ -274,10 +253,10 @@ def test_parquet_export_is_written_batch_by_batch(
     path = tmp_path / "out.parquet"
     export(lake, "sample", f"parquet:{path}")
     s = export(lake, "sample", f"parquet:{path}", write_disposition="WRITE_APPEND")
-    assert s.written == s.selected == 90 and pq.ParquetFile(path).metadata.num_row_groups >= 9
+    assert s.written == s.selected == SAMPLE_N and pq.ParquetFile(path).metadata.num_row_groups >= 2 * SAMPLE_N // 20
     got = lake.sql(f"SELECT * FROM read_parquet('{path}')")
     want = lake.sql("SELECT * FROM sample UNION ALL SELECT * FROM sample")
-    assert got.count("*").fetchall() == [(180,)]
+    assert got.count("*").fetchall() == [(2 * SAMPLE_N,)]
     assert got.except_(want).fetchall() == [] and want.except_(got).fetchall() == []
 
 

@@ -2,7 +2,7 @@
 
 The notebooks run with nbclient in a kernel of this interpreter (a kernelspec installed in a
 temp dir, so a user's or system's "python3" kernelspec cannot point elsewhere), in the
-notebooks folder, with ``DICOMLAKE_LAKE`` set to a fresh lake; nothing is written back.
+notebooks folder, with ``DICOMLAKE_LAKE`` set to a copy of the session's sample lake; nothing is written back.
 """
 
 from __future__ import annotations
@@ -19,9 +19,6 @@ from ipykernel.kernelspec import install as install_kernelspec
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 
-import dicomlake
-from dicomlake.demo.sample import make_sample
-
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 KERNEL = "python3"
@@ -29,23 +26,14 @@ CELL_TIMEOUT = 240  # under the per-test timeout (pyproject)
 FILTER_SUMMARY = re.compile(r"^\S+: \d+ lines? select [1-9]\d* stud(y|ies), \d+ series, \d+ instances?$", re.MULTILINE)
 
 
-@pytest.fixture(scope="module")
-def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("notebook-lake")
-    make_sample(root / "sample-data", 120)
-    summary = dicomlake.ingest(root / "sample-lake", root / "sample-data", "sample")
-    assert summary.ingested == 120
-    return root / "sample-lake"
-
-
 @pytest.fixture
-def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample_lake: Path) -> Path:
+def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample_lake_copy: Path) -> Path:
     """Kernelspec KERNEL → sys.executable (JUPYTER_PATH is searched first), lake, and a private TMPDIR."""
     prefix = tmp_path / "jupyter"
     install_kernelspec(prefix=str(prefix), kernel_name=KERNEL)
     monkeypatch.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
     assert KernelSpecManager().get_kernel_spec(KERNEL).argv[0] == sys.executable
-    lake = sample_lake.resolve()
+    lake = sample_lake_copy.resolve()
     monkeypatch.setenv("DICOMLAKE_LAKE", str(lake))
     tmp = tmp_path / "tmp"  # the notebooks' own temp folders (filter files) land here
     tmp.mkdir()

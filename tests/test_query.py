@@ -12,17 +12,13 @@ import dicomlake
 from dicomlake.errors import QueryError, StoreNotChosenError
 from dicomlake.query.named import named_queries, parse_sql_file, sql_dir
 
-from .conftest import item, write_instance
+from .helpers import SAMPLE_N, item, write_instance
 
 
-@pytest.fixture(scope="module")
-def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> dicomlake.Lake:
-    from dicomlake.demo.sample import make_sample
-
-    root = tmp_path_factory.mktemp("q")
-    make_sample(root / "files", 120, seed=3)
-    dicomlake.ingest(root / "lake", root / "files", "sample", progress=False)
-    return dicomlake.open(root / "lake")
+@pytest.fixture
+def sample_lake(sample_lake: Path) -> dicomlake.Lake:
+    """The session's sample lake (store ``sample``), read only."""
+    return dicomlake.open(sample_lake)
 
 
 def test_every_sql_file_has_a_complete_header() -> None:
@@ -40,7 +36,7 @@ def test_every_named_query_runs_and_documents_its_columns(sample_lake: dicomlake
         assert [c for c, _ in q.columns] == rel.columns, q.name
 
 
-def test_latest_studies_has_the_seed_shape(sample_lake: dicomlake.Lake) -> None:
+def test_latest_studies_has_the_documented_shape(sample_lake: dicomlake.Lake) -> None:
     rows = sample_lake.query("latest_studies").to_arrow_table().to_pylist()
     assert 0 < len(rows) <= 20
     assert list(rows[0]) == ["StudyDateTime", "PatientID", "StudyInstanceUID", "InstanceCount"]
@@ -57,12 +53,12 @@ def test_instances_by_patient_paths(sample_lake: dicomlake.Lake) -> None:
     assert all(re.fullmatch(r"/dicomWeb/studies/[\d.]+/series/[\d.]+/instances/[\d.]+", p) for p in paths)
 
 
-def test_export_seed_queries_run_verbatim(sample_lake: dicomlake.Lake) -> None:
+def test_export_documentation_queries_run_verbatim(sample_lake: dicomlake.Lake) -> None:
     documented_filter = (
         "SELECT CONCAT ('/studies/', StudyInstanceUID, '/series/', SeriesInstanceUID, "
         "'/instances/', SOPInstanceUID) FROM sample"
     )
-    assert len(sample_lake.sql(documented_filter).fetchall()) == 120
+    assert len(sample_lake.sql(documented_filter).fetchall()) == SAMPLE_N
     documented_patient = (
         "SELECT CONCAT('/dicomWeb/studies/', StudyInstanceUID, '/series/', SeriesInstanceUID, "
         "'/instances/', SOPInstanceUID) as DICOMwebPath FROM sample WHERE PatientID = '19045';"

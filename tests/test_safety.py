@@ -17,13 +17,13 @@ import dicomlake
 from dicomlake.codec.reader import STORABLE
 from dicomlake.errors import StoreError
 
-from .test_cli import assert_error, run
+from .helpers import CLI, assert_error, cli, write_instance
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("safety")
-    assert run("sample", str(root / "files"), "--n", "8").returncode == 0
+    assert cli("sample", str(root / "files"), "--n", "8").returncode == 0
     return root / "files"
 
 
@@ -31,7 +31,7 @@ def _lake(files: Path, tmp_path: Path) -> tuple[Path, list[Path]]:
     """A copy of the sample files ingested into a fresh lake (the tests change the copies)."""
     src = tmp_path / "src"
     shutil.copytree(files, src)
-    p = run("ingest", str(src), "--lake", str(tmp_path / "lake"), "--store", "s")
+    p = cli("ingest", str(src), "--lake", str(tmp_path / "lake"), "--store", "s")
     assert p.returncode == 0, p.stderr
     rows = dicomlake.open(tmp_path / "lake").sql("SELECT dl_source FROM s ORDER BY dl_source").fetchall()
     return tmp_path / "lake", [Path(r[0]) for r in rows]
@@ -63,7 +63,7 @@ def test_deidentify_lists_changed_sources_and_writes_the_rest(files: Path, tmp_p
     lake, paths = _lake(files, tmp_path)
     changed = _changed(paths)
     dest = tmp_path / "dest"
-    p = run("deidentify", "--lake", str(lake), "--config", _config(tmp_path), "--dest-lake", str(dest))
+    p = cli("deidentify", "--lake", str(lake), "--config", _config(tmp_path), "--dest-lake", str(dest))
     assert p.returncode == 1
     assert "success 5, failure 3" in p.stdout
     failed = [ln for ln in p.stderr.splitlines() if ln.startswith("failed: ")]
@@ -87,7 +87,7 @@ def test_ocr_of_burned_in_text_checks_its_sources(files: Path, tmp_path: Path) -
     lake, paths = _lake(files, tmp_path)
     changed = _changed(paths)
     cfg = _config(tmp_path, {"dicomTagConfig": {"options": {"cleanImage": {"textRedactionMode": "REDACT_ALL_TEXT"}}}})
-    p = run("deidentify", "--lake", str(lake), "--config", cfg, "--dest-lake", str(tmp_path / "dest"))
+    p = cli("deidentify", "--lake", str(lake), "--config", cfg, "--dest-lake", str(tmp_path / "dest"))
     assert p.returncode == 1 and "success 5, failure 3" in p.stdout
     failed = [ln for ln in p.stderr.splitlines() if ln.startswith("failed: ")]
     (line,) = [ln for ln in failed if changed["replaced"] in ln]
@@ -98,22 +98,22 @@ def test_ocr_of_burned_in_text_checks_its_sources(files: Path, tmp_path: Path) -
 def test_export_verify_and_preview_check_their_sources(files: Path, tmp_path: Path) -> None:
     lake, paths = _lake(files, tmp_path)
     dest = tmp_path / "dest"
-    p = run("deidentify", "--lake", str(lake), "--config", _config(tmp_path), "--dest-lake", str(dest))
+    p = cli("deidentify", "--lake", str(lake), "--config", _config(tmp_path), "--dest-lake", str(dest))
     assert p.returncode == 0, p.stderr
     changed = _changed(paths)
-    p = run("export", "--lake", str(lake), "--store", "s", "--to", f"dicom:{tmp_path / 'out'}")
+    p = cli("export", "--lake", str(lake), "--store", "s", "--to", f"dicom:{tmp_path / 'out'}")
     assert p.returncode == 1 and "exported 5 of 8" in p.stdout
     assert sum("source file changed since ingest" in ln for ln in p.stderr.splitlines()) == 2
     assert len(list((tmp_path / "out").rglob("*.dcm"))) == 5
     written = sorted((dest / "files").rglob("*.dcm"))
     written[0].write_bytes(written[0].read_bytes() + b"\0\0")  # a de-identified file changed afterwards
-    p = run("verify", "--lake", str(dest), "--against", f"{lake}:s")
+    p = cli("verify", "--lake", str(dest), "--against", f"{lake}:s")
     assert p.returncode == 1
     assert f"warning: {written[0]}: not read: source file changed since ingest" in p.stderr
     assert p.stderr.strip().splitlines()[-1].startswith("Error: 1 of 8 files")
     uid = dicomlake.open(lake).sql("SELECT SOPInstanceUID FROM s WHERE dl_source = $p", {"p": changed["replaced"]})
     args = ["--lake", str(lake), "--store", "s", "--instance", uid.fetchall()[0][0], "--out", str(tmp_path / "x.png")]
-    assert_error(run("redact-preview", *args), "source file changed since ingest", changed["replaced"])
+    assert_error(cli("redact-preview", *args), "source file changed since ingest", changed["replaced"])
     assert not (tmp_path / "x.png").exists()
 
 
@@ -163,7 +163,7 @@ def test_instances_without_uids_are_error_rows_not_store_rows(tmp_path: Path, te
     assert {str(w) for w in worklists} <= set(unstorable)
     assert any("SOPInstanceUID" in m for p, m in unstorable.items() if p.startswith(str(testfiles_dir)))
     lake = tmp_path / "lake"
-    p = run("ingest", str(src), "--lake", str(lake), "--store", "t", "--workers", "2")
+    p = cli("ingest", str(src), "--lake", str(lake), "--store", "t", "--workers", "2")
     assert p.returncode == 0, p.stderr
     lk = dicomlake.open(lake)
     in_store = {r[0] for r in lk.sql("SELECT dl_source FROM t").fetchall()}
@@ -176,19 +176,19 @@ def test_instances_without_uids_are_error_rows_not_store_rows(tmp_path: Path, te
     ]
     count = len(in_store)
     for _ in range(2):
-        p = run("ingest", str(src), "--lake", str(lake), "--store", "t", "--write-disposition", "WRITE_APPEND")
+        p = cli("ingest", str(src), "--lake", str(lake), "--store", "t", "--write-disposition", "WRITE_APPEND")
         assert p.returncode == 0, p.stderr
         assert f"store 't' now has {count} rows" in p.stdout
 
 
 def test_failure_lists_print_every_entry(tmp_path: Path) -> None:
-    assert run("sample", str(tmp_path / "files"), "--n", "24").returncode == 0
-    p = run("ingest", str(tmp_path / "files"), "--lake", str(tmp_path / "lake"), "--store", "s")
+    assert cli("sample", str(tmp_path / "files"), "--n", "24").returncode == 0
+    p = cli("ingest", str(tmp_path / "files"), "--lake", str(tmp_path / "lake"), "--store", "s")
     assert p.returncode == 0, p.stderr
     sources = [r[0] for r in dicomlake.open(tmp_path / "lake").sql("SELECT dl_source FROM s").fetchall()]
     for path in sources[2:]:
         Path(path).unlink()
-    p = run("export", "--lake", str(tmp_path / "lake"), "--store", "s", "--to", f"dicom:{tmp_path / 'out'}")
+    p = cli("export", "--lake", str(tmp_path / "lake"), "--store", "s", "--to", f"dicom:{tmp_path / 'out'}")
     assert p.returncode == 1 and "exported 2 of 24" in p.stdout
     failed = [ln for ln in p.stderr.splitlines() if ln.startswith("failed: ")]
     assert len(failed) == 22 and all(any(s in ln for ln in failed) for s in sources[2:])
@@ -210,16 +210,16 @@ def test_a_source_without_dicom_is_an_error_and_creates_no_lake(files: Path, tmp
         (cohort, ["cohort.zip: a zip archive, which ingest does not read yet: unpack it first"]),
     ]
     for source, words in cases:
-        assert_error(run("ingest", str(source), "--lake", str(lake), "--store", "s"), *words)
+        assert_error(cli("ingest", str(source), "--lake", str(lake), "--store", "s"), *words)
         assert not lake.exists()
     lake.mkdir()  # an empty folder given as the lake stays as it was
-    assert_error(run("ingest", str(junk), "--lake", str(lake), "--store", "s"), "no DICOM instance found")
+    assert_error(cli("ingest", str(junk), "--lake", str(lake), "--store", "s"), "no DICOM instance found")
     assert list(lake.iterdir()) == []
     lake.rmdir()
     existing, _ = _lake(files, tmp_path)
     before = _state(existing)
     for write_disposition in ("WRITE_APPEND", "WRITE_TRUNCATE"):
-        p = run("ingest", str(empty), "--lake", str(existing), "--store", "s", "--write-disposition", write_disposition)
+        p = cli("ingest", str(empty), "--lake", str(existing), "--store", "s", "--write-disposition", write_disposition)
         assert_error(p, "holds no files")
         assert _state(existing) == before
 
@@ -229,7 +229,7 @@ def test_archives_found_in_a_folder_are_named_as_archives(files: Path, tmp_path:
     shutil.copytree(files, src)
     with tarfile.open(src / "more.tgz", "w:gz") as t:
         t.add(files, "files")
-    p = run("ingest", str(src), "--lake", str(tmp_path / "lake"), "--store", "s")
+    p = cli("ingest", str(src), "--lake", str(tmp_path / "lake"), "--store", "s")
     assert p.returncode == 0, p.stderr
     assert "ingested 8 instances" in p.stdout
     issues = dicomlake.open(tmp_path / "lake").sql("SELECT path, reason FROM dl_issues").fetchall()
@@ -240,7 +240,7 @@ def test_archives_found_in_a_folder_are_named_as_archives(files: Path, tmp_path:
 
 def test_a_filter_that_selects_nothing_is_an_error(files: Path, tmp_path: Path) -> None:
     lake, _ = _lake(files, tmp_path)
-    assert run("store", "create", "out", "--lake", str(lake)).returncode == 0
+    assert cli("store", "create", "out", "--lake", str(lake)).returncode == 0
     before = _state(lake)
     empty, nothing = tmp_path / "empty.txt", tmp_path / "nothing.txt"
     empty.write_text("")
@@ -248,9 +248,9 @@ def test_a_filter_that_selects_nothing_is_an_error(files: Path, tmp_path: Path) 
     cfg = _config(tmp_path)
     for filt, words in ((empty, ["empty.txt is empty", "write it again"]), (nothing, ["selects nothing", "line 1"])):
         for to in (f"dicom:{tmp_path / 'out'}", f"lake:{tmp_path / 'l2'}/s", f"{tmp_path / 'o.parquet'}"):
-            assert_error(run("export", "--lake", str(lake), "--store", "s", "--to", to, "--filter", str(filt)), *words)
+            assert_error(cli("export", "--lake", str(lake), "--store", "s", "--to", to, "--filter", str(filt)), *words)
         args = ["--lake", str(lake), "--store", "s", "--dest-store", "out", "--filter", str(filt)]
-        assert_error(run("deidentify", "--config", cfg, *args), *words)
+        assert_error(cli("deidentify", "--config", cfg, *args), *words)
         assert _state(lake) == before
         assert not [p for p in tmp_path.iterdir() if p.name in ("out", "l2", "o.parquet")]
 
@@ -260,11 +260,11 @@ def test_destination_mistakes_are_refused_and_change_nothing(files: Path, tmp_pa
     cfg = _config(tmp_path)
     before = _state(lake)
     same = ["--lake", str(lake), "--store", "s", "--dest-lake", str(lake), "--dest-store", "S"]
-    assert_error(run("deidentify", "--config", cfg, *same), "never its own destination")
-    assert_error(run("deidentify", "--config", cfg, "--lake", str(lake), "--store", "s", "--dest-store", "s"), "own")
+    assert_error(cli("deidentify", "--config", cfg, *same), "never its own destination")
+    assert_error(cli("deidentify", "--config", cfg, "--lake", str(lake), "--store", "s", "--dest-store", "s"), "own")
     inside = lake / "stores" / "deid"
-    assert_error(run("deidentify", "--config", cfg, "--lake", str(lake), "--dest-lake", str(inside)), "inside")
-    assert_error(run("export", "--lake", str(lake), "--store", "s", "--to", f"lake:{lake}/s"), "never its own")
+    assert_error(cli("deidentify", "--config", cfg, "--lake", str(lake), "--dest-lake", str(inside)), "inside")
+    assert_error(cli("export", "--lake", str(lake), "--store", "s", "--to", f"lake:{lake}/s"), "never its own")
     assert _state(lake) == before and not inside.exists()
 
 
@@ -274,10 +274,10 @@ def test_an_existing_crosswalk_is_kept_unless_overwrite(files: Path, tmp_path: P
     crosswalk = tmp_path / "crosswalk.parquet"
     crosswalk.write_bytes(b"the only way back from last year's release")
     args = ["deidentify", "--config", cfg, "--lake", str(lake), "--crosswalk", str(crosswalk), "--dest-lake"]
-    assert_error(run(*args, str(tmp_path / "d1")), "already exists", "--overwrite")
+    assert_error(cli(*args, str(tmp_path / "d1")), "already exists", "--overwrite")
     assert crosswalk.read_bytes() == b"the only way back from last year's release"
     assert not (tmp_path / "d1").exists()
-    p = run(*args, str(tmp_path / "d2"), "--overwrite")
+    p = cli(*args, str(tmp_path / "d2"), "--overwrite")
     assert p.returncode == 0, p.stderr
     lk = dicomlake.open(lake)
     mapped = {r[0] for r in lk.con.sql(f"SELECT original FROM '{crosswalk}' WHERE kind = 'UID'").fetchall()}
@@ -285,11 +285,10 @@ def test_an_existing_crosswalk_is_kept_unless_overwrite(files: Path, tmp_path: P
 
 
 def _on_terminal(args: list[str], answer: str) -> subprocess.CompletedProcess[str]:
-    """The CLI with a terminal as its input (a pty), the user typing ``answer``."""
+    """The CLI with a terminal as its input (a pty), the user typing ``answer``: a real process,
+    as only a process can have a terminal as its stdin."""
     import os
     import pty
-
-    from .test_cli import CLI
 
     leader, follower = pty.openpty()
     os.write(leader, answer.encode())
@@ -304,7 +303,7 @@ def test_store_drop_asks_on_a_terminal_and_needs_yes_otherwise(files: Path, tmp_
     lake, paths = _lake(files, tmp_path)
     before = _state(lake)
     drop = ["store", "drop", "s", "--lake", str(lake)]
-    assert_error(run(*drop), "not dropped", "--yes")
+    assert_error(cli(*drop), "not dropped", "--yes")
     p = _on_terminal(drop, "n\n")
     assert "Drop store 's'" in p.stdout and "(8 rows)" in p.stdout
     assert_error(p, "not dropped", "you answered no")
@@ -312,21 +311,21 @@ def test_store_drop_asks_on_a_terminal_and_needs_yes_otherwise(files: Path, tmp_
     p = _on_terminal(drop, "y\n")
     assert p.returncode == 0, p.stderr
     assert dicomlake.open(lake).stores == [] and all(p.exists() for p in paths)
-    assert run("ingest", str(files), "--lake", str(lake), "--store", "t").returncode == 0
+    assert cli("ingest", str(files), "--lake", str(lake), "--store", "t").returncode == 0
     with pytest.raises(StoreError, match="deletes its 8 rows and their files: pass confirm=True"):
         dicomlake.open(lake).drop_store("t")
-    assert run("store", "drop", "t", "--lake", str(lake), "--yes").returncode == 0
+    assert cli("store", "drop", "t", "--lake", str(lake), "--yes").returncode == 0
     assert dicomlake.open(lake).stores == []
 
 
-def test_spark_tasks_and_stow_check_their_sources(files: Path, tmp_path: Path) -> None:
+def test_spark_tasks_and_stow_check_their_sources(files: Path, tmp_path: Path, spark: object) -> None:
     from dicomlake.demo.orthanc import Orthanc
 
     lake, paths = _lake(files, tmp_path)
     changed = _changed(paths)
-    assert run("store", "create", "out", "--lake", str(tmp_path / "dest")).returncode == 0
+    assert cli("store", "create", "out", "--lake", str(tmp_path / "dest")).returncode == 0
     args = ["--lake", str(lake), "--store", "s", "--dest-lake", str(tmp_path / "dest"), "--dest-store", "out"]
-    p = run("deidentify", "--config", _config(tmp_path), *args, "--engine", "spark", "--spark-master", "local[1]")
+    p = cli("deidentify", "--config", _config(tmp_path), *args, "--engine", "spark", "--spark-master", "local[1]")
     assert p.returncode == 1 and "success 5, failure 3" in p.stdout
     failed = [ln for ln in p.stderr.splitlines() if ln.startswith("failed: ")]
     assert len(failed) == 3 and sum("source file changed since ingest" in ln for ln in failed) == 2
@@ -334,7 +333,7 @@ def test_spark_tasks_and_stow_check_their_sources(files: Path, tmp_path: Path) -
     assert dicomlake.open(tmp_path / "dest").table("out").count("*").fetchall() == [(5,)]
     assert len(list((tmp_path / "dest" / "files").rglob("*.dcm"))) == 5
     with Orthanc() as dest:
-        p = run("export", "--lake", str(lake), "--store", "s", "--to", f"dicomweb:{dest.url}")
+        p = cli("export", "--lake", str(lake), "--store", "s", "--to", f"dicomweb:{dest.url}")
         assert p.returncode == 1 and "exported 5 of 8" in p.stdout
         assert sum("source file changed since ingest" in ln for ln in p.stderr.splitlines()) == 2
         assert dest.count() == 5
@@ -346,8 +345,6 @@ def test_harvest_records_an_instance_without_sop_class_as_an_error(tmp_path: Pat
 
     from dicomlake.demo.orthanc import Orthanc
 
-    from .conftest import write_instance
-
     good = write_instance(tmp_path / "good.dcm")
     bad = write_instance(tmp_path / "bad.dcm")
     ds = dcmread(bad)
@@ -357,7 +354,7 @@ def test_harvest_records_an_instance_without_sop_class_as_an_error(tmp_path: Pat
         assert server.load([good, bad]) == 2
         for exact in ([], ["--exact"]):
             lake = tmp_path / f"lake{len(exact)}"
-            p = run("ingest", server.url, "--lake", str(lake), "--store", "web", *exact)
+            p = cli("ingest", server.url, "--lake", str(lake), "--store", "web", *exact)
             assert p.returncode == 0, p.stderr
             lk = dicomlake.open(lake)
             assert lk.sql("SELECT SOPInstanceUID FROM web").fetchall() == [(dcmread(good).SOPInstanceUID,)]

@@ -5,7 +5,6 @@ Spark writes the same files and rows as on DuckDB for the same key."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +16,9 @@ from pydicom.data import get_testdata_file
 import dicomlake
 from dicomlake.demo.sample import make_sample
 
-from .test_cli import run
+from .helpers import cli
 
 PYDICOM_FILES = ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "rtstruct.dcm", "JPEG2000.dcm", "nested_priv_SQ.dcm"]
-
-
-@pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
-    from dicomlake.engines.spark import session
-
-    s = session("local[2]")
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope="module")
@@ -86,10 +76,10 @@ def test_types_come_through(lake: Path, spark: Any) -> None:
 
 
 def test_cli_query_on_spark(lake: Path) -> None:
-    r = run("query", "modality_counts", "--lake", str(lake), "--store", "local", "--engine", "spark",
+    r = cli("query", "modality_counts", "--lake", str(lake), "--store", "local", "--engine", "spark",
             "--spark-master", "local[1]", "-f", "csv")  # fmt: skip
     assert r.returncode == 0, r.stderr
-    d = run("query", "modality_counts", "--lake", str(lake), "--store", "local", "-f", "csv")
+    d = cli("query", "modality_counts", "--lake", str(lake), "--store", "local", "-f", "csv")
     assert r.stdout == d.stdout
 
 
@@ -164,7 +154,7 @@ def assert_same_output(a: Path, b: Path, store: str) -> None:
 @pytest.mark.parametrize("name", sorted(DEID_CONFIGS))
 def test_deidentify_on_spark_equals_duckdb(lake: Path, spark: Any, tmp_path: Path, name: str) -> None:
     key = tmp_path / "key"
-    key.write_text(run("keygen").stdout)
+    key.write_text(cli("keygen").stdout)
     config = {"config": DEID_CONFIGS[name]}
     kwargs: dict[str, Any] = {"store": "local", "key_file": str(key)}
     for dest in ("duck", "spark"):
@@ -185,10 +175,10 @@ def test_cli_deidentify_engine_spark(tmp_path: Path) -> None:
 
     make_burned_in(tmp_path / "files", 3)
     src = tmp_path / "lake"
-    assert run("ingest", str(tmp_path / "files"), "--lake", str(src), "--store", "s").returncode == 0
+    assert cli("ingest", str(tmp_path / "files"), "--lake", str(src), "--store", "s").returncode == 0
     uids = dicomlake.open(src).sql("SELECT DISTINCT StudyInstanceUID FROM s ORDER BY 1").fetchall()
     (tmp_path / "filter.txt").write_text("".join(f"/studies/{u}\n" for (u,) in uids[:2]))
-    (tmp_path / "key").write_text(run("keygen").stdout)
+    (tmp_path / "key").write_text(cli("keygen").stdout)
     (tmp_path / "config.json").write_text(
         json.dumps({"dicomTagConfig": {"options": {"cleanImage": {"textRedactionMode": "REDACT_SENSITIVE_TEXT"}}}})
     )
@@ -196,8 +186,8 @@ def test_cli_deidentify_engine_spark(tmp_path: Path) -> None:
               "--filter", str(tmp_path / "filter.txt"), "--dest-store", "out"]  # fmt: skip
     for engine in ("duckdb", "spark"):
         dest = tmp_path / engine
-        assert run("store", "create", "out", "--lake", str(dest)).returncode == 0
-        r = run("deidentify", "--lake", str(src), "--dest-lake", str(dest), *common, "--engine", engine,
+        assert cli("store", "create", "out", "--lake", str(dest)).returncode == 0
+        r = cli("deidentify", "--lake", str(src), "--dest-lake", str(dest), *common, "--engine", engine,
                 "--spark-master", "local[2]", "--crosswalk", str(tmp_path / f"{engine}.parquet"))  # fmt: skip
         assert r.returncode == 0, r.stderr
         assert "burned-in text: 2 images read by OCR, text redacted in 2" in r.stdout
@@ -209,10 +199,10 @@ def test_cli_deidentify_engine_spark(tmp_path: Path) -> None:
 
 def test_cli_deidentify_explain_shows_spark_sql(lake: Path, tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps({"config": DEID_CONFIGS["basic_descriptors_dateshift"]}))
-    r = run("deidentify", "--lake", str(lake), "--store", "local", "--config", str(tmp_path / "config.json"),
+    r = cli("deidentify", "--lake", str(lake), "--store", "local", "--config", str(tmp_path / "config.json"),
             "--explain", "--engine", "spark")  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "TRY_ELEMENT_AT(dl_m_uid" in r.stdout and "list_transform" not in r.stdout
-    bad = run("deidentify", "--lake", str(lake), "--store", "local", "--config", str(tmp_path / "config.json"),
+    bad = cli("deidentify", "--lake", str(lake), "--store", "local", "--config", str(tmp_path / "config.json"),
               "--explain", "--engine", "sparkle")  # fmt: skip
     assert bad.returncode == 1 and "use duckdb or spark" in bad.stderr

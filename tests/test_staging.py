@@ -23,7 +23,7 @@ from dicomlake.sources.ingest import ingest
 from dicomlake.store.catalog import Catalog
 
 from .conftest import write_instance
-from .test_cli import CLI, assert_error, run
+from .helpers import CLI, assert_error, cli
 
 
 def _studies(folder: Path, n: int) -> list[Path]:
@@ -53,7 +53,7 @@ def test_harvest_of_more_studies_than_a_batch_completes_in_one_run(tmp_path: Pat
     with Orthanc() as server:
         assert server.load(_studies(tmp_path / "src", 30)) == 30
         lake = tmp_path / "lake"
-        r = run("ingest", server.url, "--lake", str(lake), "--store", "web", "--batch-studies", "5", "--workers", "2")
+        r = cli("ingest", server.url, "--lake", str(lake), "--store", "web", "--batch-studies", "5", "--workers", "2")
         assert r.returncode == 0, r.stderr
     n, studies = dicomlake.open(lake).sql('SELECT count(*), count(DISTINCT StudyInstanceUID) FROM "web"').fetchall()[0]
     assert n == studies == 30
@@ -115,8 +115,9 @@ def test_second_writer_fails_naming_the_first_or_waits_for_it(tmp_path: Path) ->
     op = proc.stdout.readline().strip()
     src = str(write_instance(tmp_path / "b.dcm"))
     args = ["ingest", src, "--lake", str(lake), "--store", "s", "--write-disposition", "WRITE_APPEND"]
-    r = run(*args)
+    r = cli(*args)
     assert_error(r, "another dicomlake process", f"pid {proc.pid}", op, "--wait")
+    # a real process: it waits for the first one while this test goes on
     waiter = subprocess.Popen([*CLI, *args, "--wait", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert waiter.stderr is not None
     said = waiter.stderr.readline()  # it says for whom it waits, then waits
@@ -130,6 +131,7 @@ def test_second_writer_fails_naming_the_first_or_waits_for_it(tmp_path: Path) ->
 
 
 def _interrupt(args: list[str], delay: float) -> subprocess.CompletedProcess[str]:
+    """The command as a real process, sent Ctrl-C (SIGINT) after ``delay`` seconds."""
     proc = subprocess.Popen([*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)

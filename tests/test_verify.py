@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pydicom
@@ -18,7 +16,8 @@ from dicomlake.deid.run import deidentify
 from dicomlake.deid.verify import Matcher, SourceValues, VerifyReport, collect_values, scan_file, verify
 from dicomlake.demo.sample import make_sample
 
-CLI = [sys.executable, "-c", "from dicomlake.cli import main; main()"]
+from .helpers import cli
+
 STORE = "sample"
 N = 60
 
@@ -181,32 +180,28 @@ def test_utf8_names_in_raw_bytes() -> None:
 # --- the command ---------------------------------------------------------------------
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300)
-
-
 def test_cli_clean_store(lakes: dict[str, Path]) -> None:
     src, basic = lakes["src"], lakes["basic"]
-    p = run("verify", "--lake", str(basic), "--store", STORE, "--against", f"{src}:{STORE}")
+    p = cli("verify", "--lake", str(basic), "--store", STORE, "--against", f"{src}:{STORE}")
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines() == [f"no identifying values of {src}:{STORE} found in {N} files of {basic}:{STORE}"]
-    p = run("verify", "--lake", str(basic), "--against", str(src), "--format", "json")  # the only stores
+    p = cli("verify", "--lake", str(basic), "--against", str(src), "--format", "json")  # the only stores
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout) == [] and "no identifying values" in p.stderr
 
 
 def test_cli_leaks(lakes: dict[str, Path]) -> None:
     src, keep = lakes["src"], lakes["keep"]
-    p = run("verify", "--lake", str(keep), "--store", STORE, "--against", f"{src}:{STORE}", "--format", "json")
+    p = cli("verify", "--lake", str(keep), "--store", STORE, "--against", f"{src}:{STORE}", "--format", "json")
     assert p.returncode == 1
     rows = json.loads(p.stdout)
     assert set(rows[0]) == {"instance", "file", "path", "kind", "text"}
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in p.stderr
     assert re.fullmatch(rf"Error: {len(rows)} identifying values found in {N} instances; see above", lines[0])
-    p = run("verify", "--lake", str(keep), "--store", STORE, "--against", f"{src}:{STORE}")
+    p = cli("verify", "--lake", str(keep), "--store", STORE, "--against", f"{src}:{STORE}")
     assert p.returncode == 1 and "PatientName" in p.stdout and p.stderr.startswith("Error: ")
-    p = run("verify", "--lake", str(keep), "--store", STORE, "--against", f"{src}:{STORE}", "-f", "csv")
+    p = cli("verify", "--lake", str(keep), "--store", STORE, "--against", f"{src}:{STORE}", "-f", "csv")
     assert p.returncode == 1 and p.stdout.startswith('"instance","file","path","kind","text"')
 
 
@@ -218,7 +213,7 @@ def test_cli_errors(lakes: dict[str, Path], tmp_path: Path) -> None:
         (["--against", f"{src}:"], ["LAKE:STORE"]),
         (["--against", str(src), "--format", "parquet"], ["table, json, csv"]),
     ]:
-        p = run("verify", "--lake", str(basic), "--store", STORE, *args)
+        p = cli("verify", "--lake", str(basic), "--store", STORE, *args)
         lines = p.stderr.strip().splitlines()
         assert p.returncode == 1 and len(lines) == 1 and lines[0].startswith("Error: "), p.stderr
         assert all(w in lines[0] for w in words), lines[0]
@@ -230,7 +225,7 @@ def test_cli_unreadable_file(lakes: dict[str, Path], tmp_path: Path) -> None:
     moved = tmp_path / "moved.dcm"
     shutil.move(gone, moved)
     try:
-        p = run("verify", "--lake", str(lakes["basic"]), "--against", f"{lakes['src']}:{STORE}")
+        p = cli("verify", "--lake", str(lakes["basic"]), "--against", f"{lakes['src']}:{STORE}")
     finally:
         shutil.move(moved, gone)
     assert p.returncode == 1
