@@ -59,7 +59,7 @@ def tag_config(request_name: str) -> DicomTagConfig:
     return tag
 
 
-def test_every_seed_body_parses() -> None:
+def test_every_documented_body_parses() -> None:
     assert len(DOCUMENTED_BODIES) == 11
     for name, body in DOCUMENTED_BODIES.items():
         request = load_config(json.loads(body))
@@ -76,7 +76,7 @@ def test_every_seed_body_parses() -> None:
         ("redact_sensitive_clean_descriptors", "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS"),
     ],
 )
-def test_seed_clean_image(name: str, mode: str) -> None:
+def test_documented_clean_image(name: str, mode: str) -> None:
     request = load_config(documented(name))
     config = request.config
     assert config.api == "v1beta1"
@@ -98,7 +98,7 @@ def test_seed_clean_image(name: str, mode: str) -> None:
         ("store_level_keep_tag", "keepTag"),
     ],
 )
-def test_seed_patient_name_actions(name: str, operation: str) -> None:
+def test_documented_patient_name_actions(name: str, operation: str) -> None:
     tag = tag_config(name)
     assert tag.profile_type == "PROFILE_TYPE_UNSPECIFIED"
     assert tag.profile == "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"
@@ -115,7 +115,7 @@ def test_seed_patient_name_actions(name: str, operation: str) -> None:
     )
 
 
-def test_seed_clean_text_tag_text_config() -> None:
+def test_documented_clean_text_tag_text_config() -> None:
     text = load_config(documented("clean_text_tag")).config.text
     assert text is not None and text.profile == "BASIC"
     (transformation,) = text.additional_transformations
@@ -123,7 +123,7 @@ def test_seed_clean_text_tag_text_config() -> None:
     assert transformation.transformation == ReplaceWithInfoType()
 
 
-def test_seed_regen_uid_tag() -> None:
+def test_documented_regen_uid_tag() -> None:
     request = load_config(documented("regen_uid_tag"))
     tag = request.config.dicom_tag_config
     assert tag is not None
@@ -135,19 +135,19 @@ def test_seed_regen_uid_tag() -> None:
     assert action.queries[0].text == "00080018"
 
 
-def test_seed_recurse_tag() -> None:
+def test_documented_recurse_tag() -> None:
     (action,) = tag_config("recurse_tag").actions
     assert action.operation == "recurseTag"
     assert action.queries[0].tag == 0x00081062 and action.queries[0].vr == "SQ"
 
 
-def test_seed_store_level_request() -> None:
+def test_documented_store_level_request() -> None:
     request = load_config(documented("store_level_keep_tag"))
     assert request.filter_uri is None
     assert request.notes[0].startswith("destinationStore 'projects/PROJECT_ID/")
 
 
-def test_seed_filter_request_with_legacy_dicom_config() -> None:
+def test_documented_filter_request_with_legacy_dicom_config() -> None:
     request = load_config(documented("filter_legacy_dicom"))
     config = request.config
     assert config.api == "v1"

@@ -60,7 +60,7 @@ def test_basic_profile_is_yes_with_113100(lake: Path, tmp_path: Path) -> None:
         assert "dicomlake ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE" in ds.DeidentificationMethod
 
 
-def test_seed_keep_tag_is_no_with_one_warning_line(lake: Path, tmp_path: Path) -> None:
+def test_documented_keep_tag_is_no_with_one_warning_line(lake: Path, tmp_path: Path) -> None:
     body = {"destinationDataset": DEST, "config": {"dicomTagConfig": keep("PatientName")}}
     assert str(run_seed(tmp_path / "seed", body).PatientIdentityRemoved) == "NO"
     request = tmp_path / "keep.json"

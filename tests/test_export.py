@@ -27,7 +27,7 @@ def lake(sample_lake: Path) -> dicomlake.Lake:
     return dicomlake.open(sample_lake)
 
 
-def test_seed_filter_mixing_levels_exports_exactly_those_instances(lake: dicomlake.Lake, tmp_path: Path) -> None:
+def test_documented_filter_mixing_levels_exports_exactly_those_instances(lake: dicomlake.Lake, tmp_path: Path) -> None:
     instance_paths = lake.filter_paths(lake.sql(DOCUMENTED_FILTER + " ORDER BY SOPInstanceUID LIMIT 3"))
     study, series = lake.sql(
         "SELECT StudyInstanceUID, SeriesInstanceUID FROM sample ORDER BY StudyInstanceUID DESC LIMIT 1"
