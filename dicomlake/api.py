@@ -340,6 +340,7 @@ def ingest(
     concurrency)."""
     web = kwargs.pop("dicomweb", None) or {}
     if isinstance(source, str | os.PathLike) and is_url(source):
+        kwargs.pop("endpoint_url", None)
         if kwargs.pop("strict", False):
             raise SourceError("--strict is for file ingest; a DICOMweb harvest records its issues in dl_issues")
         return harvest(lake, Server.from_env(str(source), **web), store, **kwargs)

@@ -151,7 +151,8 @@ def ingest(
     source: Annotated[
         str,
         typer.Argument(
-            help="A folder (walked recursively), a DICOM file, a text file of paths, or a DICOMweb root URL."
+            help="A folder (walked recursively), a DICOM file, an archive (.zip, .tar, .tar.gz, .tgz, .tar.bz2, "
+            ".tar.xz), a text file of paths, an object-store prefix (s3://, gs://, az://) or a DICOMweb root URL."
         ),
     ],
     lake: LakeOpt,
@@ -194,11 +195,22 @@ def ingest(
             "file meta, which DICOM JSON loses.",
         ),
     ] = False,
+    endpoint_url: Annotated[
+        Optional[str],
+        typer.Option("--endpoint-url", help="S3-compatible server (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)."),
+    ] = None,
+    batch_files: Annotated[
+        Optional[int],
+        typer.Option(
+            "--batch-files", help="Object store: files per commit (a killed ingest keeps them; default 1000)."
+        ),
+    ] = None,
     engine: EngineOpt = "duckdb",
     spark_master: SparkMasterOpt = "local[*]",
     wait: WaitOpt = 0.0,
 ) -> None:
-    """Ingest DICOM files, or a DICOMweb server (http[s]://host/dicom-web), into a store of the lake."""
+    """Ingest DICOM files (a folder, archives, an object-store prefix), or a DICOMweb server
+    (http[s]://host/dicom-web), into a store of the lake."""
     if exact and not is_url(source):
         raise SourceError("--exact is for a DICOMweb source; files are always read exactly")
     spec = None
@@ -222,7 +234,12 @@ def ingest(
                 "timeout": timeout,
                 "concurrency": concurrency,
             },
-            **({"batch": batch_studies, "exact": exact} if is_url(source) else {"spark": _spark(engine, spark_master)}),
+            endpoint_url=endpoint_url,
+            **(
+                {"batch": batch_studies, "exact": exact}
+                if is_url(source)
+                else {"spark": _spark(engine, spark_master), "batch": batch_files}
+            ),
         )
     except IngestIssuesError as exc:
         if isinstance(exc.summary, IngestSummary):
@@ -344,7 +361,11 @@ def export(
     store: Annotated[str, typer.Option("--store", help="The store to export.")],
     to: Annotated[
         str,
-        typer.Option("--to", help="lake:DIR/STORE, parquet:PATH, ndjson:PATH, csv:PATH, dicom:DIR or dicomweb:URL."),
+        typer.Option(
+            "--to",
+            help="lake:DIR/STORE, parquet:PATH, ndjson:PATH, csv:PATH, dicom:DIR or dicomweb:URL; PATH and DIR "
+            "may be s3://, gs:// or az:// URLs.",
+        ),
     ],
     filter_file: Annotated[
         Optional[Path], typer.Option("--filter", help="Export only what this filter file selects.")
@@ -355,6 +376,10 @@ def export(
     force: Annotated[
         Optional[bool],
         typer.Option("--force/--no-force", help="Legacy: overwrite an existing destination (--no-force: refuse any)."),
+    ] = None,
+    endpoint_url: Annotated[
+        Optional[str],
+        typer.Option("--endpoint-url", help="S3-compatible server (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)."),
     ] = None,
     wait: WaitOpt = 0.0,
 ) -> None:
@@ -371,6 +396,7 @@ def export(
         spec=spec,
         write_disposition=write_disposition.upper() if write_disposition else None,
         force=force,
+        endpoint_url=endpoint_url,
     )
     verb = {"create": "created", "truncate": "wrote", "append": "appended to"}.get(s.action, "wrote")
     typer.echo(

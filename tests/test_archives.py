@@ -161,3 +161,18 @@ def test_unknown_url_schemes_are_errors(cohort: dict[str, Path], tmp_path: Path)
     assert not Path("ftp:").exists() and not Path("hdfs:").exists()
     with pytest.raises(SourceError, match="not handled"):
         list_sources("sftp://host/x")
+
+
+def test_spark_tasks_read_archive_members_themselves(cohort: dict[str, Path], tmp_path: Path) -> None:
+    """The driver lists the members; the executors read them (one task per run of tar members)."""
+    pytest.importorskip("pyspark")
+    from dicomlake.engines.spark import session
+
+    spark = session("local[2]")
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(cohort["zip"], src / "a.zip")
+    shutil.copy(cohort[".tar.gz"], src / "b.tgz")
+    s = dicomlake.ingest(tmp_path / "lake", src, "sp", spark=spark, progress=False)
+    assert s.ingested == 24 and s.duplicates == 24
+    assert rows(tmp_path / "lake", "sp").equals(rows(cohort["lake"], "folder"))

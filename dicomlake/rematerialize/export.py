@@ -31,7 +31,7 @@ from ..codec.values import format_pn
 from ..errors import DicomlakeError, StoreError
 from ..query.filterfile import FilterSpec
 from ..sources.files import Source, read_checked
-from ..sources.objects import check_url, is_object_url, scheme_of
+from ..sources.objects import check_url, configure, is_object_url, scheme_of
 from ..store.catalog import Catalog, check_store_name, new_connection, quote_literal
 from ..store.publish import DISPOSITIONS, publish_table, tables_of
 from .to_objects import copy_to_object, to_object_store
@@ -131,8 +131,12 @@ def export(
     spec: FilterSpec | None = None,
     write_disposition: str | None = None,
     force: bool | None = None,
+    endpoint_url: str | None = None,
 ) -> ExportSummary:
-    """Export ``store`` (or the part ``spec`` selects) to ``to``."""
+    """Export ``store`` (or the part ``spec`` selects) to ``to`` (``endpoint_url``: an
+    S3-compatible server for ``s3://`` sources and destinations)."""
+    if endpoint_url is not None:
+        configure(endpoint_url)
     dest = Destination.parse(to)
     _refuse_inside_lake(dest)
     if dest.kind == "lake" and dest.path.resolve() == lake.root.resolve() and str(dest.store).lower() == store.lower():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -31,7 +32,7 @@ from ..store.catalog import CATALOG, Catalog, check_store_name, quote_ident
 from ..store.publish import Part, assemble, check_disposition, write_parquet
 from .archives import split_member
 from .files import is_remote, list_sources, read_many
-from .objects import is_object_url
+from .objects import configure, is_object_url
 
 
 @dataclass
@@ -226,12 +227,19 @@ def _run_tasks(
     # first Python conversion costs ~0.2 s (it probes for pandas): pay it once, before forking.
     pa.Table.from_pylist([{"a": "x", "d": dt.date(2000, 1, 1)}])
     ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(_task, c, str(stage), i, ingested_at, keep) for i, c in enumerate(chunks)]
-        parts = []
-        for f, c in zip(futures, chunks, strict=False):
-            parts.append(f.result())
-            progress(len(c))
+    # Objects of this process's object-store clients (an event loop in another thread) must not
+    # be garbage-collected in a forked worker, where that thread is gone: freeze them (the
+    # workers make their own clients).
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = [pool.submit(_task, c, str(stage), i, ingested_at, keep) for i, c in enumerate(chunks)]
+            parts = []
+            for f, c in zip(futures, chunks, strict=False):
+                parts.append(f.result())
+                progress(len(c))
+    finally:
+        gc.unfreeze()
     return parts
 
 
@@ -239,8 +247,11 @@ def ingest(
     lake: str | os.PathLike[str], source: str | os.PathLike[str] | Sequence[str], store: str, **kwargs: Any
 ) -> IngestSummary:
     """Ingest DICOM files into ``store`` of ``lake`` (created if needed); see :func:`ingest_files`
-    for the options. A source holding no DICOM instance is a :class:`SourceError`, and a lake this
+    for the options (and ``endpoint_url``, an S3-compatible server for ``s3://`` sources). A source holding no DICOM instance is a :class:`SourceError`, and a lake this
     call created for it is removed again: nothing is left behind by a run that did nothing."""
+    endpoint = kwargs.pop("endpoint_url", None)
+    if endpoint is not None:
+        configure(endpoint)
     root = Path(lake).absolute()
     fresh = not (root / CATALOG).exists()
     existed = root.exists()
@@ -280,7 +291,7 @@ def _nothing_found(source: object, paths: Sequence[str], parts: list[Part]) -> N
         return NothingToIngest(f"{source} holds no files: nothing to ingest; pass a folder of DICOM files")
     issues = [i for p in parts for i in p.issues if i["severity"] in ("error", "info")]
     if len(issues) <= 3:
-        why = "; ".join(f"{Path(i['path']).name}: {i['reason']}" for i in issues)
+        why = "; ".join(f"{_short(i['path'])}: {i['reason']}" for i in issues)
     else:
         kinds = Counter(_reason_kind(i["reason"]) for i in issues)
         why = f"{len(paths)} files: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common())
@@ -288,6 +299,14 @@ def _nothing_found(source: object, paths: Sequence[str], parts: list[Part]) -> N
 
 
 BATCH_FILES = 1000  # sources per commit when ingesting from an object store
+
+
+def _short(source: str) -> str:
+    """A source's name for a message: the file's name, or 'MEMBER in ARCHIVE'."""
+    member = split_member(source)
+    if member is None:
+        return source.rstrip("/").rsplit("/", 1)[-1]
+    return f"{member.name} in {_short(member.container)}"
 
 
 def ingest_files(

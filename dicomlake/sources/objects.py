@@ -74,7 +74,7 @@ def filesystem(url: str) -> tuple[Any, str]:
         import fsspec
     except ImportError:
         raise SourceError(f"{url}: {scheme}:// needs {package}: pip install 'dicomlake[{extra}]'") from None
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"use_listings_cache": False}  # sources change between commands and in tests
     if protocol == "s3":
         endpoint = (
             _settings["endpoint_url"] or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
