@@ -66,7 +66,7 @@ def list_sources(source: str | os.PathLike[str]) -> list[str]:
     text = str(source)
     objects.check_url(text)
     if archives.split_member(text) is not None:
-        return [text]
+        return [_absolute(text)]
     if objects.is_object_url(text):
         return _expand(objects.list_objects(text))
     path = Path(source).expanduser()
@@ -74,8 +74,8 @@ def list_sources(source: str | os.PathLike[str]) -> list[str]:
         return _expand(_walk(path))
     if path.is_file():
         if archives.archive_kind(path.name) is None and _is_path_list(path):
-            lines = path.read_text(encoding="utf-8-sig").splitlines()
-            return [os.path.abspath(path.parent / ln.strip()) for ln in lines if ln.strip() and not ln.startswith("#")]
+            lines = [ln.strip() for ln in path.read_text(encoding="utf-8-sig").splitlines()]
+            return _expand([_listed(path.parent, ln) for ln in lines if ln and not ln.startswith("#")])
         return _expand([os.path.abspath(path)])
     raise SourceError(
         f"ingest source {source} does not exist: pass a folder, a DICOM file, an archive, a text file of paths, "
@@ -83,12 +83,29 @@ def list_sources(source: str | os.PathLike[str]) -> list[str]:
     )
 
 
+def _absolute(url: str) -> str:
+    """A member URL whose outermost container is a local path, with that path made absolute."""
+    head, sep, last = url.rpartition("::")
+    if not sep or objects.scheme_of(last) is not None:
+        return url
+    return f"{head}::{os.path.abspath(os.path.expanduser(last))}"
+
+
+def _listed(folder: Path, line: str) -> str:
+    """A line of a text file of sources: a path (relative to the file) or a URL."""
+    objects.check_url(line)
+    if objects.scheme_of(line) is not None:
+        return _absolute(line)
+    return os.path.abspath(folder / line)
+
+
 def _expand(found: list[str]) -> list[str]:
     """Archives among ``found`` replaced by their members (a damaged archive stays as it is: read
     as a file, it becomes an ingest issue)."""
     out: list[str] = []
     for item in found:
-        kind = archives.archive_kind(item)
+        member = archives.split_member(item)
+        kind = archives.archive_kind(member.name if member is not None else item)
         if kind is None:
             out.append(item)
             continue
