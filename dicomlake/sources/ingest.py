@@ -365,31 +365,53 @@ def ingest_files(
         size = (batch or BATCH_FILES) if remote and not strict else max(1, len(paths))
         batches = [paths[i : i + size] for i in range(0, len(paths), size)] or [[]]
         advance, stop = progress_bar("ingest", len(paths), progress)
-        carried: list[Part] = []  # issues of batches without rows, until rows come
-        keys: list[tuple[str | None, str | None, str | None]] = []
-        committed = False
         try:
-            for n, some in enumerate(batches):
-                stage = cat.staging()
-                parts = carried + _run(some, stage, started, workers, filter_spec, advance, spark)
-                keys += [k for p in parts for k in p.keys]
-                if not any(p.rows for p in parts) and not committed and n + 1 < len(batches):
-                    carried = parts
-                    shutil.rmtree(stage, ignore_errors=True)
-                    continue
-                if not any(p.rows for p in parts) and not committed:
-                    shutil.rmtree(stage, ignore_errors=True)
-                    raise _nothing_found(source, paths, parts)
-                carried = []
-                last = n + 1 == len(batches)
-                if last and filter_spec is not None:
-                    summary.unmatched = [] if resumed else filter_spec.unmatched(keys)
-                _publish(cat, store, parts, stage, write_disposition, summary, strict and last, started, source, last)
-                write_disposition = "WRITE_APPEND"
-                committed = True
+            job = _Job(cat, store, source, started, workers, filter_spec, spark, strict, advance)
+            job.run(batches, write_disposition, summary, unmatched=not resumed)
         finally:
             stop()
     return summary
+
+
+@dataclass
+class _Job:
+    """One ingest's batches: each run as tasks and committed (one commit unless the source is
+    an object store); batches without rows wait for the next, so an ingest that finds no
+    instance at all commits nothing."""
+
+    cat: Catalog
+    store: str
+    source: object
+    started: dt.datetime
+    workers: int
+    filter_spec: Any
+    spark: Any
+    strict: bool
+    advance: Callable[[int], None]
+
+    def run(self, batches: list[list[str]], disposition: str, summary: IngestSummary, unmatched: bool) -> None:
+        carried: list[Part] = []  # parts of batches without rows (issues only), until rows come
+        keys: list[tuple[str | None, str | None, str | None]] = []
+        committed = False
+        for n, some in enumerate(batches):
+            stage = self.cat.staging()
+            new = _run(some, stage, self.started, self.workers, self.filter_spec, self.advance, self.spark)
+            keys += [k for p in new for k in p.keys]
+            parts, last = carried + new, n + 1 == len(batches)
+            if not committed and not any(p.rows for p in parts):
+                shutil.rmtree(stage, ignore_errors=True)
+                if last:
+                    raise _nothing_found(self.source, [p for b in batches for p in b], parts)
+                carried = parts
+                continue
+            carried = []
+            if last and self.filter_spec is not None:
+                summary.unmatched = self.filter_spec.unmatched(keys) if unmatched else []
+            _publish(
+                self.cat, self.store, parts, stage, disposition, summary, self.strict and last, self.started,
+                self.source, last,
+            )  # fmt: skip
+            disposition, committed = "WRITE_APPEND", True
 
 
 def _run(
