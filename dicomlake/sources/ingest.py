@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import gc
 import hashlib
 import multiprocessing
 import os
@@ -227,19 +226,12 @@ def _run_tasks(
     # first Python conversion costs ~0.2 s (it probes for pandas): pay it once, before forking.
     pa.Table.from_pylist([{"a": "x", "d": dt.date(2000, 1, 1)}])
     ctx = multiprocessing.get_context("fork")
-    # Objects of this process's object-store clients (an event loop in another thread) must not
-    # be garbage-collected in a forked worker, where that thread is gone: freeze them (the
-    # workers make their own clients).
-    gc.freeze()
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [pool.submit(_task, c, str(stage), i, ingested_at, keep) for i, c in enumerate(chunks)]
-            parts = []
-            for f, c in zip(futures, chunks, strict=False):
-                parts.append(f.result())
-                progress(len(c))
-    finally:
-        gc.unfreeze()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_task, c, str(stage), i, ingested_at, keep) for i, c in enumerate(chunks)]
+        parts = []
+        for f, c in zip(futures, chunks, strict=False):
+            parts.append(f.result())
+            progress(len(c))
     return parts
 
 

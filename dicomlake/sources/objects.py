@@ -13,6 +13,7 @@ gcloud's application-default login, the metadata server; Azure (adlfs):
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import re
 from collections.abc import Iterator
@@ -65,6 +66,16 @@ def check_url(text: str | os.PathLike[str], what: str = "source") -> None:
     )
 
 
+def _freeze_in_forks() -> None:
+    """A forked worker (ingest, de-identification, verify) must never garbage-collect the
+    object-store clients it inherits: they belong to an event loop in a thread the fork does not
+    copy, and collecting them crashes the worker. Freezing what exists at the fork keeps them
+    out of the collector (the worker makes its own clients)."""
+    if not _settings.get("fork_hook"):
+        os.register_at_fork(after_in_child=gc.freeze)
+        _settings["fork_hook"] = True
+
+
 def filesystem(url: str) -> tuple[Any, str]:
     """(fsspec filesystem, path inside it) for an object URL. fsspec keeps one instance per
     process and options, so forked workers make their own connections."""
@@ -82,6 +93,7 @@ def filesystem(url: str) -> tuple[Any, str]:
         if endpoint:
             options["endpoint_url"] = endpoint
         options["config_kwargs"] = {"connect_timeout": 10, "read_timeout": 60, "retries": {"max_attempts": 3}}
+    _freeze_in_forks()
     try:
         fs = fsspec.filesystem(protocol, **options)
     except ImportError:
