@@ -17,6 +17,7 @@ import gc
 import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
 from ..errors import SourceError
@@ -180,17 +181,29 @@ def list_objects(url: str) -> list[str]:
 
 
 def fetch_many(urls: list[str]) -> Iterator[tuple[str, bytes | Exception]]:
-    """Each object's bytes (or the exception reading it gave), fetched concurrently a batch at a time."""
-    for i in range(0, len(urls), FETCH_BATCH):
-        batch = urls[i : i + FETCH_BATCH]
-        fs, _ = filesystem(batch[0])
-        scheme = scheme_of(batch[0]) or ""
-        paths = [u[len(scheme) + 3 :] for u in batch]
-        with translated(batch[0]):
-            got = fs.cat(paths, on_error="return")
-        for u, p in zip(batch, paths, strict=True):
-            data = got.get(p, FileNotFoundError(p))
-            yield u, data if isinstance(data, bytes | Exception) else bytes(data)
+    """Each object's bytes (or the exception reading it gave), fetched concurrently a batch at a
+    time, the next batch in flight while the caller works on this one."""
+    batches = [urls[i : i + FETCH_BATCH] for i in range(0, len(urls), FETCH_BATCH)]
+    with ThreadPoolExecutor(1) as ahead:
+        future = ahead.submit(_fetch, batches[0]) if batches else None
+        for i in range(len(batches)):
+            assert future is not None
+            got = future.result()
+            future = ahead.submit(_fetch, batches[i + 1]) if i + 1 < len(batches) else None
+            yield from got
+
+
+def _fetch(batch: list[str]) -> list[tuple[str, bytes | Exception]]:
+    fs, _ = filesystem(batch[0])
+    scheme = scheme_of(batch[0]) or ""
+    paths = [u[len(scheme) + 3 :] for u in batch]
+    with translated(batch[0]):
+        got = fs.cat(paths, on_error="return")
+    out: list[tuple[str, bytes | Exception]] = []
+    for u, p in zip(batch, paths, strict=True):
+        data = got.get(p, FileNotFoundError(p))
+        out.append((u, data if isinstance(data, bytes | Exception) else bytes(data)))
+    return out
 
 
 def read_object(url: str) -> bytes:
