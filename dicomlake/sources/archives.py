@@ -10,11 +10,12 @@ deep. A zip is read through its central directory; a tar in one pass.
 
 from __future__ import annotations
 
+import functools
 import io
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO, NamedTuple
 
 from . import objects
@@ -112,12 +113,12 @@ def list_members(container: str, kind: str, nested: bool = True) -> list[str]:
             with zipfile.ZipFile(f) as z:
                 for info in z.infolist():
                     if not info.is_dir():
-                        _add(out, kind, info.filename, container, nested, lambda i=info: z.read(i))
+                        _add(out, kind, info.filename, container, nested, functools.partial(z.read, info))
         else:
             with _tar(f) as t:
                 for ti in t:
                     if ti.isfile():
-                        _add(out, kind, ti.name, container, nested, lambda i=ti: _tar_read(t, i))
+                        _add(out, kind, ti.name, container, nested, functools.partial(_tar_read, t, ti))
     return out
 
 
@@ -126,13 +127,12 @@ def _tar_read(t: tarfile.TarFile, ti: tarfile.TarInfo) -> bytes:
     return fh.read() if fh is not None else b""
 
 
-def _add(out: list[str], kind: str, name: str, container: str, nested: bool, read: object) -> None:
+def _add(out: list[str], kind: str, name: str, container: str, nested: bool, read: Callable[[], bytes]) -> None:
     url = member_url(kind, name, container)
     inner = archive_kind(name) if nested else None
     if inner is None:
         out.append(url)
         return
-    assert callable(read)
     data = read()
     try:
         out.extend(_list_bytes(data, inner, url))
