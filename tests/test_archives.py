@@ -176,3 +176,28 @@ def test_spark_tasks_read_archive_members_themselves(cohort: dict[str, Path], tm
     s = dicomlake.ingest(tmp_path / "lake", src, "sp", spark=spark, progress=False)
     assert s.ingested == 24 and s.duplicates == 24
     assert rows(tmp_path / "lake", "sp").equals(rows(cohort["lake"], "folder"))
+
+
+def test_export_from_a_tar_gz_store_reads_it_once_and_sees_it_change(cohort: dict[str, Path], tmp_path: Path) -> None:
+    """Members read one by one come from one pass over the archive, kept while it is unchanged."""
+    archive = Path(shutil.copy(cohort[".tar.gz"], tmp_path / "c.tgz"))
+    dicomlake.ingest(tmp_path / "lake", archive, "t", progress=False)
+    lake = dicomlake.open(tmp_path / "lake")
+    s = export(lake, "t", f"dicom:{tmp_path / 'out'}")
+    assert s.written == 24 and not s.failures
+    folder = dict(dicomlake.open(cohort["lake"]).sql('SELECT SOPInstanceUID, dl_source FROM "folder"').fetchall())
+    for p in (tmp_path / "out").rglob("*.dcm"):
+        assert p.read_bytes() == Path(folder[p.stem]).read_bytes()
+    with tarfile.open(cohort[".tar.gz"]) as src, tarfile.open(archive, "w:gz") as out:
+        names = sorted(m.name for m in src.getmembers() if m.isfile() and m.name != "DICOMDIR")
+        for m in src.getmembers():
+            if m.isfile() and m.name != names[0]:
+                data = src.extractfile(m).read()  # type: ignore[union-attr]
+                data = data[:-1] + b"X" if m.name == names[1] else data
+                m.size = len(data)
+                out.addfile(m, io.BytesIO(data))
+    s = export(lake, "t", f"dicom:{tmp_path / 'out2'}")
+    assert sorted(f["reason"].split(";")[0] for f in s.failures) == [
+        "source archive member changed since ingest (SHA-256 differs)",
+        "source archive member vanished since ingest",
+    ]

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import tarfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -102,6 +104,60 @@ def read_members(container: str, kind: str, names: Iterable[str] | None = None) 
                     left -= 1
                     if left == 0:
                         return
+
+
+#: A tar archive read for one member is kept whole in memory (up to this size, one archive per
+#: process) for the next members, as export and de-identification read them one by one; it is
+#: used only while the archive's size and modification time (an object's ETag) are unchanged.
+CACHE_BYTES = 256 << 20
+_cache: dict[str, object] = {}
+_lock = threading.Lock()
+os.register_at_fork(after_in_child=lambda: globals().update(_lock=threading.Lock()))
+
+
+def read_member(container: str, kind: str, name: str) -> bytes:
+    """One member's bytes; FileNotFoundError when it (or its archive) is gone. A tar member
+    comes from the archive read whole the first time (so reading each member of a tar.gz in
+    turn is one pass, not one pass each)."""
+    if kind == "tar":
+        fingerprint = (container, _fingerprint(container))
+        with _lock:
+            if _cache.get("key") != fingerprint:
+                _cache.clear()
+                _cache.update(key=fingerprint, members=_whole_tar(container))  # None: too big to keep
+            members = _cache.get("members")
+        if isinstance(members, dict):
+            data = members.get(name)
+            if data is None:
+                raise FileNotFoundError(f"{name} is not in {container}")
+            return bytes(data)
+    data = dict(read_members(container, kind, [name])).get(name)
+    if data is None:
+        raise FileNotFoundError(f"{name} is not in {container}")
+    return data
+
+
+def _fingerprint(container: str) -> tuple[object, ...]:
+    """What changes when the archive (or the archive holding it) is rewritten."""
+    outer = split_member(container)
+    while outer is not None:
+        container = outer.container
+        outer = split_member(container)
+    if objects.is_object_url(container):
+        return objects.object_version(container)
+    st = os.stat(container)
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _whole_tar(container: str) -> dict[str, bytes] | None:
+    out: dict[str, bytes] = {}
+    total = 0
+    for name, data in read_members(container, "tar"):
+        total += len(data)
+        if total > CACHE_BYTES:
+            return None
+        out[name] = data
+    return out
 
 
 def list_members(container: str, kind: str, nested: bool = True) -> list[str]:

@@ -127,10 +127,7 @@ def read_source(source: str) -> bytes:
         return fetch(source)
     member = archives.split_member(source)
     if member is not None:
-        data = dict(archives.read_members(member.container, member.kind, [member.name])).get(member.name)
-        if data is None:
-            raise FileNotFoundError(f"{member.name} is not in {member.container}")
-        return data
+        return archives.read_member(member.container, member.kind, member.name)
     if objects.is_object_url(source):
         return objects.read_object(source)
     return Path(source).read_bytes()

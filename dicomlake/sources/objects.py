@@ -272,3 +272,12 @@ def children(url: str) -> list[str]:
         except FileNotFoundError:
             return []
     return sorted(f"{scheme}://{f['name']}" for f in found if f.get("type") == "file")
+
+
+def object_version(url: str) -> tuple[object, ...]:
+    """(size, ETag or generation) of an object; FileNotFoundError when it is gone."""
+    fs, path = filesystem(url)
+    with translated(url):
+        info = fs.info(path)
+    tag = info.get("ETag") or info.get("etag") or info.get("generation") or info.get("last_modified")
+    return (info.get("size"), str(tag))
