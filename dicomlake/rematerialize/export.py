@@ -152,10 +152,8 @@ def export(
             raise StoreError(f"--write-disposition and --force apply to table destinations, not {dest.kind}:")
         if dest.kind == "dicomweb":
             _export_dicomweb(rel, str(dest.url), summary)
-        elif dest.remote is not None:
-            _export_dicom(rel, dest.path, summary, remote=dest.remote)
         else:
-            _export_dicom(rel, dest.path, summary)
+            _export_dicom(rel, dest.path, summary, remote=dest.remote)
         return summary
     if dest.remote is not None:
         to_object_store(lambda local: _write_table(lake, rel, local, write_disposition, force, summary), dest)
