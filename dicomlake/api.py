@@ -138,6 +138,8 @@ class Lake(LakeView):
         dicomweb: Mapping[str, Any] | None = None,
         batch: int | None = None,
         exact: bool = False,
+        batch_files: int | None = None,
+        endpoint_url: str | None = None,
     ) -> IngestSummary:
         """Same as ``dicomlake ingest``: files (on Spark when the lake was opened with a SparkSession,
         or on ``spark``) or a DICOMweb root URL; see :func:`ingest` for the options."""
@@ -156,6 +158,8 @@ class Lake(LakeView):
             dicomweb=dicomweb,
             batch=batch,
             exact=exact,
+            batch_files=batch_files,
+            endpoint_url=endpoint_url,
         )
         self.refresh(force=True)
         return summary
@@ -250,11 +254,14 @@ def ingest(
     dicomweb: Mapping[str, Any] | None = None,
     batch: int | None = None,
     exact: bool = False,
+    batch_files: int | None = None,
+    endpoint_url: str | None = None,
 ) -> IngestSummary:
     """Ingest into ``store`` of ``lake``, creating the lake folder if needed.
 
-    ``source``: files (see :func:`dicomlake.sources.ingest.ingest_files`; ``strict`` and ``spark``
-    are for them), or a DICOMweb root URL (see :func:`dicomlake.sources.harvest.harvest`; ``batch``
+    ``source``: files, archives or an object-store prefix (see
+    :func:`dicomlake.sources.ingest.ingest_files`; ``strict``, ``spark``, ``batch_files`` and
+    ``endpoint_url`` are for them), or a DICOMweb root URL (see :func:`dicomlake.sources.harvest.harvest`; ``batch``
     studies per commit, default :data:`~dicomlake.sources.harvest.BATCH`, and ``exact`` are for it;
     ``dicomweb``: the server's options token, user, password, verify_tls, timeout, concurrency).
     An option of the other kind of source is an error."""
@@ -265,6 +272,8 @@ def ingest(
             )
         if spark is not None:
             raise SourceError(Param("spark"), " is for file ingest; a DICOMweb harvest runs in local processes")
+        if batch_files is not None:
+            raise SourceError(Param("batch_files"), " is for file ingest; a DICOMweb harvest commits by studies")
         return harvest(
             lake,
             Server.from_env(str(source), **(dicomweb or {})),
@@ -290,6 +299,8 @@ def ingest(
         progress=progress,
         strict=strict,
         spark=spark,
+        batch_files=batch_files,
+        endpoint_url=endpoint_url,
     )
 
 

@@ -271,7 +271,8 @@ def ingest(
     source: Annotated[
         str,
         typer.Argument(
-            help="A folder (walked recursively), a DICOM file, a text file of paths, or a DICOMweb root URL."
+            help="A folder (walked recursively), a DICOM file, an archive (.zip, .tar, .tar.gz, .tgz, .tar.bz2, "
+            ".tar.xz), a text file of paths, an object-store prefix (s3://, gs://, az://) or a DICOMweb root URL."
         ),
     ],
     store: Annotated[str, typer.Option("--store", help="The store to write.")],
@@ -315,11 +316,22 @@ def ingest(
             "file meta, which DICOM JSON loses.",
         ),
     ] = False,
+    endpoint_url: Annotated[
+        Optional[str],
+        typer.Option("--endpoint-url", help="S3-compatible server (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)."),
+    ] = None,
+    batch_files: Annotated[
+        Optional[int],
+        typer.Option(
+            "--batch-files", help="Object store: files per commit (a killed ingest keeps them; default 1000)."
+        ),
+    ] = None,
     engine: EngineOpt = "duckdb",
     spark_master: SparkMasterOpt = "local[*]",
     wait: WaitOpt = 0.0,
 ) -> None:
-    """Ingest DICOM files, or a DICOMweb server (http[s]://host/dicom-web), into a store of the lake."""
+    """Ingest DICOM files (a folder, archives, an object-store prefix), or a DICOMweb server
+    (http[s]://host/dicom-web), into a store of the lake."""
     lake = _lake(lake)
     fmt = "json" if as_json else _format(fmt, SUMMARY_FORMATS) or "table"
     web = is_url(source)
@@ -347,6 +359,8 @@ def ingest(
             batch=batch_studies if web else None,
             exact=exact,
             spark=None if web else _spark(engine, spark_master),
+            batch_files=None if web else batch_files,
+            endpoint_url=None if web else endpoint_url,
         )
     except IngestIssuesError as exc:
         if isinstance(exc.summary, IngestSummary):
@@ -471,7 +485,11 @@ def export(
     store: Annotated[str, typer.Option("--store", help="The store to export.")],
     to: Annotated[
         str,
-        typer.Option("--to", help="lake:DIR/STORE, parquet:PATH, ndjson:PATH, csv:PATH, dicom:DIR or dicomweb:URL."),
+        typer.Option(
+            "--to",
+            help="lake:DIR/STORE, parquet:PATH, ndjson:PATH, csv:PATH, dicom:DIR or dicomweb:URL; PATH and DIR "
+            "may be s3://, gs:// or az:// URLs.",
+        ),
     ],
     lake: LakeOpt = None,
     filter_file: Annotated[
@@ -484,6 +502,10 @@ def export(
     force: Annotated[
         Optional[bool],
         typer.Option("--force/--no-force", help="Legacy: overwrite an existing destination (--no-force: refuse any)."),
+    ] = None,
+    endpoint_url: Annotated[
+        Optional[str],
+        typer.Option("--endpoint-url", help="S3-compatible server (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)."),
     ] = None,
     wait: WaitOpt = 0.0,
 ) -> None:
@@ -500,6 +522,7 @@ def export(
         spec=spec,
         write_disposition=write_disposition.upper() if write_disposition else None,
         force=force,
+        endpoint_url=endpoint_url,
     )
     verb = {"create": "created", "truncate": "wrote", "append": "appended to"}.get(s.action, "wrote")
     typer.echo(

@@ -4,10 +4,10 @@ overwritten, instances no store could hold, runs that did nothing. Each is refus
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import subprocess
-import tarfile
 import zipfile
 from pathlib import Path
 
@@ -202,12 +202,12 @@ def test_a_source_without_dicom_is_an_error_and_creates_no_lake(files: Path, tmp
     (junk / "notes.txt").write_text("not dicom")
     cohort = tmp_path / "cohort.zip"
     with zipfile.ZipFile(cohort, "w") as z:
-        z.write(next(p for p in files.rglob("*") if p.is_file()), "I1")
+        z.writestr("notes.txt", "not dicom")
     lake = tmp_path / "lake"
     cases = [
         (empty, ["holds no files"]),
         (junk, ["no DICOM instance found", "notes.txt: not a DICOM file"]),
-        (cohort, ["cohort.zip: a zip archive, which ingest does not read yet: unpack it first"]),
+        (cohort, ["no DICOM instance found", "notes.txt in cohort.zip: not a DICOM file"]),
     ]
     for source, words in cases:
         assert_error(cli("ingest", str(source), "--lake", str(lake), "--store", "s"), *words)
@@ -224,17 +224,23 @@ def test_a_source_without_dicom_is_an_error_and_creates_no_lake(files: Path, tmp
         assert _state(existing) == before
 
 
-def test_archives_found_in_a_folder_are_named_as_archives(files: Path, tmp_path: Path) -> None:
+def test_compressed_files_found_in_a_folder_are_named_as_such(files: Path, tmp_path: Path) -> None:
+    """A gzip-compressed file that is not a tar archive (archives are read: tests/test_archives.py)."""
     src = tmp_path / "src"
     shutil.copytree(files, src)
-    with tarfile.open(src / "more.tgz", "w:gz") as t:
-        t.add(files, "files")
+    one = next(p for p in files.rglob("*") if p.is_file())
+    with gzip.open(src / "one.dcm.gz", "wb") as gz:
+        gz.write(one.read_bytes())
     p = cli("ingest", str(src), "--lake", str(tmp_path / "lake"), "--store", "s")
     assert p.returncode == 0, p.stderr
     assert "ingested 8 instances" in p.stdout
     issues = dicomlake.open(tmp_path / "lake").sql("SELECT path, reason FROM dl_issues").fetchall()
     assert issues == [
-        (str(src / "more.tgz"), "a gzip-compressed file (.gz, .tgz), which ingest does not read yet: unpack it first")
+        (
+            str(src / "one.dcm.gz"),
+            "a gzip-compressed file (.gz, .tgz), which ingest does not read: unpack it, "
+            "or pack it as an archive (.zip, .tar, .tar.gz, .tgz, .tar.bz2, .tar.xz)",
+        )
     ]
 
 

@@ -745,7 +745,10 @@ def _start_without_meta(buf: Buffer) -> tuple[int, bool, bool]:
     """(offset, implicit, little) of a dataset stored without preamble and file meta."""
     kind = archive_kind(buf)
     if kind is not None:
-        raise DicomReadError(f"{kind}, which ingest does not read yet: unpack it first")
+        raise DicomReadError(
+            f"{kind}, which ingest does not read: unpack it, "
+            "or pack it as an archive (.zip, .tar, .tar.gz, .tgz, .tar.bz2, .tar.xz)"
+        )
     if len(buf) < 8:
         raise DicomReadError("not a DICOM file: too short")
     for little in (True, False):

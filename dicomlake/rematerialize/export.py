@@ -30,10 +30,12 @@ from ..codec.values import format_pn
 from ..errors import DicomlakeError, Param, StoreError
 from ..progress import progress_bar
 from ..sources.files import Source, read_checked
+from ..sources.objects import check_url, configure, is_object_url, scheme_of
 from ..store.catalog import Catalog, check_store_name, new_connection, quote_literal
 from ..store.filterfile import FilterSpec
 from ..store.publish import DISPOSITIONS, publish_table, tables_of
 from ..store.views import LakeView
+from .to_objects import copy_to_object, to_object_store
 
 KINDS = ("lake", "parquet", "ndjson", "csv", "dicom", "dicomweb")
 _UID_PART = re.compile(r"[0-9]+(\.[0-9]+)*")
@@ -47,6 +49,7 @@ class Destination:
     path: Path
     store: str | None = None
     url: str | None = None
+    remote: str | None = None  # an object-store URL (s3://, gs://, az://) written to instead of ``path``
 
     @classmethod
     def parse(cls, text: str) -> Destination:
@@ -56,19 +59,31 @@ class Destination:
                 if not rest.startswith(("http://", "https://")):
                     raise StoreError(Param("to", text), ": write dicomweb:URL, e.g. dicomweb:https://host/dicom-web")
                 return cls("dicomweb", Path("."), url=rest)
+            check_url(rest, "--to")
+            if scheme_of(rest) is not None and not is_object_url(rest):
+                raise StoreError(
+                    f"--to {text}: {kind}: writes to a local path or an object store (s3://, gs://, az://)"
+                )
+            if is_object_url(rest):
+                if kind == "lake":
+                    raise StoreError(f"--to {text}: a lake is a local folder; export to parquet:{rest} instead")
+                return cls(kind, Path(rest.rstrip("/").rsplit("/", 1)[-1] or "x"), remote=rest)
             if kind == "lake":
                 p = Path(rest)
                 if not p.name or p.parent == Path(""):
                     raise StoreError(Param("to", text), ": write lake:LAKE_DIR/STORE, e.g. lake:out-lake/ct")
                 return cls("lake", p.parent, check_store_name(p.name))
             return cls(kind, Path(rest))
+        check_url(text, "--to")
         kind = _SUFFIX_KIND.get(Path(text).suffix.lower(), "")
-        if kind:
+        if kind and is_object_url(text):
+            return cls(kind, Path(Path(text).name), remote=text)
+        if kind and scheme_of(text) is None:
             return cls(kind, Path(text))
         raise StoreError(
             Param("to", text),
             ": say what to write: lake:DIR/STORE, parquet:PATH, ndjson:PATH, csv:PATH, dicom:DIR "
-            "or dicomweb:URL "
+            "or dicomweb:URL; PATH and DIR may be object-store URLs (s3://, gs://, az://) "
             "(or a path ending in .parquet, .ndjson, .jsonl or .csv)",
         )
 
@@ -126,8 +141,12 @@ def export(
     spec: FilterSpec | None = None,
     write_disposition: str | None = None,
     force: bool | None = None,
+    endpoint_url: str | None = None,
 ) -> ExportSummary:
-    """Export ``store`` (or the part ``spec`` selects) to ``to``."""
+    """Export ``store`` (or the part ``spec`` selects) to ``to`` (``endpoint_url``: an
+    S3-compatible server for ``s3://`` sources and destinations)."""
+    if endpoint_url is not None:
+        configure(endpoint_url)
     dest = Destination.parse(to)
     _refuse_inside_lake(dest)
     if dest.kind == "lake" and dest.path.resolve() == lake.root.resolve() and str(dest.store).lower() == store.lower():
@@ -146,21 +165,35 @@ def export(
         if dest.kind == "dicomweb":
             _export_dicomweb(rel, str(dest.url), summary)
         else:
-            _export_dicom(rel, dest.path, summary)
+            _export_dicom(rel, dest.path, summary, remote=dest.remote)
         return summary
+    if dest.remote is not None:
+        to_object_store(lambda local: _write_table(lake, rel, local, write_disposition, force, summary), dest)
+        return summary
+    _write_table(lake, rel, dest, write_disposition, force, summary)
+    return summary
+
+
+def _write_table(
+    lake: LakeView,
+    rel: duckdb.DuckDBPyRelation,
+    dest: Destination,
+    disp: str | None,
+    force: bool | None,
+    summary: ExportSummary,
+) -> None:
     if dest.kind == "parquet":  # written as it is read: memory does not grow with the store
-        _to_parquet(rel, dest, write_disposition, force, summary)
-        return summary
+        _to_parquet(rel, dest, disp, force, summary)
+        return
     table = rel.to_arrow_table()
     summary.selected = table.num_rows
     writer = {"lake": _to_lake, "ndjson": _to_ndjson, "csv": _to_csv}[dest.kind]
-    writer(lake, table, dest, write_disposition, force, summary)
-    return summary
+    writer(lake, table, dest, disp, force, summary)
 
 
 def _refuse_inside_lake(dest: Destination) -> None:
     """Files inside a lake belong to it: write a store with lake:DIR/STORE instead."""
-    if dest.kind in ("lake", "dicomweb"):
+    if dest.kind in ("lake", "dicomweb") or dest.remote is not None:
         return
     for parent in [dest.path.absolute(), *dest.path.absolute().parents]:
         if Catalog.exists(parent):
@@ -332,20 +365,24 @@ def _export_dicomweb(rel: duckdb.DuckDBPyRelation, url: str, summary: ExportSumm
 
 
 # ---- DICOM files -----------------------------------------------------------------------------
-def _export_dicom(rel: duckdb.DuckDBPyRelation, folder: Path, summary: ExportSummary) -> None:
-    """Copy the selected instances' source files to ``folder/study/series/instance.dcm``, byte-identical."""
+def _export_dicom(
+    rel: duckdb.DuckDBPyRelation, folder: Path, summary: ExportSummary, remote: str | None = None
+) -> None:
+    """Copy the selected instances' source files to ``folder/study/series/instance.dcm`` (or to
+    objects under the ``remote`` prefix), byte-identical."""
     cols = rel.select(
         "StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID, dl_source, dl_source_size, dl_source_sha256"
     )
     rows = cols.to_arrow_table().to_pylist()
     summary.selected = len(rows)
-    folder.mkdir(parents=True, exist_ok=True)
-    _remove_dead_temps(folder)
+    if remote is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        _remove_dead_temps(folder)
     advance, stop = progress_bar("export", len(rows))
     results = []
     try:
-        with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
-            for result in pool.map(lambda r: _copy_one(r, folder), rows):
+        with ThreadPoolExecutor(max_workers=min(16, (os.cpu_count() or 1) * 4)) as pool:
+            for result in pool.map(lambda r: _copy_one(r, folder, remote), rows):
                 results.append(result)
                 advance(1)
     finally:
@@ -354,7 +391,7 @@ def _export_dicom(rel: duckdb.DuckDBPyRelation, folder: Path, summary: ExportSum
     summary.written = len(rows) - len(summary.failures)
 
 
-def _copy_one(row: dict[str, Any], folder: Path) -> dict[str, Any] | None:
+def _copy_one(row: dict[str, Any], folder: Path, remote: str | None = None) -> dict[str, Any] | None:
     src, uid = row["dl_source"], row["SOPInstanceUID"]
     fail = {"sop_instance_uid": uid, "path": src}
     if not src:
@@ -373,6 +410,8 @@ def _copy_one(row: dict[str, Any], folder: Path) -> dict[str, Any] | None:
             **fail,
             "reason": "a Study/Series/SOP Instance UID is not a valid UID (digits and dots); not used as a file name",
         }
+    if remote is not None:
+        return copy_to_object(data, f"{remote.rstrip('/')}/{parts[0]}/{parts[1]}/{uid}.dcm", fail)
     target = folder.joinpath(*parts[:2], f"{uid}.dcm")
     if target.is_file() and (target.stat().st_size != len(data) or target.read_bytes() != data):
         return {

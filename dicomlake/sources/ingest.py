@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import functools
 import gc
+import hashlib
 import multiprocessing
 import os
 import shutil
@@ -24,14 +25,17 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..codec.reader import check_storable, convert_file
+from ..codec.reader import Converted, check_storable, convert_bytes, convert_file
 from ..codec.schema import infer_schema
 from ..engines.local import CHILD_START
 from ..errors import Command, DicomReadError, IngestIssuesError, Param, SourceError
 from ..progress import progress_bar
-from ..store.catalog import Catalog, check_store_name
+from ..store.catalog import Catalog, check_store_name, quote_ident
 from ..store.publish import Part, assemble, check_disposition, write_parquet
-from .files import list_sources
+from ..store.views import LakeView
+from .archives import split_member
+from .files import is_remote, list_sources, read_many
+from .objects import configure, is_object_url
 
 
 @dataclass
@@ -79,48 +83,78 @@ def _reason_kind(reason: str) -> str:
 
 
 def convert_paths(paths: Sequence[str], ingested_at: dt.datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Rows and issues for some files (the work of one task)."""
+    """Rows and issues for some sources (the work of one task): local files read in place,
+    archive members and objects through :func:`dicomlake.sources.files.read_many`."""
     rows: list[dict[str, Any]] = []
     issues: list[dict[str, Any]] = []
-    for p in paths:
-        try:
-            c, size, digest = convert_file(p)
-            check_storable(c.row)
-        except DicomReadError as exc:
-            sev = "info" if str(exc).startswith("DICOMDIR") else "error"
-            issues.append({"path": p, "severity": sev, "element": None, "reason": str(exc)})
-            continue
-        except OSError as exc:
-            issues.append(
-                {"path": p, "severity": "error", "element": None, "reason": f"cannot read: {exc.strerror or exc}"}
-            )
-            continue
-        except Exception as exc:  # a bug in the converter must not stop an ingest
-            issues.append(
-                {
-                    "path": p,
-                    "severity": "error",
-                    "element": None,
-                    "reason": f"internal error {type(exc).__name__}: {exc} (please report)",
-                }
-            )
-            continue
-        row = c.row
-        row["dl_source"] = p
-        row["dl_source_size"] = size
-        row["dl_source_sha256"] = digest
-        row["dl_ingested_at"] = ingested_at
-        uid = row.get("SOPInstanceUID")
-        for sev, element, reason in c.issues:
-            issues.append(
-                {"path": p, "sop_instance_uid": uid, "severity": sev, "element": element or None, "reason": reason}
-            )
-        rows.append(row)
+    local = [p for p in paths if not _remote_item(p)]
+    for p in local:
+        _convert(p, functools.partial(convert_file, p), ingested_at, rows, issues)
+    if len(local) < len(paths):
+        for p, data in read_many([p for p in paths if _remote_item(p)]):
+            _convert(p, functools.partial(_from_bytes, data), ingested_at, rows, issues)
     return rows, issues
 
 
+def _remote_item(p: str) -> bool:
+    return split_member(p) is not None or is_object_url(p)
+
+
+def _from_bytes(data: bytes | Exception) -> tuple[Converted, int, str]:
+    if isinstance(data, Exception):
+        raise data
+    if not data:
+        raise DicomReadError("empty file")
+    return convert_bytes(data), len(data), hashlib.sha256(data).hexdigest()
+
+
+def _convert(
+    p: str,
+    read: Callable[[], tuple[Converted, int, str]],
+    ingested_at: dt.datetime,
+    rows: list[dict[str, Any]],
+    issues: list[dict[str, Any]],
+) -> None:
+    try:
+        c, size, digest = read()
+        check_storable(c.row)
+    except DicomReadError as exc:
+        sev = "info" if str(exc).startswith("DICOMDIR") else "error"
+        issues.append({"path": p, "severity": sev, "element": None, "reason": str(exc)})
+        return
+    except OSError as exc:
+        issues.append(
+            {"path": p, "severity": "error", "element": None, "reason": f"cannot read: {exc.strerror or exc}"}
+        )
+        return
+    except SourceError as exc:  # e.g. access to one object denied
+        issues.append({"path": p, "severity": "error", "element": None, "reason": f"cannot read: {exc}"})
+        return
+    except Exception as exc:  # a bug in the converter must not stop an ingest
+        issues.append(
+            {
+                "path": p,
+                "severity": "error",
+                "element": None,
+                "reason": f"internal error {type(exc).__name__}: {exc} (please report)",
+            }
+        )
+        return
+    row = c.row
+    row["dl_source"] = p
+    row["dl_source_size"] = size
+    row["dl_source_sha256"] = digest
+    row["dl_ingested_at"] = ingested_at
+    uid = row.get("SOPInstanceUID")
+    for sev, element, reason in c.issues:
+        issues.append(
+            {"path": p, "sop_instance_uid": uid, "severity": sev, "element": element or None, "reason": reason}
+        )
+    rows.append(row)
+
+
 def convert_chunk(index: int, paths: Sequence[str], *, stage: str, ingested_at: dt.datetime, keep: Any = None) -> Part:
-    """One ingest task: convert chunk ``index`` of the files and stage its rows as a Parquet part
+    """One ingest task: convert chunk ``index`` of the sources and stage its rows as a Parquet part
     in ``stage`` (``keep``: a filter spec, rows it does not select are left out). Run by the local
     worker processes and, shipped to the executors, by :func:`dicomlake.engines.spark.run_tasks`."""
     with _no_gc():
@@ -170,8 +204,33 @@ def _convert_and_write(paths: Sequence[str], stage: str, index: int, ingested_at
 
 
 def _chunks(paths: Sequence[str], workers: int) -> list[Sequence[str]]:
+    """Tasks' shares of the sources. The members of one tar archive are split into at most
+    ``workers`` runs in archive order (each task reads the archive once, up to its last member);
+    everything else into chunks of a size that keeps every worker busy."""
     size = max(8, min(400, len(paths) // max(1, workers * 6) or 1))
-    return [paths[i : i + size] for i in range(0, len(paths), size)]
+    out: list[Sequence[str]] = []
+    run: list[str] = []
+    run_container: str | None = None
+
+    def flush() -> None:
+        if not run:
+            return
+        if run_container is None:
+            out.extend(run[i : i + size] for i in range(0, len(run), size))
+        else:
+            n = max(size, -(-len(run) // max(1, workers)))
+            out.extend(run[i : i + n] for i in range(0, len(run), n))
+        run.clear()
+
+    for p in paths:
+        m = split_member(p)
+        container = m.container if m is not None and m.kind == "tar" else None
+        if container != run_container:
+            flush()
+            run_container = container
+        run.append(p)
+    flush()
+    return out
 
 
 def _run_tasks(
@@ -215,10 +274,15 @@ def ingest(
     progress: bool | None = None,
     strict: bool = False,
     spark: Any = None,
+    batch_files: int | None = None,
+    endpoint_url: str | None = None,
 ) -> IngestSummary:
     """Ingest DICOM files into ``store`` of ``lake`` (created if needed); see :func:`ingest_files`
-    for the options. A source holding no DICOM instance is a :class:`SourceError`, and a lake this
-    call created for it is removed again: nothing is left behind by a run that did nothing."""
+    for the options (and ``endpoint_url``, an S3-compatible server for ``s3://`` sources). A
+    source holding no DICOM instance is a :class:`SourceError`, and a lake this call created for
+    it is removed again: nothing is left behind by a run that did nothing."""
+    if endpoint_url is not None:
+        configure(endpoint_url)
     root = Path(lake).absolute()
     fresh = not Catalog.exists(root)
     existed = root.exists()
@@ -233,6 +297,7 @@ def ingest(
             progress=progress,
             strict=strict,
             spark=spark,
+            batch_files=batch_files,
         )
     except NothingToIngest:
         if fresh:
@@ -274,11 +339,22 @@ def _nothing_found(source: object, paths: Sequence[str], parts: list[Part]) -> N
         return NothingToIngest(f"{source} holds no files: nothing to ingest; pass a folder of DICOM files")
     issues = [i for p in parts for i in p.issues if i["severity"] in ("error", "info")]
     if len(issues) <= 3:
-        why = "; ".join(f"{Path(i['path']).name}: {i['reason']}" for i in issues)
+        why = "; ".join(f"{_short(i['path'])}: {i['reason']}" for i in issues)
     else:
         kinds = Counter(_reason_kind(i["reason"]) for i in issues)
         why = f"{len(paths)} files: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common())
     return NothingToIngest(f"no DICOM instance found in {source} ({why}); nothing was ingested")
+
+
+BATCH_FILES = 1000  # sources per commit when ingesting from an object store
+
+
+def _short(source: str) -> str:
+    """A source's name for a message: the file's name, or 'MEMBER in ARCHIVE'."""
+    member = split_member(source)
+    if member is None:
+        return source.rstrip("/").rsplit("/", 1)[-1]
+    return f"{member.name} in {_short(member.container)}"
 
 
 def ingest_files(
@@ -292,17 +368,28 @@ def ingest_files(
     progress: bool | None = None,
     strict: bool = False,
     spark: Any = None,
+    batch_files: int | None = None,
 ) -> IngestSummary:
     """Ingest DICOM files into ``store`` of ``lake`` (created if needed).
 
     ``strict``: if any file is skipped or read with warnings, publish nothing and raise
     :class:`IngestIssuesError` (the summary is on the exception). ``spark``: a SparkSession
     whose executors run the conversion tasks (see :mod:`dicomlake.engines.spark`).
+
+    From an object store (``s3://``, ``gs://``, ``az://``) the sources are committed in batches
+    of ``batch_files`` (default :data:`BATCH_FILES`; all at once with ``strict``), so an interrupted
+    ingest keeps what it committed, and running it again resumes it: the sources the store
+    already holds (by ``dl_source``) are skipped and the rest appended, as a DICOMweb harvest
+    does. ``WRITE_TRUNCATE`` starts over.
     """
     check_store_name(store)
     if workers is not None and workers < 1:
         raise SourceError(Param("workers", workers), ": give at least 1")
-    paths = [str(p) for p in source] if isinstance(source, (list, tuple)) else list_sources(source)  # type: ignore[arg-type]
+    if batch_files is not None and batch_files < 1:
+        raise SourceError(Param("batch_files", batch_files), ": give at least 1")
+    listed = isinstance(source, (list, tuple))
+    paths = [str(p) for p in source] if listed else list_sources(source)  # type: ignore[arg-type,union-attr]
+    remote = not listed and is_remote(source)  # type: ignore[arg-type]
     workers = workers or os.cpu_count() or 1
     cat = Catalog.create_or_open(lake)
     summary = IngestSummary(store=store, files=len(paths))
@@ -310,49 +397,140 @@ def ingest_files(
     with cat.write_lock():
         cat.check_new_name(store)
         existing = cat.stores().get(store)
+        resumed = False
+        if remote and existing is not None and write_disposition != "WRITE_TRUNCATE":
+            have = _already(cat, store, paths)
+            if have:  # an ingest of this source ran before: the same command finishes it
+                paths = [p for p in paths if p not in have]
+                write_disposition = "WRITE_APPEND"
+                summary.skipped_reasons["already in the store: ingest resumed"] = len(have)
+                resumed = True
+                summary.files = len(paths)
         check_disposition(existing, write_disposition, store)
-        stage = cat.staging()
+        if resumed and not paths:
+            summary.rows_in_store = existing.row_count if existing is not None else 0
+            return summary
+        size = (batch_files or BATCH_FILES) if remote and not strict else max(1, len(paths))
+        batches = [paths[i : i + size] for i in range(0, len(paths), size)] or [[]]
         advance, stop = progress_bar("ingest", len(paths), progress)
         try:
-            if spark is not None:  # the same tasks, on Spark's executors
-                from ..engines.spark import run_tasks
-
-                width = max(1, int(spark.sparkContext.defaultParallelism))
-                task = functools.partial(convert_chunk, stage=str(stage), ingested_at=started, keep=filter_spec)
-                parts = run_tasks(spark, task, _chunks(paths, width), advance, "ingest")
-            else:
-                parts = _run_tasks(_chunks(paths, workers), stage, started, workers, filter_spec, advance)
+            job = _Job(cat, store, source, started, workers, filter_spec, spark, strict, advance)
+            job.run(batches, write_disposition, summary, unmatched=not resumed)
         finally:
             stop()
-        if not any(p.rows for p in parts):
-            raise _nothing_found(source, paths, parts)
-        for p in parts:
-            summary.issues.extend(p.issues)
-            summary.excluded_by_filter += p.excluded
-        if filter_spec is not None:
-            summary.unmatched = filter_spec.unmatched(k for p in parts for k in p.keys)
-        new_files, keep = assemble(existing, parts, write_disposition, stage, summary)
-        summary.count_issues()
-        if strict and (summary.skipped or summary.warnings):
-            raise IngestIssuesError(
-                Param("strict", True),
-                f": {summary.skipped} files would be skipped and {summary.warnings} read with warnings, "
-                "so nothing was written; run without ",
-                Param("strict", True),
-                " to see them in ",
-                Command(f"lake.issues({store!r})", "query", ("ingest_issues",)),
-                summary=summary,
-            )
-        summary.rows_in_store = sum(r for _, r in new_files) + sum(pq.ParquetFile(f).metadata.num_rows for f in keep)
-        operation = {
-            "id": stage.name,
-            "kind": "ingest",
-            "started_at": started,
-            "summary": {
-                **summary.as_dict(),
-                "source": str(source) if not isinstance(source, (list, tuple)) else f"{len(paths)} paths",
-                "write_disposition": write_disposition,
-            },
-        }
-        cat.commit(store, new_files, keep, summary.issues, operation, stage=stage)
     return summary
+
+
+@dataclass
+class _Job:
+    """One ingest's batches: each run as tasks and committed (one commit unless the source is
+    an object store); batches without rows wait for the next, so an ingest that finds no
+    instance at all commits nothing."""
+
+    cat: Catalog
+    store: str
+    source: object
+    started: dt.datetime
+    workers: int
+    filter_spec: Any
+    spark: Any
+    strict: bool
+    advance: Callable[[int], None]
+
+    def run(self, batches: list[list[str]], disposition: str, summary: IngestSummary, unmatched: bool) -> None:
+        carried: list[Part] = []  # parts of batches without rows (issues only), until rows come
+        keys: list[tuple[str | None, str | None, str | None]] = []
+        committed = False
+        for n, some in enumerate(batches):
+            stage = self.cat.staging()
+            new = _run(some, stage, self.started, self.workers, self.filter_spec, self.advance, self.spark)
+            keys += [k for p in new for k in p.keys]
+            parts, last = carried + new, n + 1 == len(batches)
+            if not committed and not any(p.rows for p in parts):
+                shutil.rmtree(stage, ignore_errors=True)
+                if last:
+                    raise _nothing_found(self.source, [p for b in batches for p in b], parts)
+                carried = parts
+                continue
+            carried = []
+            if last and self.filter_spec is not None:
+                summary.unmatched = self.filter_spec.unmatched(keys) if unmatched else []
+            _publish(
+                self.cat, self.store, parts, stage, disposition, summary, self.strict and last, self.started,
+                self.source, last,
+            )  # fmt: skip
+            disposition, committed = "WRITE_APPEND", True
+
+
+def _run(
+    paths: list[str],
+    stage: Path,
+    started: dt.datetime,
+    workers: int,
+    filter_spec: Any,
+    advance: Callable[[int], None],
+    spark: Any,
+) -> list[Part]:
+    """The tasks of some sources, on this machine's processes or Spark's executors."""
+    if spark is not None:  # the same tasks, on Spark's executors
+        from ..engines.spark import run_tasks
+
+        width = max(1, int(spark.sparkContext.defaultParallelism))
+        task = functools.partial(convert_chunk, stage=str(stage), ingested_at=started, keep=filter_spec)
+        return run_tasks(spark, task, _chunks(paths, width), advance, "ingest")
+    return _run_tasks(_chunks(paths, workers), stage, started, workers, filter_spec, advance)
+
+
+def _publish(
+    cat: Catalog,
+    store: str,
+    parts: list[Part],
+    stage: Path,
+    write_disposition: str,
+    summary: IngestSummary,
+    strict: bool,
+    started: dt.datetime,
+    source: object,
+    last: bool,
+) -> None:
+    """Commit one batch of parts (all of them, unless the source is an object store)."""
+    tally = IngestSummary(store=summary.store)
+    new_files, keep = assemble(cat.stores().get(store), parts, write_disposition, stage, tally)
+    for p in parts:
+        summary.issues.extend(p.issues)
+        summary.excluded_by_filter += p.excluded
+    summary.issues.extend(tally.issues)
+    summary.ingested += tally.ingested
+    summary.replaced += tally.replaced
+    summary.duplicates += tally.duplicates
+    if last:
+        summary.count_issues()
+    if strict and (summary.skipped or summary.warnings):
+        raise IngestIssuesError(
+            Param("strict", True),
+            f": {summary.skipped} files would be skipped and {summary.warnings} read with warnings, "
+            "so nothing was written; run without ",
+            Param("strict", True),
+            " to see them in ",
+            Command(f"lake.issues({store!r})", "query", ("ingest_issues",)),
+            summary=summary,
+        )
+    summary.rows_in_store = sum(r for _, r in new_files) + sum(pq.ParquetFile(f).metadata.num_rows for f in keep)
+    operation = {
+        "id": stage.name,
+        "kind": "ingest",
+        "started_at": started,
+        "summary": {
+            **summary.as_dict(),
+            "source": str(source) if not isinstance(source, (list, tuple)) else f"{summary.files} paths",
+            "write_disposition": write_disposition,
+        },
+    }
+    cat.commit(store, new_files, keep, [*[i for p in parts for i in p.issues], *tally.issues], operation, stage=stage)
+
+
+def _already(cat: Catalog, store: str, paths: list[str]) -> set[str]:
+    """The sources among ``paths`` the store already holds rows of."""
+    rel = LakeView(cat.root).sql(f"SELECT DISTINCT dl_source FROM {quote_ident(store)}")
+    wanted = set(paths)
+    return {r[0] for r in rel.fetchall() if r[0] in wanted}

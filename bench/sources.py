@@ -1,0 +1,134 @@
+"""Sources benchmark: ingest of the same files from a folder, a zip, a tar.gz and an S3 server on
+loopback (moto's standalone server, in its own process), measured in one run.
+
+    python bench/sources.py [--n 2000] [--workers N] [--repeat 1]
+
+Prints files/s for each source and the ratio to the folder (targets: zip and tar.gz ≥ 0.8,
+S3 on loopback ≥ 0.5), with the machine's load average before and after. The sources are run
+in turn ``--repeat`` times (default 2) and each one's best run is kept, so that a change in the
+machine's load hits all of them alike. For S3 it also prints the server's own ceiling: the
+files/s of fetching every object (concurrently, nothing else done) from the same server, since
+moto's server, pure Python, can be slower than the ingest that reads from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import dicomlake
+from dicomlake.demo.sample import make_sample
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_s3() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, f"http://127.0.0.1:{port}"
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("moto server did not start (pip install 'moto[server]')")
+
+
+def pack(files: Path, root: Path) -> tuple[Path, Path]:
+    paths = sorted(p for p in files.rglob("*") if p.is_file())
+    zpath, tpath = root / "cohort.zip", root / "cohort.tar.gz"
+    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in paths:
+            z.write(p, p.relative_to(files).as_posix())
+    with tarfile.open(tpath, "w:gz") as t:
+        for p in paths:
+            t.add(p, p.relative_to(files).as_posix())
+    return zpath, tpath
+
+
+def timed(lake: Path, source: str, workers: int | None) -> float:
+    t = time.perf_counter()
+    s = dicomlake.ingest(lake, source, "bench", workers=workers, progress=False, write_disposition="WRITE_TRUNCATE")
+    secs = time.perf_counter() - t
+    assert s.ingested == s.files, f"{source}: ingested {s.ingested} of {s.files}"
+    return secs
+
+
+def ceiling(fs: object, n: int) -> float:
+    """files/s of fetching every object of the bench prefix, 64 at a time, doing nothing else."""
+    keys = sorted(fs.find("bench/files"))  # type: ignore[attr-defined]
+    t = time.perf_counter()
+    for i in range(0, len(keys), 64):
+        fs.cat(keys[i : i + 64])  # type: ignore[attr-defined]
+    return n / (time.perf_counter() - t)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=2000, help="files (default 2000)")
+    ap.add_argument("--workers", type=int, default=None, help="ingest processes (default: all cores)")
+    ap.add_argument("--repeat", type=int, default=2, help="runs per source, in turn; the best is kept")
+    args = ap.parse_args()
+    load0 = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="dicomlake-bench-sources-") as tmp:
+        root = Path(tmp)
+        files = root / "files"
+        make_sample(files, args.n, seed=0)
+        zpath, tpath = pack(files, root)
+        proc, endpoint = start_s3()
+        try:
+            os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
+            os.environ["AWS_ENDPOINT_URL"] = endpoint
+            import fsspec
+
+            fs = fsspec.filesystem("s3", endpoint_url=endpoint, skip_instance_cache=True)
+            fs.mkdir("bench")
+            fs.put(str(files) + "/", "bench/files/", recursive=True)
+            size = sum(p.stat().st_size for p in files.rglob("*") if p.is_file())
+            print(f"{args.n} files, {size / 1e6:.0f} MB; zip {zpath.stat().st_size / 1e6:.0f} MB, "
+                  f"tar.gz {tpath.stat().st_size / 1e6:.0f} MB; workers {args.workers or os.cpu_count()}")  # fmt: skip
+            sources = {
+                "folder": str(files),
+                "zip": str(zpath),
+                "tar.gz": str(tpath),
+                "s3 (loopback)": "s3://bench/files",
+            }
+            best = dict.fromkeys(sources, float("inf"))
+            for _ in range(args.repeat):
+                for name, source in sources.items():
+                    best[name] = min(best[name], timed(root / "lake", source, args.workers))
+            results = {name: args.n / secs for name, secs in best.items()}
+            base = results["folder"]
+            for name, rate in results.items():
+                target = {"zip": 0.8, "tar.gz": 0.8, "s3 (loopback)": 0.5}.get(name)
+                ratio = f"{rate / base:.2f} of folder" + (f" (target ≥ {target})" if target else "")
+                print(f"{name:>14}: {rate:7.0f} files/s  {ratio}")
+            top = ceiling(fs, args.n)
+            print(f"{'s3 server':>14}: {top:7.0f} files/s  fetching alone (the server's ceiling); "
+                  f"ingest from s3 reaches {results['s3 (loopback)'] / top:.2f} of it")  # fmt: skip
+        finally:
+            proc.kill()
+            proc.wait()
+    load1 = os.getloadavg()
+    print(f"load average before {load0[0]:.2f}, after {load1[0]:.2f} ({os.cpu_count()} cores)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,283 @@
+"""Object stores (``s3://``, ``gs://``, ``az://``) through fsspec: listing a prefix, fetching
+objects in parallel, writing objects.
+
+Credentials come from each ecosystem's standard chain, read by its library and never printed:
+S3 (s3fs/botocore): environment (``AWS_ACCESS_KEY_ID`` …), ``AWS_PROFILE`` and the shared
+config files, instance and container roles; GCS (gcsfs): ``GOOGLE_APPLICATION_CREDENTIALS``,
+gcloud's application-default login, the metadata server; Azure (adlfs):
+``AZURE_STORAGE_CONNECTION_STRING`` / ``AZURE_STORAGE_ACCOUNT_NAME`` with a key, SAS or
+``DefaultAzureCredential``. An S3-compatible server is named by :func:`configure`
+(``--endpoint-url``) or the standard ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, BinaryIO
+
+from ..errors import SourceError
+
+#: URL scheme → (fsspec protocol, package, dicomlake extra).
+SCHEMES: dict[str, tuple[str, str, str]] = {
+    "s3": ("s3", "s3fs", "s3"),
+    "gs": ("gcs", "gcsfs", "gcs"),
+    "gcs": ("gcs", "gcsfs", "gcs"),
+    "az": ("abfs", "adlfs", "azure"),
+    "abfs": ("abfs", "adlfs", "azure"),
+    "abfss": ("abfs", "adlfs", "azure"),
+}
+#: Schemes of the chained URLs that name an archive member (``zip://member::container``).
+MEMBER_SCHEMES = ("zip", "tar")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+FETCH_BATCH = 64  # objects requested at once (concurrently) by one task
+
+_settings: dict[str, Any] = {"endpoint_url": None}
+
+
+def configure(endpoint_url: str | None = None) -> None:
+    """The S3-compatible endpoint to use (``--endpoint-url``) instead of the environment's."""
+    if endpoint_url is not None and not endpoint_url.startswith(("http://", "https://")):
+        raise SourceError(f"--endpoint-url {endpoint_url}: give an http:// or https:// URL")
+    _settings["endpoint_url"] = endpoint_url
+
+
+def scheme_of(text: str | os.PathLike[str]) -> str | None:
+    """The URL scheme of ``text`` (lower case), or None for a path."""
+    m = _SCHEME.match(str(text))
+    return m.group(1).lower() if m else None
+
+
+def is_object_url(text: str | os.PathLike[str]) -> bool:
+    return scheme_of(text) in SCHEMES
+
+
+def check_url(text: str | os.PathLike[str], what: str = "source") -> None:
+    """Raise :class:`SourceError` for a URL whose scheme the tool does not handle."""
+    scheme = scheme_of(text)
+    if scheme is None or scheme in SCHEMES or scheme in MEMBER_SCHEMES or scheme in ("http", "https", "file"):
+        return
+    raise SourceError(
+        f"{what} {text}: the URL scheme {scheme}:// is not handled; use a local path, s3://, gs://, az://, "
+        "an archive member (zip://MEMBER::ARCHIVE, tar://MEMBER::ARCHIVE) or a DICOMweb http(s):// URL"
+    )
+
+
+def _freeze_in_forks() -> None:
+    """A forked worker (ingest, de-identification, verify) must never garbage-collect the
+    object-store clients it inherits: they belong to an event loop in a thread the fork does not
+    copy, and collecting them crashes the worker. Freezing what exists at the fork keeps them
+    out of the collector (the worker makes its own clients)."""
+    if not _settings.get("fork_hook"):
+        os.register_at_fork(after_in_child=gc.freeze)
+        _settings["fork_hook"] = True
+
+
+def filesystem(url: str) -> tuple[Any, str]:
+    """(fsspec filesystem, path inside it) for an object URL. fsspec keeps one instance per
+    process and options, so forked workers make their own connections."""
+    scheme = scheme_of(url) or ""
+    protocol, package, extra = SCHEMES[scheme]
+    try:
+        import fsspec
+    except ImportError:
+        raise SourceError(f"{url}: {scheme}:// needs {package}: pip install 'dicomlake[{extra}]'") from None
+    options: dict[str, Any] = {"use_listings_cache": False}  # sources change between commands and in tests
+    if protocol == "s3":
+        endpoint = (
+            _settings["endpoint_url"] or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        )
+        if endpoint:
+            options["endpoint_url"] = endpoint
+        options["config_kwargs"] = {"connect_timeout": 10, "read_timeout": 60, "retries": {"max_attempts": 3}}
+    _freeze_in_forks()
+    try:
+        fs = fsspec.filesystem(protocol, **options)
+    except ImportError:
+        raise SourceError(f"{url}: {scheme}:// needs {package}: pip install 'dicomlake[{extra}]'") from None
+    return fs, url[len(scheme) + 3 :]
+
+
+@contextlib.contextmanager
+def translated(url: str) -> Iterator[None]:
+    """Access denied, an unreachable endpoint and a missing bucket become one clear SourceError;
+    a missing object stays FileNotFoundError (the caller knows whether that is a vanished source)."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except PermissionError as exc:
+        raise SourceError(
+            f"access denied to {url} ({_first_line(exc)}): check the credentials "
+            "(environment, profile or role) and the bucket's policy"
+        ) from None
+    except SourceError:
+        raise
+    except Exception as exc:
+        if _unreachable(exc):
+            raise SourceError(
+                f"cannot reach the object store for {url} ({_first_line(exc)}): check the endpoint "
+                "(--endpoint-url, AWS_ENDPOINT_URL) and the network"
+            ) from None
+        if isinstance(exc, OSError | ValueError):
+            raise SourceError(f"cannot use {url}: {_first_line(exc)}") from None
+        raise
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _unreachable(exc: BaseException) -> bool:
+    names = {type(e).__name__ for e in _chain(exc)}
+    return bool(
+        names
+        & {
+            "EndpointConnectionError",
+            "ConnectTimeoutError",
+            "ClientConnectorError",
+            "ServerDisconnectedError",
+            "ConnectionError",
+            "ConnectionRefusedError",
+            "ClientOSError",
+            "ConnectTimeout",
+        }
+    )
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    seen = 0
+    while exc is not None and seen < 10:
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+
+
+def list_objects(url: str) -> list[str]:
+    """Every object at or below ``url`` (a prefix, or one object), as URLs, in a stable order."""
+    scheme = scheme_of(url)
+    fs, path = filesystem(url)
+    path = path.rstrip("/")
+    if not path:
+        raise SourceError(f"{url} names no bucket: write {scheme}://BUCKET/PREFIX")
+    with translated(url):
+        try:
+            found = fs.find(path, withdirs=False)
+        except FileNotFoundError:
+            found = []
+        if not found:
+            try:
+                found = [path] if fs.isfile(path) else []
+            except FileNotFoundError:
+                found = []
+    if not found:
+        raise SourceError(f"{url} does not exist or holds no objects: check the bucket and the prefix")
+    return [f"{scheme}://{p}" for p in sorted(found)]
+
+
+def fetch_many(urls: list[str]) -> Iterator[tuple[str, bytes | Exception]]:
+    """Each object's bytes (or the exception reading it gave), fetched concurrently a batch at a
+    time, the next batch in flight while the caller works on this one."""
+    batches = [urls[i : i + FETCH_BATCH] for i in range(0, len(urls), FETCH_BATCH)]
+    with ThreadPoolExecutor(1) as ahead:
+        future = ahead.submit(_fetch, batches[0]) if batches else None
+        for i in range(len(batches)):
+            assert future is not None
+            got = future.result()
+            future = ahead.submit(_fetch, batches[i + 1]) if i + 1 < len(batches) else None
+            yield from got
+
+
+def _fetch(batch: list[str]) -> list[tuple[str, bytes | Exception]]:
+    fs, _ = filesystem(batch[0])
+    scheme = scheme_of(batch[0]) or ""
+    paths = [u[len(scheme) + 3 :] for u in batch]
+    with translated(batch[0]):
+        got = fs.cat(paths, on_error="return")
+    out: list[tuple[str, bytes | Exception]] = []
+    for u, p in zip(batch, paths, strict=True):
+        data = got.get(p, FileNotFoundError(p))
+        out.append((u, data if isinstance(data, bytes | Exception) else bytes(data)))
+    return out
+
+
+def read_object(url: str) -> bytes:
+    """One object's bytes; FileNotFoundError when it is gone."""
+    fs, path = filesystem(url)
+    with translated(url):
+        data: bytes = fs.cat_file(path)
+    return data
+
+
+def open_object(url: str) -> BinaryIO:
+    """A seekable file object over an object (ranged reads), for archives."""
+    fs, path = filesystem(url)
+    with translated(url):
+        f: BinaryIO = fs.open(path, "rb", block_size=8 << 20)
+    return f
+
+
+def write_object(url: str, data: bytes) -> None:
+    fs, path = filesystem(url)
+    with translated(url):
+        fs.pipe_file(path, data)
+
+
+def upload(local: str, url: str) -> None:
+    fs, path = filesystem(url)
+    with translated(url):
+        fs.put_file(local, path)
+
+
+def download(url: str, local: str) -> bool:
+    """Copy an object to ``local``; False if there is no such object."""
+    fs, path = filesystem(url)
+    with translated(url):
+        try:
+            fs.get_file(path, local)
+        except FileNotFoundError:
+            return False
+    return True
+
+
+def object_size(url: str) -> int | None:
+    """The object's size, or None when there is none."""
+    fs, path = filesystem(url)
+    with translated(url):
+        try:
+            info = fs.info(path)
+        except FileNotFoundError:
+            return None
+    return None if info.get("type") == "directory" else int(info["size"])
+
+
+def remove_object(url: str) -> None:
+    fs, path = filesystem(url)
+    with translated(url):
+        fs.rm_file(path)
+
+
+def children(url: str) -> list[str]:
+    """The objects directly under the prefix ``url`` (none when there is no such prefix)."""
+    scheme = scheme_of(url)
+    fs, path = filesystem(url)
+    with translated(url):
+        try:
+            found = fs.ls(path.rstrip("/"), detail=True, refresh=True)
+        except FileNotFoundError:
+            return []
+    return sorted(f"{scheme}://{f['name']}" for f in found if f.get("type") == "file")
+
+
+def object_version(url: str) -> tuple[object, ...]:
+    """(size, ETag or generation) of an object; FileNotFoundError when it is gone."""
+    fs, path = filesystem(url)
+    with translated(url):
+        info = fs.info(path)
+    tag = info.get("ETag") or info.get("etag") or info.get("generation") or info.get("last_modified")
+    return (info.get("size"), str(tag))

@@ -1,0 +1,203 @@
+"""Ingest from zip and tar archives (given directly, found in a folder, one level nested), members
+read as streams; the member URLs in dl_source read back (checked) by export."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from pydicom.data import get_testdata_file
+from typer.testing import CliRunner
+
+import dicomlake
+from dicomlake.cli import app
+from dicomlake.errors import SourceError
+from dicomlake.rematerialize.export import export
+from dicomlake.sources.archives import archive_kind, split_member
+from dicomlake.sources.files import Source, list_sources, read_checked
+
+EXCEPT = "* EXCLUDE (dl_source, dl_ingested_at)"
+
+
+def rows(lake: Path, store: str) -> pa.Table:
+    return dicomlake.open(lake).sql(f'SELECT {EXCEPT} FROM "{store}" ORDER BY SOPInstanceUID').to_arrow_table()
+
+
+def add_tree(folder: Path, write: object) -> None:
+    assert callable(write)
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            write(p, p.relative_to(folder).as_posix())
+
+
+def make_zip(folder: Path, dest: Path) -> Path:
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
+        add_tree(folder, lambda p, name: z.write(p, name))
+    return dest
+
+
+def make_tar(folder: Path, dest: Path, mode: str) -> Path:
+    with tarfile.open(dest, mode) as t:
+        add_tree(folder, lambda p, name: t.add(p, name))
+    return dest
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A folder of sample files (in subfolders, with a DICOMDIR), the same as archives, and a lake
+    of the folder."""
+    from dicomlake.demo.sample import make_sample
+
+    root = tmp_path_factory.mktemp("archives")
+    files = root / "files"
+    make_sample(files / "a", 14, seed=3)
+    make_sample(files / "b" / "c", 10, seed=4)
+    shutil.copy(get_testdata_file("DICOMDIR"), files / "DICOMDIR")  # type: ignore[arg-type]
+    out = {"files": files, "zip": make_zip(files, root / "cohort.zip")}
+    for suffix, mode in ((".tar", "w"), (".tar.gz", "w:gz"), (".tar.bz2", "w:bz2"), (".tar.xz", "w:xz")):
+        out[suffix] = make_tar(files, root / f"cohort{suffix}", mode)
+    dicomlake.ingest(root / "lake", files, "folder", progress=False)
+    out["lake"] = root / "lake"
+    return out
+
+
+@pytest.mark.parametrize("kind", ["zip", ".tar", ".tar.gz", ".tar.bz2", ".tar.xz"])
+def test_rows_from_an_archive_equal_rows_from_the_folder(cohort: dict[str, Path], kind: str, tmp_path: Path) -> None:
+    archive = cohort[kind]
+    s = dicomlake.ingest(tmp_path / "lake", archive, "a", progress=False, workers=2)
+    want = rows(cohort["lake"], "folder")
+    assert s.ingested == want.num_rows == 24
+    assert rows(tmp_path / "lake", "a").equals(want)
+    sources = [r[0] for r in dicomlake.open(tmp_path / "lake").sql('SELECT dl_source FROM "a"').fetchall()]
+    scheme = "zip" if kind == "zip" else "tar"
+    assert all(x.startswith(f"{scheme}://") and x.endswith(f"::{archive}") for x in sources)
+    # the DICOMDIR member is recognised as in a folder: an info issue, not an instance
+    assert s.skipped_reasons == {"DICOMDIR": 1}
+
+
+def test_archives_found_in_a_folder_and_nested_one_level(cohort: dict[str, Path], tmp_path: Path) -> None:
+    """A folder holding a tar.gz and a tar with a zip inside: every instance comes out once."""
+    src = tmp_path / "src"
+    (src / "deep").mkdir(parents=True)
+    shutil.copy(cohort[".tar.gz"], src / "deep" / "x.tgz")
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    shutil.copy(cohort["zip"], inner / "inner.zip")
+    make_tar(inner, src / "outer.tar", "w")
+    items = list_sources(src)
+    assert any(i.startswith("zip://") and "::tar://inner.zip::" in i for i in items)
+    s = dicomlake.ingest(tmp_path / "lake", src, "n", progress=False)
+    assert s.ingested == 24 and s.duplicates == 24  # the same 24 instances in both archives
+    assert rows(tmp_path / "lake", "n").equals(rows(cohort["lake"], "folder"))
+
+
+def test_export_from_an_archive_store_is_byte_identical_and_checked(cohort: dict[str, Path], tmp_path: Path) -> None:
+    archive = shutil.copy(cohort["zip"], tmp_path / "c.zip")
+    dicomlake.ingest(tmp_path / "lake", archive, "z", progress=False)
+    lake = dicomlake.open(tmp_path / "lake")
+    s = export(lake, "z", f"dicom:{tmp_path / 'out'}")
+    assert s.written == 24 and not s.failures
+    folder = dict(dicomlake.open(cohort["lake"]).sql('SELECT SOPInstanceUID, dl_source FROM "folder"').fetchall())
+    out = list((tmp_path / "out").rglob("*.dcm"))
+    assert len(out) == 24
+    for p in out:
+        assert p.read_bytes() == Path(folder[p.stem]).read_bytes()
+    # one member changed, one gone: both listed, the rest exported
+    with zipfile.ZipFile(cohort["zip"]) as z:
+        names = sorted(n for n in z.namelist() if n != "DICOMDIR")
+        with zipfile.ZipFile(archive, "w") as out:
+            for n in names[1:]:
+                data = z.read(n)
+                out.writestr(n, data[:-1] + b"X" if n == names[1] else data)
+    s = export(lake, "z", f"dicom:{tmp_path / 'out2'}")
+    reasons = sorted(f["reason"].split(";")[0] for f in s.failures)
+    assert reasons == [
+        "source archive member changed since ingest (SHA-256 differs)",
+        "source archive member vanished since ingest",
+    ]
+    assert s.written == 22
+    Path(archive).unlink()
+    s = export(lake, "z", f"dicom:{tmp_path / 'out3'}")
+    assert len(s.failures) == 24 and all("vanished" in f["reason"] for f in s.failures)
+
+
+def test_a_damaged_archive_is_an_issue_and_the_rest_goes_on(cohort: dict[str, Path], tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(cohort["files"] / "a", src)
+    (src / "broken.zip").write_bytes(cohort["zip"].read_bytes()[:300])
+    (src / "broken.tar.gz").write_bytes(cohort[".tar.gz"].read_bytes()[:300])
+    s = dicomlake.ingest(tmp_path / "lake", src, "d", progress=False)
+    assert s.ingested == 14 and s.skipped >= 1
+    assert all(i["path"].startswith(str(src)) for i in s.issues)
+
+
+def test_member_urls_parse_and_read(cohort: dict[str, Path]) -> None:
+    url = f"tar://a/{next((cohort['files'] / 'a').rglob('*.dcm')).relative_to(cohort['files'] / 'a')}"
+    m = split_member(f"{url}::s3://bucket/x.tar.gz")
+    assert m is not None and m.kind == "tar" and m.container == "s3://bucket/x.tar.gz"
+    assert split_member("/data/a.dcm") is None and split_member("s3://b/k") is None
+    assert archive_kind("X.TGZ") == "tar" and archive_kind("a.zip") == "zip" and archive_kind("zipMR.gz") is None
+    member = next(i for i in list_sources(cohort[".tar.xz"]) if i.endswith(".dcm::" + str(cohort[".tar.xz"])))
+    data = read_checked(Source(member))
+    name = split_member(member).name  # type: ignore[union-attr]
+    assert data == (cohort["files"] / name).read_bytes()
+    with tarfile.open(cohort[".tar.gz"]) as t:
+        assert io.BytesIO(t.extractfile(name).read()).read() == data  # type: ignore[union-attr]
+
+
+def test_unknown_url_schemes_are_errors(cohort: dict[str, Path], tmp_path: Path) -> None:
+    runner = CliRunner()
+    r = runner.invoke(app, ["ingest", "ftp://host/x", "--lake", str(tmp_path / "l"), "--store", "s"])
+    assert r.exit_code == 1 and r.output.count("Error:") == 1 and "ftp://" in r.output
+    assert not (tmp_path / "l").exists()
+    for to in ("dicom:ftp://host/x", "parquet:hdfs://nn/x.parquet", "ndjson:webdav://h/x.ndjson"):
+        r = runner.invoke(app, ["export", "--lake", str(cohort["lake"]), "--store", "folder", "--to", to])
+        assert r.exit_code == 1 and "Error:" in r.output and "not handled" in r.output, r.output
+    assert not Path("ftp:").exists() and not Path("hdfs:").exists()
+    with pytest.raises(SourceError, match="not handled"):
+        list_sources("sftp://host/x")
+
+
+def test_spark_tasks_read_archive_members_themselves(cohort: dict[str, Path], tmp_path: Path) -> None:
+    """The driver lists the members; the executors read them (one task per run of tar members)."""
+    pytest.importorskip("pyspark")
+    from dicomlake.engines.spark import session
+
+    spark = session("local[2]")
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(cohort["zip"], src / "a.zip")
+    shutil.copy(cohort[".tar.gz"], src / "b.tgz")
+    s = dicomlake.ingest(tmp_path / "lake", src, "sp", spark=spark, progress=False)
+    assert s.ingested == 24 and s.duplicates == 24
+    assert rows(tmp_path / "lake", "sp").equals(rows(cohort["lake"], "folder"))
+
+
+def test_export_from_a_tar_gz_store_reads_it_once_and_sees_it_change(cohort: dict[str, Path], tmp_path: Path) -> None:
+    """Members read one by one come from one pass over the archive, kept while it is unchanged."""
+    archive = Path(shutil.copy(cohort[".tar.gz"], tmp_path / "c.tgz"))
+    dicomlake.ingest(tmp_path / "lake", archive, "t", progress=False)
+    lake = dicomlake.open(tmp_path / "lake")
+    s = export(lake, "t", f"dicom:{tmp_path / 'out'}")
+    assert s.written == 24 and not s.failures
+    folder = dict(dicomlake.open(cohort["lake"]).sql('SELECT SOPInstanceUID, dl_source FROM "folder"').fetchall())
+    for p in (tmp_path / "out").rglob("*.dcm"):
+        assert p.read_bytes() == Path(folder[p.stem]).read_bytes()
+    with tarfile.open(cohort[".tar.gz"]) as src, tarfile.open(archive, "w:gz") as out:
+        names = sorted(m.name for m in src.getmembers() if m.isfile() and m.name != "DICOMDIR")
+        for m in src.getmembers():
+            if m.isfile() and m.name != names[0]:
+                data = src.extractfile(m).read()  # type: ignore[union-attr]
+                data = data[:-1] + b"X" if m.name == names[1] else data
+                m.size = len(data)
+                out.addfile(m, io.BytesIO(data))
+    s = export(lake, "t", f"dicom:{tmp_path / 'out2'}")
+    assert sorted(f["reason"].split(";")[0] for f in s.failures) == [
+        "source archive member changed since ingest (SHA-256 differs)",
+        "source archive member vanished since ingest",
+    ]

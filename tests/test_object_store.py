@@ -1,0 +1,298 @@
+"""Ingest from and export to an object store: a real S3 server (moto's standalone server) on
+loopback, started here, holding nested prefixes and a zip and a tar.gz among plain files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+import dicomlake
+from dicomlake.cli import app
+from dicomlake.errors import SourceError
+from dicomlake.rematerialize.export import Destination
+from dicomlake.sources import objects
+
+pytest.importorskip("s3fs")
+pytest.importorskip("moto.server")
+
+BUCKET = "cohort"
+EXCEPT = "* EXCLUDE (dl_source, dl_ingested_at)"
+CLI = [sys.executable, "-c", "from dicomlake.cli import main; main()"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[str]:
+    """moto's S3 server on a free loopback port; the environment points s3:// at it."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": url,
+    }
+    saved = {k: os.environ.get(k) for k in [*env, "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"]}
+    os.environ.update(env)
+    os.environ.pop("AWS_ENDPOINT_URL_S3", None)
+    os.environ.pop("AWS_PROFILE", None)
+    fs, _ = objects.filesystem(f"s3://{BUCKET}")
+    fs.mkdir(BUCKET)
+    try:
+        yield url
+    finally:
+        server.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(autouse=True)
+def no_endpoint_option() -> Iterator[None]:
+    """``--endpoint-url`` given in-process sets the endpoint for the process: reset it after each test."""
+    yield
+    objects.configure(None)
+
+
+def upload(folder: Path, prefix: str) -> None:
+    fs, _ = objects.filesystem(prefix)
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            fs.put_file(str(p), f"{prefix[5:].rstrip('/')}/{p.relative_to(folder).as_posix()}")
+
+
+@pytest.fixture(scope="session")
+def cohort(s3: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A folder with nested plain files, a zip and a tar.gz; the same under s3://cohort/src/; a
+    lake of the folder."""
+    from dicomlake.demo.sample import make_sample
+
+    root = tmp_path_factory.mktemp("objects")
+    files = root / "files"
+    make_sample(files / "plain", 16, seed=11)
+    make_sample(root / "z", 8, seed=12)
+    make_sample(root / "t", 8, seed=13)
+    (files / "archives" / "deeper").mkdir(parents=True)
+    with zipfile.ZipFile(files / "archives" / "z.zip", "w") as z:
+        for p in sorted((root / "z").rglob("*")):
+            if p.is_file():
+                z.write(p, p.relative_to(root / "z").as_posix())
+    with tarfile.open(files / "archives" / "deeper" / "t.tar.gz", "w:gz") as t:
+        for p in sorted((root / "t").rglob("*")):
+            if p.is_file():
+                t.add(p, p.relative_to(root / "t").as_posix())
+    upload(files, f"s3://{BUCKET}/src")
+    dicomlake.ingest(root / "lake", files, "folder", progress=False)
+    return {"files": files, "lake": root / "lake", "root": root, "n": 32}
+
+
+def rows(lake: Path, store: str) -> Any:
+    return dicomlake.open(lake).sql(f'SELECT {EXCEPT} FROM "{store}" ORDER BY SOPInstanceUID').to_arrow_table()
+
+
+def cli(*args: str) -> Any:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_rows_from_s3_equal_rows_from_the_folder(cohort: dict[str, Any], tmp_path: Path) -> None:
+    r = cli("ingest", f"s3://{BUCKET}/src", "--lake", tmp_path / "lake", "--store", "s3", "--workers", "2")
+    assert r.exit_code == 0, r.output
+    assert f"ingested {cohort['n']} instances" in r.output
+    assert rows(tmp_path / "lake", "s3").equals(rows(cohort["lake"], "folder"))
+    sources = [x for (x,) in dicomlake.open(tmp_path / "lake").sql('SELECT dl_source FROM "s3"').fetchall()]
+    assert sum(x.startswith(f"s3://{BUCKET}/src/plain/") for x in sources) == 16
+    assert sum(x.startswith("zip://") and x.endswith(f"::s3://{BUCKET}/src/archives/z.zip") for x in sources) == 8
+    assert sum(x.endswith(f"::s3://{BUCKET}/src/archives/deeper/t.tar.gz") for x in sources) == 8
+
+
+def test_a_filter_file_selects_from_s3(cohort: dict[str, Any], tmp_path: Path) -> None:
+    lake = dicomlake.open(cohort["lake"])
+    (study,) = lake.sql('SELECT min(StudyInstanceUID) FROM "folder"').fetchall()[0]
+    (tmp_path / "f.txt").write_text(f"/studies/{study}\n")
+    r = cli("ingest", f"s3://{BUCKET}/src", "--lake", tmp_path / "lake", "--store", "f", "--filter", tmp_path / "f.txt")
+    assert r.exit_code == 0, r.output
+    got = dicomlake.open(tmp_path / "lake").sql('SELECT DISTINCT StudyInstanceUID FROM "f"').fetchall()
+    assert got == [(study,)]
+
+
+def test_export_to_s3_is_byte_identical_and_tables_read_back(cohort: dict[str, Any], tmp_path: Path) -> None:
+    lake = cohort["lake"]
+    r = cli("export", "--lake", lake, "--store", "folder", "--to", f"dicom:s3://{BUCKET}/out/dicom/")
+    assert r.exit_code == 0, r.output
+    assert not Path("s3:").exists()
+    fs, _ = objects.filesystem(f"s3://{BUCKET}")
+    src = dict(dicomlake.open(lake).sql('SELECT SOPInstanceUID, dl_source FROM "folder"').fetchall())
+    written = fs.find(f"{BUCKET}/out/dicom")
+    assert len(written) == len(src) == cohort["n"]
+    for key in written:
+        assert fs.cat_file(key) == dicomlake.sources.files.read_source(src[key.rsplit("/", 1)[1][:-4]])
+    again = cli("export", "--lake", lake, "--store", "folder", "--to", f"dicom:s3://{BUCKET}/out/dicom")
+    assert again.exit_code == 0, again.output  # the same bytes again: nothing to refuse
+    want = dicomlake.open(lake).sql('SELECT * FROM "folder" ORDER BY SOPInstanceUID').to_arrow_table()
+    for to in (f"parquet:s3://{BUCKET}/out/t.parquet", f"parquet:s3://{BUCKET}/out/pq"):
+        r = cli("export", "--lake", lake, "--store", "folder", "--to", to)
+        assert r.exit_code == 0, r.output
+        key = to[11:] + ("" if to.endswith(".parquet") else "/part-0.parquet")
+        fs.get_file(key, str(tmp_path / "t.parquet"))
+        got = pq.read_table(tmp_path / "t.parquet").sort_by("SOPInstanceUID")
+        assert got.equals(want)
+        refused = cli("export", "--lake", lake, "--store", "folder", "--to", to)
+        assert refused.exit_code == 1 and "WRITE_EMPTY" in refused.output
+    r = cli("export", "--lake", lake, "--store", "folder", "--to", f"ndjson:s3://{BUCKET}/out/t.ndjson")
+    assert r.exit_code == 0, r.output
+    lines = fs.cat_file(f"{BUCKET}/out/t.ndjson").decode().splitlines()
+    assert sorted(json.loads(x)["SOPInstanceUID"] for x in lines) == sorted(src)
+    r = cli("export", "--lake", lake, "--store", "folder", "--to", f"ndjson:s3://{BUCKET}/out/t.ndjson",
+            "--write-disposition", "WRITE_APPEND")  # fmt: skip
+    assert r.exit_code == 0 and len(fs.cat_file(f"{BUCKET}/out/t.ndjson").decode().splitlines()) == 2 * len(src)
+
+
+def test_changed_and_vanished_objects_are_listed_failures(cohort: dict[str, Any], tmp_path: Path) -> None:
+    prefix = f"s3://{BUCKET}/mutable"
+    upload(cohort["files"], prefix)
+    lake = tmp_path / "lake"
+    assert cli("ingest", prefix, "--lake", lake, "--store", "m").exit_code == 0
+    fs, _ = objects.filesystem(prefix)
+    plain = sorted(fs.find(f"{BUCKET}/mutable/plain"))
+    fs.pipe_file(plain[0], fs.cat_file(plain[0])[:-1] + b"X")  # changed
+    fs.rm_file(plain[1])  # vanished
+    fs.rm_file(f"{BUCKET}/mutable/archives/z.zip")  # an archive gone: its 8 members vanished
+    r = cli("export", "--lake", lake, "--store", "m", "--to", f"dicom:{tmp_path / 'out'}")
+    assert r.exit_code == 1
+    failed = [ln for ln in r.output.splitlines() if ln.startswith("failed: ")]
+    assert len(failed) == 10
+    assert sum("source object changed since ingest (SHA-256 differs)" in ln for ln in failed) == 1
+    assert sum("source object vanished since ingest" in ln for ln in failed) == 1
+    assert sum("source archive member vanished since ingest" in ln for ln in failed) == 8
+    assert len(list((tmp_path / "out").rglob("*.dcm"))) == cohort["n"] - 10
+    (tmp_path / "request.json").write_text(json.dumps({"dicomTagConfig": {}}))
+    d = cli("deidentify", "--lake", lake, "--config", tmp_path / "request.json", "--dest-lake", tmp_path / "dest")
+    assert d.exit_code == 1 and f"success {cohort['n'] - 10}, failure 10" in d.output, d.output
+    # the de-identified files of the run, exported to the object store the same way
+    (store,) = dicomlake.open(tmp_path / "dest").stores
+    e = cli("export", "--lake", tmp_path / "dest", "--store", store, "--to", f"dicom:s3://{BUCKET}/deid")
+    assert e.exit_code == 0, e.output
+    assert len(fs.find(f"{BUCKET}/deid")) == cohort["n"] - 10
+
+
+def test_access_denied_and_unreachable_endpoint_are_one_error_line(cohort: dict[str, Any], tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"}  # moto with authentication: keys are checked
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(port)
+        for endpoint, words in (
+            (f"http://127.0.0.1:{port}", "access denied"),
+            (f"http://127.0.0.1:{free_port()}", "cannot reach"),
+        ):
+            r = cli(
+                "ingest", f"s3://{BUCKET}/src", "--lake", tmp_path / "l", "--store", "x", "--endpoint-url", endpoint
+            )
+            assert r.exit_code == 1, r.output
+            assert r.output.count("\n") == 1 and r.output.startswith("Error: ") and words in r.output, r.output
+            assert "testing" not in r.output  # no credentials printed
+            assert not (tmp_path / "l").exists()
+            r = cli("export", "--lake", cohort["lake"], "--store", "folder", "--to", f"dicom:s3://{BUCKET}/x",
+                    "--endpoint-url", endpoint)  # fmt: skip
+            assert r.exit_code == 1 and r.output.startswith("Error: ") and words in r.output, r.output
+    finally:
+        server.kill()
+        server.wait()
+
+
+def _wait_for(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError("moto server did not start")
+
+
+def test_killed_ingest_rerun_completes_without_duplicates(cohort: dict[str, Any], tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    cmd = [*CLI, "ingest", f"s3://{BUCKET}/src", "--lake", str(lake), "--store", "k"]
+    proc = subprocess.Popen(
+        [*cmd, "--batch-files", "2", "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((lake / "stores" / "k").glob("*.parquet"))) < 2:
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = len(list((lake / "stores" / "k").glob("*.parquet")))
+    assert before >= 2, "the ingest was not killed midway"
+    r = cli("ingest", f"s3://{BUCKET}/src", "--lake", lake, "--store", "k")
+    assert r.exit_code == 0, r.output
+    assert "already in the store: ingest resumed" in r.output
+    lk = dicomlake.open(lake)
+    n, distinct = lk.sql('SELECT count(*), count(DISTINCT SOPInstanceUID) FROM "k"').fetchall()[0]
+    assert n == distinct == cohort["n"]
+    assert rows(lake, "k").equals(rows(cohort["lake"], "folder"))
+    again = cli("ingest", f"s3://{BUCKET}/src", "--lake", lake, "--store", "k")
+    assert again.exit_code == 0 and f"now has {cohort['n']} rows" in again.output, again.output
+
+
+def test_gcs_and_azure_urls_share_the_code() -> None:
+    assert objects.scheme_of("gs://b/k") == "gs" and objects.is_object_url("gs://b/k")
+    assert objects.is_object_url("az://container/blob") and objects.is_object_url("abfss://c/b")
+    assert not objects.is_object_url("/data/x") and not objects.is_object_url("https://h/dicom-web")
+    for url, extra in (("gs://bucket/p", "gcs"), ("az://container/p", "azure")):
+        d = Destination.parse(f"parquet:{url}/t.parquet")
+        assert d.remote == f"{url}/t.parquet" and d.kind == "parquet"
+        assert Destination.parse(f"dicom:{url}").remote == url
+        pkg = objects.SCHEMES[url.split(":")[0]][1]
+        try:
+            __import__(pkg)
+        except ImportError:  # without the extra: one clear error naming it
+            with pytest.raises(SourceError, match=f"dicomlake\\[{extra}\\]"):
+                objects.filesystem(url)
+    with pytest.raises(Exception, match="a lake is a local folder"):
+        Destination.parse("lake:s3://bucket/lake/store")
+    with pytest.raises(SourceError, match="names no bucket"):
+        objects.list_objects("s3://")
+
+
+def test_member_of_an_object_reads_back(cohort: dict[str, Any]) -> None:
+    from dicomlake.sources.files import list_sources, read_source
+
+    items = list_sources(f"s3://{BUCKET}/src/archives")
+    assert len(items) == 16 and all("::s3://" in i for i in items)
+    member = next(i for i in items if i.startswith("tar://"))
+    name = member.split("::")[0][6:]
+    with tarfile.open(cohort["files"] / "archives" / "deeper" / "t.tar.gz") as t:
+        assert read_source(member) == t.extractfile(name).read()  # type: ignore[union-attr]
