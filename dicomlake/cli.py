@@ -318,12 +318,14 @@ def ingest(
     ] = False,
     endpoint_url: Annotated[
         Optional[str],
-        typer.Option("--endpoint-url", help="S3-compatible server (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)."),
+        typer.Option(
+            "--endpoint-url", help="S3-compatible server; when not given, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL."
+        ),
     ] = None,
     batch_files: Annotated[
         Optional[int],
         typer.Option(
-            "--batch-files", help="Object store: files per commit (a killed ingest keeps them; default 1000)."
+            "--batch-files", help="Object store: files per commit (a killed ingest keeps them).", show_default="1000"
         ),
     ] = None,
     engine: EngineOpt = "duckdb",
@@ -505,7 +507,9 @@ def export(
     ] = None,
     endpoint_url: Annotated[
         Optional[str],
-        typer.Option("--endpoint-url", help="S3-compatible server (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)."),
+        typer.Option(
+            "--endpoint-url", help="S3-compatible server; when not given, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL."
+        ),
     ] = None,
     wait: WaitOpt = 0.0,
 ) -> None:

@@ -59,14 +59,14 @@ class Destination:
                 if not rest.startswith(("http://", "https://")):
                     raise StoreError(Param("to", text), ": write dicomweb:URL, e.g. dicomweb:https://host/dicom-web")
                 return cls("dicomweb", Path("."), url=rest)
-            check_url(rest, "--to")
+            check_url(rest, "to")
             if scheme_of(rest) is not None and not is_object_url(rest):
                 raise StoreError(
-                    f"--to {text}: {kind}: writes to a local path or an object store (s3://, gs://, az://)"
+                    Param("to", text), f": {kind}: writes to a local path or an object store (s3://, gs://, az://)"
                 )
             if is_object_url(rest):
                 if kind == "lake":
-                    raise StoreError(f"--to {text}: a lake is a local folder; export to parquet:{rest} instead")
+                    raise StoreError(Param("to", text), f": a lake is a local folder; export to parquet:{rest} instead")
                 return cls(kind, Path(rest.rstrip("/").rsplit("/", 1)[-1] or "x"), remote=rest)
             if kind == "lake":
                 p = Path(rest)
@@ -74,7 +74,7 @@ class Destination:
                     raise StoreError(Param("to", text), ": write lake:LAKE_DIR/STORE, e.g. lake:out-lake/ct")
                 return cls("lake", p.parent, check_store_name(p.name))
             return cls(kind, Path(rest))
-        check_url(text, "--to")
+        check_url(text, "to")
         kind = _SUFFIX_KIND.get(Path(text).suffix.lower(), "")
         if kind and is_object_url(text):
             return cls(kind, Path(Path(text).name), remote=text)

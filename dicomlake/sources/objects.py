@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
-from ..errors import SourceError
+from ..errors import Param, SourceError
 
 #: URL scheme → (fsspec protocol, package, dicomlake extra).
 SCHEMES: dict[str, tuple[str, str, str]] = {
@@ -40,9 +40,9 @@ _settings: dict[str, Any] = {"endpoint_url": None}
 
 
 def configure(endpoint_url: str | None = None) -> None:
-    """The S3-compatible endpoint to use (``--endpoint-url``) instead of the environment's."""
+    """The S3-compatible endpoint to use instead of the environment's."""
     if endpoint_url is not None and not endpoint_url.startswith(("http://", "https://")):
-        raise SourceError(f"--endpoint-url {endpoint_url}: give an http:// or https:// URL")
+        raise SourceError(Param("endpoint_url", endpoint_url), ": give an http:// or https:// URL")
     _settings["endpoint_url"] = endpoint_url
 
 
@@ -56,14 +56,16 @@ def is_object_url(text: str | os.PathLike[str]) -> bool:
     return scheme_of(text) in SCHEMES
 
 
-def check_url(text: str | os.PathLike[str], what: str = "source") -> None:
-    """Raise :class:`SourceError` for a URL whose scheme the tool does not handle."""
+def check_url(text: str | os.PathLike[str], param: str | None = None) -> None:
+    """Raise :class:`SourceError` for a URL whose scheme the tool does not handle (``param``: the
+    parameter that gave it, named in the message; else it is a source)."""
     scheme = scheme_of(text)
     if scheme is None or scheme in SCHEMES or scheme in MEMBER_SCHEMES or scheme in ("http", "https", "file"):
         return
     raise SourceError(
-        f"{what} {text}: the URL scheme {scheme}:// is not handled; use a local path, s3://, gs://, az://, "
-        "an archive member (zip://MEMBER::ARCHIVE, tar://MEMBER::ARCHIVE) or a DICOMweb http(s):// URL"
+        Param(param, str(text)) if param else f"source {text}",
+        f": the URL scheme {scheme}:// is not handled; use a local path, s3://, gs://, az://, "
+        "an archive member (zip://MEMBER::ARCHIVE, tar://MEMBER::ARCHIVE) or a DICOMweb http(s):// URL",
     )
 
 
@@ -120,8 +122,9 @@ def translated(url: str) -> Iterator[None]:
     except Exception as exc:
         if _unreachable(exc):
             raise SourceError(
-                f"cannot reach the object store for {url} ({_first_line(exc)}): check the endpoint "
-                "(--endpoint-url, AWS_ENDPOINT_URL) and the network"
+                f"cannot reach the object store for {url} ({_first_line(exc)}): check the endpoint (",
+                Param("endpoint_url"),
+                ", AWS_ENDPOINT_URL) and the network",
             ) from None
         if isinstance(exc, OSError | ValueError):
             raise SourceError(f"cannot use {url}: {_first_line(exc)}") from None
