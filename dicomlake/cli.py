@@ -35,7 +35,7 @@ from .errors import (  # noqa: E402
 )
 from .query.output import FORMATS, write_result  # noqa: E402
 from .sources.dicomweb import is_url  # noqa: E402
-from .sources.ingest import IngestSummary  # noqa: E402
+from .sources.ingest import BATCH_FILES, IngestSummary  # noqa: E402
 from .store.locks import lock_wait  # noqa: E402
 from .store.publish import DISPOSITIONS  # noqa: E402
 
@@ -323,11 +323,8 @@ def ingest(
         ),
     ] = None,
     batch_files: Annotated[
-        Optional[int],
-        typer.Option(
-            "--batch-files", help="Object store: files per commit (a killed ingest keeps them).", show_default="1000"
-        ),
-    ] = None,
+        int, typer.Option("--batch-files", help="Object store: files per commit (a killed ingest keeps them).")
+    ] = BATCH_FILES,
     engine: EngineOpt = "duckdb",
     spark_master: SparkMasterOpt = "local[*]",
     wait: WaitOpt = 0.0,

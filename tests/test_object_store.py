@@ -296,3 +296,19 @@ def test_member_of_an_object_reads_back(cohort: dict[str, Any]) -> None:
     name = member.split("::")[0][6:]
     with tarfile.open(cohort["files"] / "archives" / "deeper" / "t.tar.gz") as t:
         assert read_source(member) == t.extractfile(name).read()  # type: ignore[union-attr]
+
+
+def test_no_credentials_is_one_error_line(tmp_path: Path) -> None:
+    """Without any credentials (no keys, no profile, no instance role) ingest and export say how to
+    give them, in one line; a real process, so no client of another test is reused."""
+    from .helpers import assert_error, cli_process
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    lake = str(tmp_path / "lake")
+    r = cli_process("ingest", "s3://no-bucket/x/", "--lake", lake, "--store", "s", env=env)
+    assert_error(r, "no credentials for s3://no-bucket/x", "AWS_ACCESS_KEY_ID")

@@ -95,3 +95,22 @@ def test_the_api_refuses_too_and_the_views_stay(lake: Path) -> None:
 def test_reading_statements_run(lake: Path, sql: str) -> None:
     r = runner.invoke(app, ["query", "-e", sql, "--lake", str(lake), "-f", "json"])
     assert r.exit_code == 0, r.stderr
+
+
+def test_several_statements_are_refused_not_cut_to_the_last(lake: Path) -> None:
+    """DuckDB would run them all and show the last one's result: the others' would be lost unseen."""
+    r = runner.invoke(app, ["query", "--lake", str(lake), "-e", "SELECT 1 a; SELECT 2 b"])
+    assert r.exit_code == 1
+    assert r.stderr.startswith("Error: -e SQL: 2 statements") and "one at a time" in r.stderr
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("name", ["query", "self", "source", "params"])
+def test_an_unknown_table_is_never_read_from_a_python_variable(lake: Path, name: str) -> None:
+    """A table the lake lacks is unknown, even where the code running the query has a variable of
+    that name (DuckDB's replacement scans are off on the lake's connection)."""
+    r = runner.invoke(app, ["query", "--lake", str(lake), "-e", f"SELECT * FROM {name}"])
+    assert r.exit_code == 1
+    assert f"Table with name {name} does not exist" in r.stderr and "(stores: ct)" in r.stderr
+    with pytest.raises(QueryError, match=r"\(stores: ct\)"):
+        dicomlake.open(lake).sql(f"SELECT * FROM {name}")

@@ -63,6 +63,11 @@ def check_read_only(sql: str, source: str = "SQL") -> None:
             "by creating or dropping a store; write a result to a file with ",
             Param("output", metavar="FILE"),
         )
+    if len(statements) > 1:
+        raise QueryError(
+            f"{source}: {len(statements)} statements, but a query shows one result (the others' would be "
+            "lost): run them one at a time"
+        )
 
 
 def _reads(kind: duckdb.StatementType, query: str) -> bool:

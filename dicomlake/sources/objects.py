@@ -120,6 +120,11 @@ def translated(url: str) -> Iterator[None]:
     except SourceError:
         raise
     except Exception as exc:
+        if "NoCredentialsError" in {type(e).__name__ for e in _chain(exc)}:
+            raise SourceError(
+                f"no credentials for {url}: set them the way the store's own tools read them "
+                "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance role)"
+            ) from None
         if _unreachable(exc):
             raise SourceError(
                 f"cannot reach the object store for {url} ({_first_line(exc)}): check the endpoint (",

@@ -100,6 +100,9 @@ class LakeView:
         self.catalog = Catalog.open(root)
         self.root = self.catalog.root
         self.con = new_connection()
+        # A table name the lake does not have must not be read from a Python variable of the same
+        # name in the code that runs the query (DuckDB's replacement scans): it is an unknown table.
+        self.con.execute("SET python_enable_replacements = false")
         self._version: int | None = None
         self._stores: dict[str, StoreInfo] = {}
         self._damaged: dict[str, list[str]] = {}
