@@ -114,3 +114,11 @@ def test_an_unknown_table_is_never_read_from_a_python_variable(lake: Path, name:
     assert f"Table with name {name} does not exist" in r.stderr and "(stores: ct)" in r.stderr
     with pytest.raises(QueryError, match=r"\(stores: ct\)"):
         dicomlake.open(lake).sql(f"SELECT * FROM {name}")
+
+
+def test_statements_sqlglot_keeps_as_text_print_nothing_of_its_own(lake: Path) -> None:
+    """EXPLAIN runs, LOAD is refused in one line: no parser warning reaches the user's stderr."""
+    r = runner.invoke(app, ["query", "--lake", str(lake), "-e", "EXPLAIN SELECT 1"])
+    assert r.exit_code == 0 and r.stderr == ""
+    r = runner.invoke(app, ["query", "--lake", str(lake), "-e", "LOAD httpfs"])
+    assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("Error:")

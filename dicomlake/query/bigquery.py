@@ -19,7 +19,9 @@ is never rewritten. Rewritten SQL is rendered for DuckDB by sqlglot (BigQuery's 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import contextlib
+import logging
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,16 +154,31 @@ def _duckdb_parses(sql: str) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """sqlglot logs a warning for statements it keeps as text (EXPLAIN, LOAD …): those are DuckDB's
+    to judge, so the warning would be noise on the user's stderr."""
+    log = logging.getLogger("sqlglot")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def _parse(sql: str, dialect: str) -> list[Any] | None:
     try:
-        return [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
+        with _quiet():
+            return [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError):
         return None
 
 
 def _parse_error(sql: str) -> str:
     try:
-        sqlglot.parse(sql, read="bigquery")
+        with _quiet():
+            sqlglot.parse(sql, read="bigquery")
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:
         return str(exc).splitlines()[0]
     return "unknown syntax"
