@@ -10,6 +10,7 @@ This module imports nothing heavy: the package loads it first.
 
 from __future__ import annotations
 
+import _thread
 import multiprocessing
 import os
 import signal
@@ -20,6 +21,8 @@ from contextlib import contextmanager
 from typing import Any
 
 EXIT = 130
+#: logging's at-fork hooks, run inside ``os.fork``: an exception there cannot propagate.
+_FORK_HOOKS = frozenset({"_acquireLock", "_releaseLock", "_after_at_fork_child_reinit_locks"})
 _held: list[bool] = []  # per open held() block: whether a Ctrl-C came in it
 
 
@@ -55,6 +58,11 @@ class Interrupts:
     def __call__(self, signum: int, frame: Any) -> None:
         if os.getpid() != self.pid:  # a forked worker: its parent reports the interrupt
             os._exit(EXIT)
+        if frame is not None and frame.f_code.co_name in _FORK_HOOKS and frame.f_globals.get("__name__") == "logging":
+            # An exception raised in logging's at-fork hook is printed as 'Exception ignored' and
+            # lost: deliver the interrupt again a moment later, once the fork has returned.
+            threading.Timer(0.05, _thread.interrupt_main, (signum,)).start()
+            return
         self.seen = True
         _stop_children()
         if _held:

@@ -127,36 +127,3 @@ def test_a_table_written_to_a_file_is_whole(lake: Path, tmp_path: Path) -> None:
     lines = out.read_text().splitlines()
     assert len(lines) == 4 + 50 + 1 + 1 and lines[-1] == "50 rows, 2 columns"
     assert "x" * 100 in lines[4] and "…" not in out.read_text()
-
-
-def test_explain_plan_fits_the_terminal_and_keeps_every_row(tmp_path: Path) -> None:
-    """``deidentify --explain`` prints the whole plan (every row) in a table as wide as the terminal."""
-    from dicomlake.demo.sample import make_sample
-
-    make_sample(tmp_path / "files", 3, seed=2, workers=1)
-    dicomlake.ingest(tmp_path / "lake", tmp_path / "files", "ct", progress=False)
-    (tmp_path / "c.json").write_text('{"dicomTagConfig": {"profileType": "DEIDENTIFY_TAG_CONTENTS"}}')
-    r = CliRunner().invoke(
-        app,
-        ["deidentify", "--lake", str(tmp_path / "lake"), "--config", str(tmp_path / "c.json"), "--explain"],
-        env={"COLUMNS": "100"},
-    )
-    assert r.exit_code == 0, r.stderr
-    table = [line for line in r.stdout.splitlines() if line and line[0] in "┌│├└"]
-    assert table and max(len(line) for line in table) <= 100
-    as_json = CliRunner().invoke(
-        app,
-        [
-            "deidentify",
-            "--lake",
-            str(tmp_path / "lake"),
-            "--config",
-            str(tmp_path / "c.json"),
-            "--explain",
-            "-f",
-            "json",
-        ],
-    )
-    rows = json.loads(as_json.stdout)
-    assert len(rows) > 40  # more than a query's table shows
-    assert len(table) - 5 == len(rows)  # every row, no cut (5: the rules, the names and the types)

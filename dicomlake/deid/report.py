@@ -22,7 +22,7 @@ def plan_table(summary: DeidSummary) -> pa.Table:
 
 def print_explain(summary: DeidSummary, fmt: str, words: Words = python_words) -> None:
     rel = new_connection().from_arrow(plan_table(summary))
-    write_result(rel, fmt, every_row=True, words=words)
+    write_result(rel, fmt, whole=True, words=words)  # a report: nothing of the plan is cut
     if fmt == "table":
         for store, sql in summary.sql.items():
             sys.stdout.write(f"\n-- SQL of the transform of store '{store}'\n{sql};\n")

@@ -66,13 +66,13 @@ def write_result(
     output: str | None = None,
     out: IO[str] | None = None,
     *,
-    every_row: bool = False,
+    whole: bool = False,
     words: Words = python_words,
 ) -> None:
     """Write ``rel`` in ``fmt`` (default: from the output's suffix, else a table) to ``output`` or ``out``.
 
-    The table format fits the terminal (with ``every_row``, all rows of it) unless it goes to
-    ``output`` (then every row, column and value); ``words`` names the parameters in its footer (the CLI's: its options)."""
+    The table format fits the terminal unless it goes to ``output`` or ``whole`` is set (then every
+    row, column and value); ``words`` names the parameters in its footer (the CLI's: its options)."""
     if fmt is None:
         fmt = _SUFFIX.get(Path(output).suffix.lower(), "table") if output else "table"
     if fmt not in FORMATS:
@@ -94,10 +94,10 @@ def write_result(
         return
     if fmt == "table":
         # on a terminal the table fits it; written to a file it is whole (every row, column and value)
-        if output:
+        if output or whole:
             text = table_text(table, sys.maxsize, table.num_rows, sys.maxsize)
         else:
-            text = table_text(table, rows=table.num_rows if every_row else TABLE_ROWS, words=words)
+            text = table_text(table, words=words)
     elif fmt == "json":
         text = json.dumps(table.to_pylist(), default=_jsonable, ensure_ascii=False, indent=2) + "\n"
     else:
