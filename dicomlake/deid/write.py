@@ -9,17 +9,15 @@ run (:mod:`.run`) and by each Spark task (:mod:`.on_spark`).
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import re
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from ..engines.local import CHILD_START
+from ..engines.local import fork_pool
 from ..errors import DicomlakeError, SourceChangedError
 from ..pixels.frames import Box
 from ..progress import progress_bar
@@ -172,9 +170,9 @@ def rematerialize_table(
     advance, stop = progress_bar("write files", n)
     results = []
     try:
-        if workers > 1 and len(chunks) > 1:
-            fork = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(workers, mp_context=fork, initializer=CHILD_START) as pool:
+        pool = fork_pool(workers, len(chunks))
+        if pool is not None:
+            with pool:
                 for part in pool.map(_write_chunk, chunks):
                     results += part
                     advance(len(part))

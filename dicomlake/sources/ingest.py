@@ -12,12 +12,10 @@ import datetime as dt
 import functools
 import gc
 import hashlib
-import multiprocessing
 import os
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ import pyarrow.parquet as pq
 
 from ..codec.reader import Converted, check_storable, convert_bytes, convert_file
 from ..codec.schema import infer_schema
-from ..engines.local import CHILD_START
+from ..engines.local import fork_pool
 from ..errors import Command, DicomReadError, IngestIssuesError, Param, SourceError
 from ..progress import progress_bar
 from ..store.catalog import Catalog, check_store_name, quote_ident
@@ -241,7 +239,8 @@ def _run_tasks(
     keep: Any,
     progress: Callable[[int], None],
 ) -> list[Part]:
-    if workers <= 1 or len(chunks) <= 1:
+    pool = fork_pool(workers, len(chunks))
+    if pool is None:
         parts = []
         for i, c in enumerate(chunks):
             parts.append(convert_chunk(i, c, stage=str(stage), ingested_at=ingested_at, keep=keep))
@@ -250,8 +249,7 @@ def _run_tasks(
     # fork: workers inherit the loaded modules, and scripts need no __main__ guard. Arrow's
     # first Python conversion costs ~0.2 s (it probes for pandas): pay it once, before forking.
     pa.Table.from_pylist([{"a": "x", "d": dt.date(2000, 1, 1)}])
-    ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=CHILD_START) as pool:
+    with pool:
         futures = [
             pool.submit(convert_chunk, i, c, stage=str(stage), ingested_at=ingested_at, keep=keep)
             for i, c in enumerate(chunks)
