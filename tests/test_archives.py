@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import dicomlake
 from dicomlake.cli import app
-from dicomlake.errors import SourceError
+from dicomlake.errors import SourceChangedError, SourceError
 from dicomlake.rematerialize.export import export
 from dicomlake.sources.archives import archive_kind, split_member
 from dicomlake.sources.files import Source, list_sources, read_checked
@@ -201,3 +201,102 @@ def test_export_from_a_tar_gz_store_reads_it_once_and_sees_it_change(cohort: dic
         "source archive member changed since ingest (SHA-256 differs)",
         "source archive member vanished since ingest",
     ]
+
+
+def _odd_tar(dest: Path, fmt: int) -> Path:
+    """Members in every naming form tarfile writes: long paths (ustar prefix, GNU long names, pax
+    paths), non-ASCII names, folders, links, an empty file."""
+    with tarfile.open(dest, "w", format=fmt) as t:
+        for name, data in (
+            ("a" * 60 + "/" + "b" * 70 + "/x.dcm", b"x" * 700),
+            ("c" * 120 if fmt != tarfile.USTAR_FORMAT else "c.dcm", b"abc"),
+            ("é名/scan.dcm", b"12345"),
+            ("empty.dcm", b""),
+        ):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+        for kind, name in ((tarfile.DIRTYPE, "folder"), (tarfile.SYMTYPE, "link"), (tarfile.LNKTYPE, "hard")):
+            ti = tarfile.TarInfo(name)
+            ti.type, ti.linkname = kind, "q" * (150 if fmt != tarfile.USTAR_FORMAT else 5)
+            t.addfile(ti)
+    return dest
+
+
+@pytest.mark.parametrize("fmt", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+def test_the_quick_tar_scan_finds_what_tarfile_finds(fmt: int, tmp_path: Path) -> None:
+    from dicomlake.sources.tarscan import Scan
+
+    path = _odd_tar(tmp_path / "odd.tar", fmt)
+    with tarfile.open(path) as t:
+        want = [(ti.name, ti.offset_data, ti.size) for ti in t if ti.isfile()]
+    with open(path, "rb") as f:
+        got = [tuple(e) for e in Scan(f, True, 0).files()]
+    assert got == want and len(want) == 4
+    for url in list_sources(path):
+        name = split_member(url).name  # type: ignore[union-attr]
+        with tarfile.open(path) as t:
+            assert read_checked(Source(url)) == t.extractfile(name).read()  # type: ignore[union-attr]
+
+
+def test_a_tar_the_quick_scan_leaves_to_tarfile_still_lists(tmp_path: Path) -> None:
+    """A pax header the scan does not read (a name that is not UTF-8): tarfile lists the archive."""
+    path = tmp_path / "binary.tar"
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT, encoding="utf-8", errors="surrogateescape") as t:
+        ti = tarfile.TarInfo("bad\udcffname.dcm")
+        ti.size = 4
+        t.addfile(ti, io.BytesIO(b"data"))
+    assert b"hdrcharset" in path.read_bytes()
+    from dicomlake.sources.archives import list_members, read_members
+
+    urls = list_members(str(path), "tar")
+    with tarfile.open(path, encoding="utf-8", errors="surrogateescape") as t:
+        names = t.getnames()
+    assert [split_member(u).name for u in urls] == names  # type: ignore[union-attr]
+    assert dict(read_members(str(path), "tar", names)) == {names[0]: b"data"}
+
+
+@pytest.mark.parametrize("budget", [0, 1 << 30])
+@pytest.mark.parametrize("suffix", [".tar", ".tar.gz", ".tar.bz2"])
+def test_members_read_after_listing_come_from_it_while_the_archive_is_unchanged(
+    cohort: dict[str, Path], tmp_path: Path, suffix: str, budget: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What listing kept (the bytes, or a plain tar's offsets) serves the reads after it, and a
+    rewritten archive is read again, never from a stale listing."""
+    from dicomlake.sources import archives
+
+    monkeypatch.setattr(archives, "LISTED_BYTES", budget)
+    path = Path(shutil.copy(cohort[suffix], tmp_path / f"c{suffix}"))
+    try:
+        urls = [u for u in archives.list_members(str(path), "tar") if not u.startswith("tar://DICOMDIR")]
+        names = [split_member(u).name for u in urls]  # type: ignore[union-attr]
+        got = dict(archives.read_members(str(path), "tar", names[::-1]))
+        assert list(got) == names  # in archive order
+        assert all(got[n] == (cohort["files"] / n).read_bytes() for n in names)
+        assert archives.read_member(str(path), "tar", names[3]) == got[names[3]]
+        mode = {".tar": "w", ".tar.gz": "w:gz", ".tar.bz2": "w:bz2"}[suffix]
+        with tarfile.open(path, mode) as t:  # rewritten: the same names, other bytes
+            for n in names:
+                ti = tarfile.TarInfo(n)
+                ti.size = 3
+                t.addfile(ti, io.BytesIO(b"new"))
+        assert set(dict(archives.read_members(str(path), "tar", names)).values()) == {b"new"}
+        assert archives.read_member(str(path), "tar", names[0]) == b"new"
+    finally:
+        archives.forget_listed()
+
+
+def test_a_zip_member_with_damaged_bytes_is_an_error_not_data(cohort: dict[str, Path], tmp_path: Path) -> None:
+    from dicomlake.sources import archives
+
+    path = tmp_path / "c.zip"
+    with zipfile.ZipFile(cohort["zip"]) as z, zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as out:
+        name = sorted(n for n in z.namelist() if n.endswith(".dcm"))[0]
+        out.writestr(name, z.read(name))
+    raw = bytearray(path.read_bytes())
+    raw[200] ^= 0xFF  # inside the stored member's data
+    path.write_bytes(bytes(raw))
+    with pytest.raises(zipfile.BadZipFile, match="CRC"):
+        dict(archives.read_members(str(path), "zip", [name]))
+    with pytest.raises(SourceChangedError, match="can no longer be read"):
+        read_checked(Source(archives.member_url("zip", name, str(path))))

@@ -6,6 +6,14 @@ archive inside an archive, the inner archive's own member URL), e.g.
 ``zip://scans/a.dcm::/data/cohort.zip``, ``tar://a.dcm::s3://bucket/x.tar.gz``,
 ``zip://a.dcm::tar://inner.zip::/data/outer.tar``. Archives inside archives are read one level
 deep. A zip is read through its central directory; a tar in one pass.
+
+Listing a tar reads it whole (its member headers are spread over it), so the listing keeps
+what the tasks that read its members next need (:data:`LISTED_BYTES`): a listed tar's
+uncompressed bytes when they fit, else each member's offset and size, by which a plain ``.tar``
+is read with a seek per member. Ingest's worker processes are forked after the listing and
+inherit this, so a tar.gz is decompressed once in all (gzip through ISA-L when ``isal`` is
+installed); tasks elsewhere (Spark executors) read the archive
+themselves. :func:`forget_listed` drops it. The headers are read by :mod:`.tarscan`.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import struct
 import tarfile
 import threading
 import zipfile
@@ -20,7 +29,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO, NamedTuple
 
-from . import objects
+from . import objects, tarscan
 
 _SUFFIXES = (
     (".zip", "zip"),
@@ -34,9 +43,15 @@ _SUFFIXES = (
     (".txz", "tar"),
 )
 #: Errors of a damaged or truncated archive.
-DAMAGED = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error)
+DAMAGED: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    tarfile.TarError,
+    EOFError,
+    zlib.error,
+    *tarscan.INFLATE_ERRORS,
+)
 #: Errors listing an archive: damaged, or unreadable.
-BAD_ARCHIVE = (*DAMAGED, OSError, ValueError)
+BAD_ARCHIVE: tuple[type[Exception], ...] = (*DAMAGED, OSError, ValueError)
 
 
 def archive_kind(name: str) -> str | None:
@@ -85,13 +100,25 @@ def read_members(container: str, kind: str, names: Iterable[str] | None = None) 
     """(name, bytes) of the wanted members (all files when ``names`` is None) of one archive, in
     archive order; a tar is read once, up to the last wanted member. Missing names are not yielded."""
     wanted = None if names is None else set(names)
+    if kind == "tar" and wanted is not None:
+        listed = _listed_tar(container)
+        if listed is not None:
+            yield from listed.read(container, wanted)
+            return
+    if kind == "zip" and wanted is not None:
+        zlisted = _listed_zip(container)
+        if zlisted is not None:
+            with open_container(container) as f:
+                for info in sorted((zlisted[n] for n in wanted if n in zlisted), key=lambda i: i.header_offset):
+                    yield info.filename, _zip_member(f, info)
+            return
     with open_container(container) as f:
         if kind == "zip":
             with zipfile.ZipFile(f) as z:
                 infos = [i for i in z.infolist() if not i.is_dir()]
                 for info in infos:
                     if wanted is None or info.filename in wanted:
-                        yield info.filename, z.read(info)
+                        yield info.filename, _zip_member(f, info)
             return
         with _tar(f) as t:
             left = None if wanted is None else len(wanted)
@@ -120,6 +147,11 @@ def read_member(container: str, kind: str, name: str) -> bytes:
     comes from the archive read whole the first time (so reading each member of a tar.gz in
     turn is one pass, not one pass each)."""
     if kind == "tar":
+        listed = _listed_tar(container)
+        if listed is not None:
+            for _, got in listed.read(container, {name}):
+                return got
+            raise FileNotFoundError(f"{name} is not in {container}")
         fingerprint = (container, _fingerprint(container))
         with _lock:
             if _cache.get("key") != fingerprint:
@@ -162,20 +194,150 @@ def _whole_tar(container: str) -> dict[str, bytes] | None:
 
 def list_members(container: str, kind: str, nested: bool = True) -> list[str]:
     """Member URLs of every file in an archive; members that are archives themselves are listed
-    through (one level deep) when ``nested``."""
+    through (one level deep) when ``nested``. A tar's listing is kept for its readers (see the
+    module's notes)."""
     out: list[str] = []
     with open_container(container) as f:
         if kind == "zip":
+            fingerprint = _fingerprint(container)
             with zipfile.ZipFile(f) as z:
-                for info in z.infolist():
-                    if not info.is_dir():
-                        _add(out, kind, info.filename, container, nested, functools.partial(z.read, info))
+                infos = {i.filename: i for i in z.infolist() if not i.is_dir()}
+                for info in infos.values():
+                    _add(out, kind, info.filename, container, nested, functools.partial(_zip_member, f, info))
+            _listed[container] = _ListedZip(fingerprint, infos)
         else:
-            with _tar(f) as t:
-                for ti in t:
-                    if ti.isfile():
-                        _add(out, kind, ti.name, container, nested, functools.partial(_tar_read, t, ti))
+            _list_tar(f, container, nested, out)
     return out
+
+
+#: Uncompressed bytes of the tar archives one process keeps from listing them (in all; an
+#: archive that does not fit keeps only its members' offsets).
+LISTED_BYTES = 256 << 20
+_listed: dict[str, _ListedTar | _ListedZip] = {}
+
+
+class _ListedTar(NamedTuple):
+    """What listing a tar found: the archive's version (:func:`_fingerprint`), each file member's
+    (offset, size) in the uncompressed archive, the uncompressed bytes (None: too big to keep)
+    and whether the archive is uncompressed (members then read by seeking)."""
+
+    fingerprint: tuple[object, ...]
+    members: dict[str, tuple[int, int]]
+    data: bytes | None
+    plain: bool
+
+    def read(self, container: str, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
+        """(name, bytes) of the wanted members found, in archive order."""
+        found = sorted((self.members[n], n) for n in wanted if n in self.members)
+        if self.data is not None:
+            view = memoryview(self.data)
+            for (offset, size), name in found:
+                yield name, bytes(view[offset : offset + size])
+            return
+        with open_container(container) as f:
+            for (offset, size), name in found:
+                f.seek(offset)
+                data = f.read(size)
+                if len(data) != size:
+                    raise EOFError(f"{container} ends inside its member {name}")
+                yield name, data
+
+
+def _listed_tar(container: str) -> _ListedTar | None:
+    """The kept listing of a tar when it can serve reads: the archive unchanged since, and its
+    bytes kept or the archive uncompressed."""
+    listed = _listed.get(container)
+    if not isinstance(listed, _ListedTar) or (listed.data is None and not listed.plain):
+        return None
+    return listed if _unchanged(container, listed.fingerprint) else None
+
+
+class _ListedZip(NamedTuple):
+    """What listing a zip found: the archive's version and its central directory."""
+
+    fingerprint: tuple[object, ...]
+    infos: dict[str, zipfile.ZipInfo]
+
+
+def _listed_zip(container: str) -> dict[str, zipfile.ZipInfo] | None:
+    listed = _listed.get(container)
+    if not isinstance(listed, _ListedZip) or not _unchanged(container, listed.fingerprint):
+        return None
+    return listed.infos
+
+
+def _unchanged(container: str, fingerprint: tuple[object, ...]) -> bool:
+    try:
+        unchanged = _fingerprint(container) == fingerprint
+    except (OSError, ValueError):
+        unchanged = False
+    if not unchanged:
+        _listed.pop(container, None)
+    return unchanged
+
+
+_LOCAL_HEADER = struct.Struct("<4s22xHH")
+
+
+def _zip_member(f: BinaryIO, info: zipfile.ZipInfo) -> bytes:
+    """A zip member's bytes, read at its offset and inflated (through ISA-L when ``isal`` is
+    installed), its CRC-32 checked; encrypted members and other methods go through zipfile."""
+    if info.flag_bits & 1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        f.seek(0)
+        with zipfile.ZipFile(f) as z:
+            return z.read(info.filename)
+    f.seek(info.header_offset)
+    magic, name_len, extra_len = _LOCAL_HEADER.unpack(f.read(_LOCAL_HEADER.size))
+    if magic != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+    f.seek(info.header_offset + _LOCAL_HEADER.size + name_len + extra_len)
+    raw = f.read(info.compress_size)
+    if len(raw) != info.compress_size:
+        raise EOFError(f"the archive ends inside its member {info.filename}")
+    data = raw if info.compress_type == zipfile.ZIP_STORED else tarscan.inflate(raw)
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"bad CRC-32 for {info.filename}")
+    return data
+
+
+def forget_listed() -> None:
+    """Drop what listing tar archives kept (called when an ingest ends)."""
+    _listed.clear()
+
+
+def _list_tar(f: BinaryIO, container: str, nested: bool, out: list[str]) -> None:
+    """List a tar in one pass, keeping its listing (and its bytes, within the budget left); an
+    archive the quick scan leaves to ``tarfile`` is listed again by it."""
+    fingerprint = _fingerprint(container)
+    stream, plain = tarscan.decompressed(f)
+    budget = (
+        0
+        if plain
+        else LISTED_BYTES
+        - sum(len(t.data or b"") for k, t in _listed.items() if k != container and isinstance(t, _ListedTar))
+    )
+    scan = tarscan.Scan(stream, plain, budget)
+    members: dict[str, tuple[int, int]] = {}
+    found: list[str] = []
+    try:
+        for e in scan.files():
+            members[e.name] = (e.offset, e.size)
+            _add(found, "tar", e.name, container, nested, scan.member_bytes)
+    except tarscan.Unusual:
+        f.seek(0)
+        with _tar(f) as t:
+            members = {ti.name: (ti.offset_data, ti.size) for ti in t if ti.isfile()}
+            found = []
+            for ti in t.getmembers():
+                if ti.isfile():
+                    _add(found, "tar", ti.name, container, nested, functools.partial(_tar_read, t, ti))
+        scan.kept = None
+    finally:
+        if stream is not f:
+            stream.close()
+    out.extend(found)
+    data = bytes(scan.kept) if scan.kept is not None else None
+    _listed[container] = _ListedTar(fingerprint, members, data, plain)
 
 
 def _tar_read(t: tarfile.TarFile, ti: tarfile.TarInfo) -> bytes:

@@ -31,7 +31,7 @@ from ..progress import progress_bar
 from ..store.catalog import Catalog, check_store_name, quote_ident
 from ..store.publish import Part, assemble, check_disposition, write_parquet
 from ..store.views import LakeView
-from .archives import split_member
+from .archives import forget_listed, split_member
 from .files import is_remote, list_sources, read_many
 from .objects import configure, is_object_url
 
@@ -385,6 +385,26 @@ def ingest_files(
         raise SourceError(Param("workers", workers), ": give at least 1")
     if batch_files is not None and batch_files < 1:
         raise SourceError(Param("batch_files", batch_files), ": give at least 1")
+    try:  # the tasks forked later inherit what listing the archives kept (see sources.archives)
+        return _ingest_files(
+            lake, source, store, write_disposition, workers, filter_spec, progress, strict, spark, batch_files
+        )
+    finally:
+        forget_listed()
+
+
+def _ingest_files(
+    lake: str | os.PathLike[str],
+    source: str | os.PathLike[str] | Sequence[str],
+    store: str,
+    write_disposition: str,
+    workers: int | None,
+    filter_spec: Any,
+    progress: bool | None,
+    strict: bool,
+    spark: Any,
+    batch_files: int | None,
+) -> IngestSummary:
     listed = isinstance(source, (list, tuple))
     paths = [str(p) for p in source] if listed else list_sources(source)  # type: ignore[arg-type,union-attr]
     remote = not listed and is_remote(source)  # type: ignore[arg-type]
