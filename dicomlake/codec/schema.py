@@ -49,6 +49,11 @@ ADDED_COLUMNS: dict[str, tuple[pa.DataType, str]] = {
     "dl_source": (pa.string(), "Where the instance was read from: absolute file path or URL."),
     "dl_source_size": (pa.int64(), "Size of the source file in bytes."),
     "dl_source_sha256": (pa.string(), "SHA-256 of the whole source file, hex."),
+    "dl_source_version": (
+        pa.string(),
+        "The source object's version when it was listed for ingest: its ETag (S3, Azure) or "
+        "generation (GCS); NULL for files, archive members and DICOMweb instances.",
+    ),
     "dl_ingested_at": (pa.timestamp("us"), "When this row was written by ingest (UTC)."),
     "dl_empty": (
         STRING_LIST,

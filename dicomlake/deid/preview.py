@@ -48,6 +48,7 @@ def redact_preview(
     query = (
         exp.select(
             *map(exp.column, ("dl_source", "dl_source_size", "dl_source_sha256")),
+            exp.column("dl_source_version") if "dl_source_version" in schema.names else exp.null(),
             context_expr(schema, descriptor_columns(schema)),
         )
         .from_(exp.table_(store, quoted=True))
@@ -60,9 +61,9 @@ def redact_preview(
             f"no instance {instance} in store '{store}'; list them with ",
             Command("lake.query('instances_by_patient', PatientID=...)", "query", ("instances_by_patient",)),
         )
-    path, size, sha256, ctx_json = rows[0]
+    path, size, sha256, version, ctx_json = rows[0]
     try:
-        ds = read_dataset(Source(str(path), size, sha256))
+        ds = read_dataset(Source(str(path), size, sha256, version))
     except SourceChangedError as exc:
         raise SourceChangedError(f"{path}: {exc}") from None
     photometric = str(ds.get("PhotometricInterpretation") or "MONOCHROME2")

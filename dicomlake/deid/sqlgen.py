@@ -349,7 +349,16 @@ def _in_empty(path: str, present: bool) -> exp.Expr:
 
 
 #: Columns the transform computes itself (markers aside): they are not taken from the source.
-ADDED = ("DroppedTags", "dl_empty", "dl_raw", "dl_source", "dl_source_size", "dl_source_sha256", "dl_ingested_at")
+ADDED = (
+    "DroppedTags",
+    "dl_empty",
+    "dl_raw",
+    "dl_source",
+    "dl_source_size",
+    "dl_source_sha256",
+    "dl_source_version",
+    "dl_ingested_at",
+)
 
 
 def _keep_paths(ref: exp.Expr, var: str, path: exp.Expr) -> exp.Expr:
@@ -368,10 +377,11 @@ def _added_columns(ctx: Ctx) -> list[exp.Expr]:
         exp.alias_(typed_null("VARCHAR"), "dl_source"),
         exp.alias_(typed_null("BIGINT"), "dl_source_size"),
         exp.alias_(typed_null("VARCHAR"), "dl_source_sha256"),
+        exp.alias_(typed_null("VARCHAR"), "dl_source_version"),
         exp.alias_(exp.Cast(this=fn("now"), to=dtype("TIMESTAMP")), "dl_ingested_at"),
         exp.alias_(fn("nullif", empty, array()), "dl_empty"),
         exp.alias_(fn("nullif", raw, array()), "dl_raw"),
-        *(own(c) for c in ("dl_src", "dl_src_size", "dl_src_sha256", "dl_row")),
+        *(own(c) for c in ("dl_src", "dl_src_size", "dl_src_sha256", "dl_src_version", "dl_row")),
     ]
 
 
@@ -388,6 +398,9 @@ def _source_rows(schema: pa.Schema, source: str, phrases: list[str]) -> exp.Sele
         exp.alias_(own("dl_source"), "dl_src"),
         exp.alias_(own("dl_source_size"), "dl_src_size"),
         exp.alias_(own("dl_source_sha256"), "dl_src_sha256"),
+        exp.alias_(
+            own("dl_source_version") if "dl_source_version" in schema.names else typed_null("VARCHAR"), "dl_src_version"
+        ),
         exp.alias_(exp.Window(this=exp.RowNumber(), over="OVER"), "dl_row"),
     ).from_(exp.table_(source, quoted=True))
 

@@ -57,7 +57,7 @@ from ..codec.vr import MAYBE_BINARY, STRUCT_CODE
 from ..engines.local import fork_pool
 from ..errors import DicomlakeError, Param, SourceChangedError, StoreError
 from ..progress import progress_bar
-from ..sources.files import Source, read_checked
+from ..sources.files import Source, read_checked, source_columns
 from ..store.catalog import new_connection, quote_ident
 from ..store.views import LakeView
 
@@ -765,11 +765,12 @@ def verify(
     store = _store(dest, store, "lake")
     against_store = _store(src, against_store, "against")
     matcher = Matcher(collect_values(src, against_store))
+    table = dest.table(store)
     rows = dest.sql(
-        f"SELECT DISTINCT dl_source, dl_source_size, dl_source_sha256, SOPInstanceUID FROM {quote_ident(store)} "
+        f"SELECT DISTINCT {source_columns(table.columns)}, SOPInstanceUID FROM {quote_ident(store)} "
         "WHERE dl_source IS NOT NULL ORDER BY dl_source"
     ).fetchall()
-    files = [(Source(str(p), n, h), str(uid or "")) for p, n, h, uid in rows]
+    files = [(Source(str(p), n, h, v), str(uid or "")) for p, n, h, v, uid in rows]
     report = VerifyReport(
         len(files), [], values=matcher.count, patients=matcher.patients, store=store, against=against_store
     )

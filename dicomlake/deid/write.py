@@ -72,7 +72,9 @@ def _write_chunk(bounds: tuple[int, int]) -> list[tuple[int, int, str, str | Non
                 if i in boxes:  # the pixels were inspected: no identifying text is left burned in
                     changes = {"BurnedInAnnotation": "NO", **pixel_markers(row)}
                     row.update(changes)
-                src = Source(row.pop("dl_src"), row.pop("dl_src_size"), row.pop("dl_src_sha256"))
+                src = Source(
+                    row.pop("dl_src"), row.pop("dl_src_size"), row.pop("dl_src_sha256"), row.pop("dl_src_version")
+                )
                 size, digest, more = build_file(row, src, Path(_JOB["paths"][i]), boxes=boxes.get(i))
                 done: tuple[int, int, str, str | None, dict[str, Any]] = (i, size, digest, None, changes | more)
             except Exception as exc:  # one instance failing must not stop the run
@@ -107,9 +109,10 @@ def inspect_pixels(table: pa.Table, image: ImageConfig, workers: int) -> tuple[d
     from .burned import read_all, redaction_boxes
     from .udfs import context_from_json
 
-    rows = table.select(["dl_src", "dl_src_size", "dl_src_sha256", "DroppedTags", "dl_image_context"]).to_pylist()
+    cols = ["dl_src", "dl_src_size", "dl_src_sha256", "dl_src_version", "DroppedTags", "dl_image_context"]
+    rows = table.select(cols).to_pylist()
     todo = [
-        (i, Source(r["dl_src"], r["dl_src_size"], r["dl_src_sha256"]))
+        (i, Source(r["dl_src"], r["dl_src_size"], r["dl_src_sha256"], r["dl_src_version"]))
         for i, r in enumerate(rows)
         if r["dl_src"] and "PixelData" in (r["DroppedTags"] or [])
     ]
@@ -198,7 +201,7 @@ def rematerialize_table(
     failures = [issue(r, "error", f"not written: {r[2]}") for r in results if r[3]]
     issues = [issue(r, "warning", f"while writing: {text}") for r in ok for text in r[5]]
     keep = table.take(pa.array([r[0] for r in ok], pa.int64())).drop_columns(
-        ["dl_src", "dl_src_size", "dl_src_sha256", *extra]
+        ["dl_src", "dl_src_size", "dl_src_sha256", "dl_src_version", *extra]
     )
     if any(r[4] for r in ok):
         keep = _with_changes(keep, [r[4] for r in ok])

@@ -29,7 +29,7 @@ from ..codec.schema import PN_TYPE, conform, unify
 from ..codec.values import format_pn
 from ..errors import DicomlakeError, Param, StoreError
 from ..progress import progress_bar
-from ..sources.files import Source, read_checked
+from ..sources.files import Source, read_checked, source_columns
 from ..sources.objects import check_url, configure, is_object_url, scheme_of
 from ..store.catalog import Catalog, check_store_name, new_connection, quote_literal
 from ..store.filterfile import FilterSpec
@@ -358,9 +358,9 @@ def _export_dicomweb(rel: duckdb.DuckDBPyRelation, url: str, summary: ExportSumm
     from ..sources.dicomweb import Server
     from ..sources.stow import stow
 
-    rows = rel.select("SOPInstanceUID, dl_source, dl_source_size, dl_source_sha256").fetchall()
+    rows = rel.select(f"SOPInstanceUID, {source_columns(rel.columns)}").fetchall()
     summary.selected = len(rows)
-    summary.failures = stow(Server.from_env(url), [(str(u), Source(str(s or ""), n, h)) for u, s, n, h in rows])
+    summary.failures = stow(Server.from_env(url), [(str(u), Source(str(s or ""), n, h, v)) for u, s, n, h, v in rows])
     summary.written = len(rows) - len(summary.failures)
 
 
@@ -370,9 +370,7 @@ def _export_dicom(
 ) -> None:
     """Copy the selected instances' source files to ``folder/study/series/instance.dcm`` (or to
     objects under the ``remote`` prefix), byte-identical."""
-    cols = rel.select(
-        "StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID, dl_source, dl_source_size, dl_source_sha256"
-    )
+    cols = rel.select(f"StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID, {source_columns(rel.columns)}")
     rows = cols.to_arrow_table().to_pylist()
     summary.selected = len(rows)
     if remote is None:
@@ -397,7 +395,7 @@ def _copy_one(row: dict[str, Any], folder: Path, remote: str | None = None) -> d
     if not src:
         return {**fail, "reason": "the row has no source (dl_source is empty)"}
     try:
-        data = read_checked(Source(src, row["dl_source_size"], row["dl_source_sha256"]))
+        data = read_checked(Source(src, row["dl_source_size"], row["dl_source_sha256"], row["dl_source_version"]))
     except DicomlakeError as exc:
         return {**fail, "reason": str(exc)}
     except OSError as exc:

@@ -170,12 +170,24 @@ def is_remote(source: str | os.PathLike[str]) -> bool:
 
 
 class Source(NamedTuple):
-    """A row's source instance (``dl_source``) and what ingest recorded of it: ``dl_source_size``
-    and ``dl_source_sha256`` (None where nothing was recorded, as for a DICOMweb metadata harvest)."""
+    """A row's source instance (``dl_source``) and what ingest recorded of it: ``dl_source_size``,
+    ``dl_source_sha256`` and, for an object, ``dl_source_version`` (None where nothing was
+    recorded, as for a DICOMweb metadata harvest or a store ingested before that column)."""
 
     path: str
     size: int | None = None
     sha256: str | None = None
+    version: str | None = None
+
+
+#: The columns of :class:`Source`, in its order.
+SOURCE_COLUMNS = ("dl_source", "dl_source_size", "dl_source_sha256", "dl_source_version")
+
+
+def source_columns(names: Sequence[str]) -> str:
+    """The select list of :data:`SOURCE_COLUMNS` over a table with the columns ``names`` (a store
+    ingested before ``dl_source_version`` existed lacks it: NULL)."""
+    return ", ".join(c if c in names else f"CAST(NULL AS VARCHAR) AS {c}" for c in SOURCE_COLUMNS)
 
 
 def _kind(path: str) -> str:
@@ -186,9 +198,13 @@ def _kind(path: str) -> str:
 
 def read_checked(source: Source) -> bytes:
     """The source's bytes, checked against the size and SHA-256 ingest recorded (hashed as they are
-    read, never read twice). Raises :class:`SourceChangedError` for a vanished or changed file,
-    archive member or object."""
+    read, never read twice). An object whose version ingest recorded is first asked for its
+    version (one HEAD request): a different one marks it changed without downloading it; the
+    same one still gets the size and SHA-256 check. Raises :class:`SourceChangedError` for a
+    vanished or changed file, archive member or object."""
     what = _kind(source.path)
+    if source.version and objects.is_object_url(source.path):
+        _check_version(source, what)
     try:
         data = read_source(source.path)
     except FileNotFoundError:
@@ -205,3 +221,14 @@ def read_checked(source: Source) -> bytes:
     if source.sha256 and hashlib.sha256(data).hexdigest() != source.sha256:
         raise SourceChangedError(f"source {what} changed since ingest (SHA-256 differs); re-ingest it")
     return data
+
+
+def _check_version(source: Source, what: str) -> None:
+    try:
+        now = objects.current_version(source.path)
+    except FileNotFoundError:
+        raise SourceChangedError(f"source {what} vanished since ingest; restore it or re-ingest the store") from None
+    if now is not None and now != source.version:
+        raise SourceChangedError(
+            f"source {what} changed since ingest (its version is now {now}, {source.version} recorded); re-ingest it"
+        )

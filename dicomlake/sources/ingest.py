@@ -33,7 +33,8 @@ from ..store.publish import Part, assemble, check_disposition, write_parquet
 from ..store.views import LakeView
 from .archives import forget_listed, split_member
 from .files import is_remote, list_sources, read_many
-from .objects import configure, is_object_url
+from .objects import configure, is_object_url, listed_versions
+from .objects import forget_listed as forget_versions
 
 
 @dataclass
@@ -80,9 +81,12 @@ def _reason_kind(reason: str) -> str:
     return reason.split(":")[0].split(" (")[0]
 
 
-def convert_paths(paths: Sequence[str], ingested_at: dt.datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def convert_paths(
+    paths: Sequence[str], ingested_at: dt.datetime, versions: dict[str, str] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Rows and issues for some sources (the work of one task): local files read in place,
-    archive members and objects through :func:`dicomlake.sources.files.read_many`."""
+    archive members and objects through :func:`dicomlake.sources.files.read_many`; ``versions``:
+    the objects' versions (ETag or generation) as listed, recorded in ``dl_source_version``."""
     rows: list[dict[str, Any]] = []
     issues: list[dict[str, Any]] = []
     local = [p for p in paths if not _remote_item(p)]
@@ -91,6 +95,9 @@ def convert_paths(paths: Sequence[str], ingested_at: dt.datetime) -> tuple[list[
     if len(local) < len(paths):
         for p, data in read_many([p for p in paths if _remote_item(p)]):
             _convert(p, functools.partial(_from_bytes, data), ingested_at, rows, issues)
+    if versions:
+        for row in rows:
+            row["dl_source_version"] = versions.get(row["dl_source"])
     return rows, issues
 
 
@@ -151,12 +158,21 @@ def _convert(
     rows.append(row)
 
 
-def convert_chunk(index: int, paths: Sequence[str], *, stage: str, ingested_at: dt.datetime, keep: Any = None) -> Part:
+def convert_chunk(
+    index: int,
+    paths: Sequence[str],
+    *,
+    stage: str,
+    ingested_at: dt.datetime,
+    keep: Any = None,
+    versions: dict[str, str] | None = None,
+) -> Part:
     """One ingest task: convert chunk ``index`` of the sources and stage its rows as a Parquet part
-    in ``stage`` (``keep``: a filter spec, rows it does not select are left out). Run by the local
-    worker processes and, shipped to the executors, by :func:`dicomlake.engines.spark.run_tasks`."""
+    in ``stage`` (``keep``: a filter spec, rows it does not select are left out; ``versions``:
+    the listed objects' versions). Run by the local worker processes and, shipped to the
+    executors, by :func:`dicomlake.engines.spark.run_tasks`."""
     with _no_gc():
-        return _convert_and_write(paths, stage, index, ingested_at, keep)
+        return _convert_and_write(paths, stage, index, ingested_at, keep, versions)
 
 
 @contextlib.contextmanager
@@ -172,8 +188,10 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _convert_and_write(paths: Sequence[str], stage: str, index: int, ingested_at: dt.datetime, keep: Any) -> Part:
-    rows, issues = convert_paths(paths, ingested_at)
+def _convert_and_write(
+    paths: Sequence[str], stage: str, index: int, ingested_at: dt.datetime, keep: Any, versions: dict[str, str] | None
+) -> Part:
+    rows, issues = convert_paths(paths, ingested_at, versions)
     excluded = 0
     if keep is not None:  # a filter spec: keep rows whose study/series/instance it selects
         kept = [
@@ -243,7 +261,9 @@ def _run_tasks(
     if pool is None:
         parts = []
         for i, c in enumerate(chunks):
-            parts.append(convert_chunk(i, c, stage=str(stage), ingested_at=ingested_at, keep=keep))
+            parts.append(
+                convert_chunk(i, c, stage=str(stage), ingested_at=ingested_at, keep=keep, versions=listed_versions(c))
+            )
             progress(len(c))
         return parts
     # fork: workers inherit the loaded modules, and scripts need no __main__ guard. Arrow's
@@ -251,7 +271,9 @@ def _run_tasks(
     pa.Table.from_pylist([{"a": "x", "d": dt.date(2000, 1, 1)}])
     with pool:
         futures = [
-            pool.submit(convert_chunk, i, c, stage=str(stage), ingested_at=ingested_at, keep=keep)
+            pool.submit(
+                convert_chunk, i, c, stage=str(stage), ingested_at=ingested_at, keep=keep, versions=listed_versions(c)
+            )
             for i, c in enumerate(chunks)
         ]
         parts = []
@@ -391,6 +413,7 @@ def ingest_files(
         )
     finally:
         forget_listed()
+        forget_versions()
 
 
 def _ingest_files(
@@ -494,7 +517,9 @@ def _run(
         from ..engines.spark import run_tasks
 
         width = max(1, int(spark.sparkContext.defaultParallelism))
-        task = functools.partial(convert_chunk, stage=str(stage), ingested_at=started, keep=filter_spec)
+        task = functools.partial(
+            convert_chunk, stage=str(stage), ingested_at=started, keep=filter_spec, versions=listed_versions(paths)
+        )
         return run_tasks(spark, task, _chunks(paths, width), advance, "ingest")
     return _run_tasks(_chunks(paths, workers), stage, started, workers, filter_spec, advance)
 

@@ -16,7 +16,7 @@ import contextlib
 import gc
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
@@ -175,17 +175,47 @@ def list_objects(url: str) -> list[str]:
         raise SourceError(f"{url} names no bucket: write {scheme}://BUCKET/PREFIX")
     with translated(url):
         try:
-            found = fs.find(path, withdirs=False)
+            found = fs.find(path, withdirs=False, detail=True)
         except FileNotFoundError:
-            found = []
+            found = {}
         if not found:
             try:
-                found = [path] if fs.isfile(path) else []
+                info = fs.info(path)
+                found = {path: info} if info.get("type") != "directory" else {}
             except FileNotFoundError:
-                found = []
+                found = {}
     if not found:
         raise SourceError(f"{url} does not exist or holds no objects: check the bucket and the prefix")
-    return [f"{scheme}://{p}" for p in sorted(found)]
+    urls = {f"{scheme}://{p}": version_of(info) for p, info in found.items()}
+    _listed_versions.update((u, v) for u, v in urls.items() if v is not None)
+    return sorted(urls)
+
+
+#: The version of each object listed by this process (kept for the ingest tasks that read them).
+_listed_versions: dict[str, str] = {}
+
+
+def version_of(info: dict[str, Any]) -> str | None:
+    """An object's version from its listing or HEAD: the ETag (S3, Azure) or generation (GCS)."""
+    tag = info.get("ETag") or info.get("etag") or info.get("generation")
+    return str(tag) if tag else None
+
+
+def listed_versions(urls: Sequence[str]) -> dict[str, str]:
+    """The versions the listing found of those of ``urls`` that this process listed."""
+    return {u: _listed_versions[u] for u in urls if u in _listed_versions}
+
+
+def forget_listed() -> None:
+    _listed_versions.clear()
+
+
+def current_version(url: str) -> str | None:
+    """The object's version now (one HEAD request); FileNotFoundError when it is gone."""
+    fs, path = filesystem(url)
+    with translated(url):
+        info = fs.info(path)
+    return version_of(info)
 
 
 def fetch_many(urls: list[str]) -> Iterator[tuple[str, bytes | Exception]]:

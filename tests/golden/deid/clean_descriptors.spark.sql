@@ -376,6 +376,7 @@ SELECT
   CAST(NULL AS STRING) AS dl_source,
   CAST(NULL AS BIGINT) AS dl_source_size,
   CAST(NULL AS STRING) AS dl_source_sha256,
+  CAST(NULL AS STRING) AS dl_source_version,
   CAST(NOW() AS TIMESTAMP_NTZ) AS dl_ingested_at,
   NULLIF(
     CONCAT(
@@ -452,6 +453,7 @@ SELECT
   dl_src,
   dl_src_size,
   dl_src_sha256,
+  dl_src_version,
   dl_row
 FROM (
   SELECT
@@ -695,6 +697,7 @@ FROM (
       dl_source AS dl_src,
       dl_source_size AS dl_src_size,
       dl_source_sha256 AS dl_src_sha256,
+      dl_source_version AS dl_src_version,
       MONOTONICALLY_INCREASING_ID() AS dl_row
     FROM `s`
   ) AS dl_rows

@@ -230,12 +230,14 @@ SELECT
   CAST(NULL AS TEXT) AS dl_source,
   CAST(NULL AS BIGINT) AS dl_source_size,
   CAST(NULL AS TEXT) AS dl_source_sha256,
+  CAST(NULL AS TEXT) AS dl_source_version,
   CAST(now() AS TIMESTAMP) AS dl_ingested_at,
   NULLIF(LIST_FILTER(dl_empty, LAMBDA p : dl_keep_path(p)), []) AS dl_empty,
   NULLIF(LIST_FILTER(dl_raw, LAMBDA r : dl_keep_path(r.Path)), []) AS dl_raw,
   dl_src,
   dl_src_size,
   dl_src_sha256,
+  dl_src_version,
   dl_row
 FROM (
   SELECT
@@ -327,6 +329,7 @@ FROM (
     dl_source AS dl_src,
     dl_source_size AS dl_src_size,
     dl_source_sha256 AS dl_src_sha256,
+    dl_source_version AS dl_src_version,
     ROW_NUMBER() OVER () AS dl_row
   FROM "s"
 ) AS src;

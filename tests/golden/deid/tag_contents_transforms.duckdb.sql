@@ -404,6 +404,7 @@ SELECT
   CAST(NULL AS TEXT) AS dl_source,
   CAST(NULL AS BIGINT) AS dl_source_size,
   CAST(NULL AS TEXT) AS dl_source_sha256,
+  CAST(NULL AS TEXT) AS dl_source_version,
   CAST(now() AS TIMESTAMP) AS dl_ingested_at,
   NULLIF(
     LIST_CONCAT(
@@ -434,6 +435,7 @@ SELECT
   dl_src,
   dl_src_size,
   dl_src_sha256,
+  dl_src_version,
   dl_row
 FROM (
   SELECT
@@ -525,6 +527,7 @@ FROM (
     dl_source AS dl_src,
     dl_source_size AS dl_src_size,
     dl_source_sha256 AS dl_src_sha256,
+    dl_source_version AS dl_src_version,
     ROW_NUMBER() OVER () AS dl_row
   FROM "s"
 ) AS src;
