@@ -223,7 +223,7 @@ class _ListedTar(NamedTuple):
 
     fingerprint: tuple[object, ...]
     members: dict[str, tuple[int, int]]
-    data: bytes | None
+    data: bytes | bytearray | None
     plain: bool
 
     def read(self, container: str, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
@@ -310,19 +310,18 @@ def _list_tar(f: BinaryIO, container: str, nested: bool, out: list[str]) -> None
     archive the quick scan leaves to ``tarfile`` is listed again by it."""
     fingerprint = _fingerprint(container)
     stream, plain = tarscan.decompressed(f)
-    budget = (
-        0
-        if plain
-        else LISTED_BYTES
-        - sum(len(t.data or b"") for k, t in _listed.items() if k != container and isinstance(t, _ListedTar))
-    )
-    scan = tarscan.Scan(stream, plain, budget)
+    used = sum(len(t.data or b"") for k, t in _listed.items() if k != container and isinstance(t, _ListedTar))
+    scan = tarscan.Scan(stream, plain, 0 if plain else LISTED_BYTES - used)
     members: dict[str, tuple[int, int]] = {}
     found: list[str] = []
     try:
-        for e in scan.files():
-            members[e.name] = (e.offset, e.size)
-            _add(found, "tar", e.name, container, nested, scan.member_bytes)
+        try:
+            for e in scan.files():
+                members[e.name] = (e.offset, e.size)
+                _add(found, "tar", e.name, container, nested, scan.member_bytes)
+        finally:
+            if stream is not f:
+                stream.close()  # its reading thread stopped before the archive is read again
     except tarscan.Unusual:
         f.seek(0)
         with _tar(f) as t:
@@ -332,11 +331,8 @@ def _list_tar(f: BinaryIO, container: str, nested: bool, out: list[str]) -> None
                 if ti.isfile():
                     _add(found, "tar", ti.name, container, nested, functools.partial(_tar_read, t, ti))
         scan.kept = None
-    finally:
-        if stream is not f:
-            stream.close()
     out.extend(found)
-    data = bytes(scan.kept) if scan.kept is not None else None
+    data = scan.kept  # never written again: no copy
     _listed[container] = _ListedTar(fingerprint, members, data, plain)
 
 
