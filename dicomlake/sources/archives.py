@@ -7,13 +7,13 @@ archive inside an archive, the inner archive's own member URL), e.g.
 ``zip://a.dcm::tar://inner.zip::/data/outer.tar``. Archives inside archives are read one level
 deep. A zip is read through its central directory; a tar in one pass.
 
-Listing a tar reads it whole (its member headers are spread over it), so the listing keeps
-what the tasks that read its members next need (:data:`LISTED_BYTES`): a listed tar's
-uncompressed bytes when they fit, else each member's offset and size, by which a plain ``.tar``
-is read with a seek per member. Ingest's worker processes are forked after the listing and
-inherit this, so a tar.gz is decompressed once in all (gzip through ISA-L when ``isal`` is
-installed); tasks elsewhere (Spark executors) read the archive
-themselves. :func:`forget_listed` drops it. The headers are read by :mod:`.tarscan`.
+Listing a tar reads it whole (its member headers are spread over it, read by :mod:`.tarscan`),
+so the listing keeps what the tasks that read its members next need (:data:`LISTED_BYTES`): a
+tar's uncompressed bytes when they fit, else each member's offset and size, by which a plain
+``.tar`` is read with a seek per member. Ingest's worker processes are forked after the listing
+and inherit this, so a tar.gz is decompressed once in all (gzip through ISA-L when ``isal`` is
+installed); tasks elsewhere (Spark executors) read the archive themselves. A listed zip keeps
+its central directory. :func:`forget_listed` drops what was kept.
 """
 
 from __future__ import annotations
@@ -201,9 +201,10 @@ def list_members(container: str, kind: str, nested: bool = True) -> list[str]:
         if kind == "zip":
             fingerprint = _fingerprint(container)
             with zipfile.ZipFile(f) as z:
+                for info in z.infolist():
+                    if not info.is_dir():
+                        _add(out, kind, info.filename, container, nested, functools.partial(_zip_member, f, info))
                 infos = {i.filename: i for i in z.infolist() if not i.is_dir()}
-                for info in infos.values():
-                    _add(out, kind, info.filename, container, nested, functools.partial(_zip_member, f, info))
             _listed[container] = _ListedZip(fingerprint, infos)
         else:
             _list_tar(f, container, nested, out)
@@ -301,7 +302,7 @@ def _zip_member(f: BinaryIO, info: zipfile.ZipInfo) -> bytes:
 
 
 def forget_listed() -> None:
-    """Drop what listing tar archives kept (called when an ingest ends)."""
+    """Drop what listing archives kept (called when an ingest ends)."""
     _listed.clear()
 
 
