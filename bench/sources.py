@@ -8,7 +8,8 @@ S3 on loopback ≥ 0.5), with the machine's load average before and after. The s
 in turn ``--repeat`` times (default 2) and each one's best run is kept, so that a change in the
 machine's load hits all of them alike. For S3 it also prints the server's own ceiling: the
 files/s of fetching every object (concurrently, nothing else done) from the same server, since
-moto's server, pure Python, can be slower than the ingest that reads from it.
+moto's server, pure Python, can be slower than the ingest that reads from it, and the CPU
+time one GET costs the server and the client (s3fs).
 """
 
 from __future__ import annotations
@@ -71,13 +72,21 @@ def timed(lake: Path, source: str, workers: int | None) -> float:
     return secs
 
 
-def ceiling(fs: object, n: int) -> float:
-    """files/s of fetching every object of the bench prefix, 64 at a time, doing nothing else."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def ceiling(fs: object, n: int, server: int) -> tuple[float, float, float]:
+    """(files/s, server CPU ms per GET, client CPU ms per GET) of fetching every object of the
+    bench prefix, 64 at a time, doing nothing else."""
     keys = sorted(fs.find("bench/files"))  # type: ignore[attr-defined]
-    t = time.perf_counter()
+    t, s0, c0 = time.perf_counter(), cpu_seconds(server), time.process_time()
     for i in range(0, len(keys), 64):
         fs.cat(keys[i : i + 64])  # type: ignore[attr-defined]
-    return n / (time.perf_counter() - t)
+    secs = time.perf_counter() - t
+    return n / secs, (cpu_seconds(server) - s0) * 1000 / n, (time.process_time() - c0) * 1000 / n
 
 
 def main() -> None:
@@ -120,9 +129,11 @@ def main() -> None:
                 target = {"zip": 0.8, "tar.gz": 0.8, "s3 (loopback)": 0.5}.get(name)
                 ratio = f"{rate / base:.2f} of folder" + (f" (target ≥ {target})" if target else "")
                 print(f"{name:>14}: {rate:7.0f} files/s  {ratio}")
-            top = ceiling(fs, args.n)
+            top, server_ms, client_ms = ceiling(fs, args.n, proc.pid)
             print(f"{'s3 server':>14}: {top:7.0f} files/s  fetching alone (the server's ceiling); "
                   f"ingest from s3 reaches {results['s3 (loopback)'] / top:.2f} of it")  # fmt: skip
+            print(f"{'':>14}  CPU per GET: the server {server_ms:.1f} ms, the client {client_ms:.1f} ms "
+                  f"(a GET costs {server_ms + client_ms:.1f} ms of the machine's {os.cpu_count()} cores)")  # fmt: skip
         finally:
             proc.kill()
             proc.wait()
