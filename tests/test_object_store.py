@@ -344,6 +344,11 @@ def test_gcs_and_azure_urls_share_the_code() -> None:
         except ImportError:  # without the extra: one clear error naming it
             with pytest.raises(SourceError, match=f"dicomlake\\[{extra}\\]"):
                 objects.filesystem(url)
+    # an object's version as each library's listing gives it (s3fs, gcsfs, adlfs)
+    assert objects.version_of({"name": "b/k", "size": 3, "ETag": '"0cc1"', "type": "file"}) == '"0cc1"'
+    assert objects.version_of({"name": "b/k", "etag": "CJC=", "generation": "1712"}) == "1712"
+    assert objects.version_of({"name": "c/b", "etag": "0x8DC", "last_modified": "x"}) == "0x8DC"
+    assert objects.version_of({"name": "b/k", "size": 3}) is None
     with pytest.raises(Exception, match="a lake is a local folder"):
         Destination.parse("lake:s3://bucket/lake/store")
     with pytest.raises(SourceError, match="names no bucket"):

@@ -196,8 +196,9 @@ _listed_versions: dict[str, str] = {}
 
 
 def version_of(info: dict[str, Any]) -> str | None:
-    """An object's version from its listing or HEAD: the ETag (S3, Azure) or generation (GCS)."""
-    tag = info.get("ETag") or info.get("etag") or info.get("generation")
+    """An object's version from its listing or HEAD: the generation on GCS (which changes with the
+    bytes only, not with metadata as its etag does), else the ETag (S3 ``ETag``, Azure ``etag``)."""
+    tag = info.get("generation") or info.get("ETag") or info.get("etag")
     return str(tag) if tag else None
 
 
