@@ -106,6 +106,17 @@ def _pax(data: bytes) -> dict[str, str]:
     return out
 
 
+def _member_name(header: bytes, kind: bytes, long_name: str | None, pax: dict[str, str]) -> str:
+    """A member's name as tarfile gives it: a pax ``path``, else a GNU long name, else the
+    header's name behind its ustar prefix."""
+    if "path" in pax:
+        return pax["path"]
+    if long_name is not None:
+        return long_name
+    name, prefix = _nts(header[:100]), _nts(header[345:500])
+    return prefix + "/" + name if prefix and kind not in _GNU_TYPES else name
+
+
 class Scan:
     """A tar's stream read once, front to back. :meth:`files` yields each file member; while it
     is the current one, :meth:`member_bytes` reads its data. ``kept``: the bytes read so far,
@@ -180,11 +191,7 @@ class Scan:
                 continue
             if kind not in _REGULAR and kind not in _NO_DATA:
                 raise Unusual(f"member type {kind!r}")
-            name = long_name if long_name is not None else _nts(header[:100])
-            prefix = _nts(header[345:500])
-            if long_name is None and prefix and kind not in _GNU_TYPES:
-                name = prefix + "/" + name
-            name = pax.get("path", name)
+            name = _member_name(header, kind, long_name, pax)
             if "size" in pax:
                 size = int(pax["size"])
                 padded = -(-size // BLOCK) * BLOCK
