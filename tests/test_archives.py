@@ -249,13 +249,15 @@ def test_a_tar_the_quick_scan_leaves_to_tarfile_still_lists(tmp_path: Path) -> N
         ti.size = 4
         t.addfile(ti, io.BytesIO(b"data"))
     assert b"hdrcharset" in path.read_bytes()
-    from dicomlake.sources.archives import list_members, read_members
+    from dicomlake.sources.archives import forget_listed, list_members, read_member, read_members
 
     urls = list_members(str(path), "tar")
     with tarfile.open(path, encoding="utf-8", errors="surrogateescape") as t:
         names = t.getnames()
     assert [split_member(u).name for u in urls] == names  # type: ignore[union-attr]
     assert dict(read_members(str(path), "tar", names)) == {names[0]: b"data"}
+    forget_listed()  # a later reader (export) reads the archive whole, through tarfile too
+    assert read_member(str(path), "tar", names[0]) == b"data"
 
 
 @pytest.mark.parametrize("budget", [0, 1 << 30])

@@ -182,8 +182,25 @@ def _fingerprint(container: str) -> tuple[object, ...]:
 
 
 def _whole_tar(container: str) -> dict[str, bytes] | None:
-    out: dict[str, bytes] = {}
-    total = 0
+    """Every file member of a tar, read in one pass (None past :data:`CACHE_BYTES`)."""
+    with open_container(container) as f:
+        stream, plain = tarscan.decompressed(f)
+        try:
+            out: dict[str, bytes] = {}
+            total = 0
+            scan = tarscan.Scan(stream, plain, 0)
+            for e in scan.files():
+                total += e.size
+                if total > CACHE_BYTES:
+                    return None
+                out[e.name] = scan.member_bytes()
+            return out
+        except tarscan.Unusual:
+            pass
+        finally:
+            if stream is not f:
+                stream.close()
+    out, total = {}, 0  # listed by tarfile
     for name, data in read_members(container, "tar"):
         total += len(data)
         if total > CACHE_BYTES:
