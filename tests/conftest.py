@@ -40,6 +40,27 @@ def uids(draw: st.DrawFn) -> str:
     return ".".join(parts)
 
 
+#: The test files that take longest, run first. ``./dev.sh test`` shares whole files out to
+#: its processes (``--dist loadfile``) in collection order; a long file started last would leave the
+#: others idle at the end.
+LONGEST_FIRST = (
+    "test_crash.py",
+    "test_spark.py",
+    "test_cli_vocabulary.py",
+    "test_dicomweb.py",
+    "test_safety.py",
+    "test_object_store.py",
+    "test_staging.py",
+    "test_notebooks.py",
+    "test_archives.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="rewrite golden files from current output")
 
