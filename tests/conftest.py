@@ -40,6 +40,45 @@ def uids(draw: st.DrawFn) -> str:
     return ".".join(parts)
 
 
+#: The test files that take longest, run first: ``./dev.sh test`` shares whole files out to its
+#: processes (``--dist loadfile``), and a long file started last would leave the others idle at
+#: the end. The rest follow in collection order.
+LONGEST_FIRST = (
+    "test_crash.py",
+    "test_spark.py",
+    "test_cli_vocabulary.py",
+    "test_dicomweb.py",
+    "test_safety.py",
+    "test_object_store.py",
+    "test_export.py",
+    "test_burned.py",
+    "test_staging.py",
+    "test_notebooks.py",
+    "test_archives.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files keep their tests' order
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` as :data:`LONGEST_FIRST` orders it (not xdist's most-tests-first), and
+    every test whose name says ``spark`` in the one process that starts a Spark session (a JVM
+    each, otherwise)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LongestFirst(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "spark" if "spark" in nodeid.lower() else super()._split_scope(nodeid)
+
+    config.option.loadscopereorder = False
+    return LongestFirst(config, log)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="rewrite golden files from current output")
 
