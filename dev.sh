@@ -84,11 +84,11 @@ case "$cmd" in
         ) >"$checks_log" 2>&1 &
         checks=$!
         say "tests"
-        # Three processes on two cores (the tests often wait on a server or a subprocess), each
+        # Four processes on two cores (the tests often wait on a server or a subprocess), each
         # taking whole test files (their module fixtures are built once), the longest files first
         # (tests/conftest.py); later options win, so './dev.sh test -n 0' runs them in one.
         tests=0
-        "$VENV/bin/python" -m pytest -n 3 --dist loadfile "$@" || tests=$?
+        "$VENV/bin/python" -m pytest -n 4 --dist loadfile "$@" || tests=$?
         checked=0
         wait "$checks" || checked=$?
         say "format check, lint, types, import contracts"
