@@ -117,7 +117,7 @@ class LakeView:
         version = self.catalog.version()
         if version == self._version and not force:
             return
-        self._stores = self.catalog.stores()
+        self._stores, tables = self.catalog.snapshot()
         self._damaged = {}
         for name, info in self._stores.items():
             missing = [f for f in info.files if not os.path.exists(f)]
@@ -127,7 +127,7 @@ class LakeView:
                 continue
             files = ", ".join(quote_literal(f) for f in info.files)
             self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM read_parquet([{files}])")
-        for table, arrow in self.catalog.tables().items():
+        for table, arrow in tables.items():
             self.con.register(f"_{table}_arrow", arrow)
             self.con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _{table}_arrow")
             self.con.unregister(f"_{table}_arrow")
