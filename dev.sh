@@ -11,6 +11,12 @@ VENV="${DICOMLAKE_VENV:-.venv}"
 PY="${PYTHON:-python3}"
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng fonts-dejavu-core dcmtk dicom3tools orthanc orthanc-dicomweb openjdk-17-jre-headless)
 
+# Bytecode is written on first import (into .venv and the checkout's __pycache__ folders, which
+# git ignores). Where PYTHONDONTWRITEBYTECODE is set, every process would compile what it imports
+# again (the dicomlake command starts in 2.2 s instead of 0.65 s); uv, unlike pip, compiles
+# nothing at install, and compiling all of it there costs ~30 s more than writing what is used.
+unset PYTHONDONTWRITEBYTECODE
+
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 setup_system() {
@@ -44,11 +50,9 @@ setup_python() {
     [ -x "$VENV/bin/python" ] || { say "creating virtualenv $VENV"; "$PY" -m venv "$VENV"; }
     say "installing dicomlake[$extras] into $VENV"
     # uv resolves and downloads in parallel (a fresh install: ~35 s against pip's ~130 s); pip
-    # remains the fallback where uv cannot be installed. Bytecode is compiled at install, as pip
-    # does: where PYTHONDONTWRITEBYTECODE is set, every process would otherwise compile what it
-    # imports again (1.5 s more for each start of the dicomlake command).
+    # remains the fallback where uv cannot be installed.
     if [ -x "$VENV/bin/uv" ] || "$VENV/bin/python" -m pip install -q --disable-pip-version-check uv >/dev/null 2>&1; then
-        "$VENV/bin/uv" pip install -q --compile-bytecode --python "$VENV/bin/python" -e ".[$extras]"
+        "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" -e ".[$extras]"
     else
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[$extras]"
     fi
