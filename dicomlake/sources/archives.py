@@ -342,11 +342,11 @@ def _list_tar(f: BinaryIO, container: str, nested: bool, out: list[str]) -> None
                 stream.close()  # its reading thread stopped before the archive is read again
     except tarscan.Unusual:
         f.seek(0)
+        members, found = {}, []
         with _tar(f) as t:
-            members = {ti.name: (ti.offset_data, ti.size) for ti in t if ti.isfile()}
-            found = []
-            for ti in t.getmembers():
+            for ti in t:
                 if ti.isfile():
+                    members[ti.name] = (ti.offset_data, ti.size)
                     _add(found, "tar", ti.name, container, nested, functools.partial(_tar_read, t, ti))
         scan.kept = None
     out.extend(found)
