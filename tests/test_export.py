@@ -13,7 +13,7 @@ from dicomlake.errors import FilterFileError, StoreError
 from dicomlake.rematerialize.export import export
 from dicomlake.store.filterfile import parse_filter
 
-from .helpers import SAMPLE_N, cli, item, write_instance
+from .helpers import SAMPLE_N, assert_error, cli, item, write_instance
 
 DOCUMENTED_FILTER = (
     "SELECT CONCAT ('/studies/', StudyInstanceUID, '/series/', SeriesInstanceUID, '/instances/', SOPInstanceUID) "
@@ -240,6 +240,25 @@ def test_parquet_folder_keeps_other_files_and_lakes_are_protected(lake: dicomlak
     assert [p.name for p in folder.glob("*.parquet")] == ["part-0.parquet"]
     with pytest.raises(StoreError, match="inside the lake"):
         export(lake, "sample", f"parquet:{lake.root / 'stores' / 'sample'}", force=True)
+
+
+def test_a_file_at_the_parquet_destination_that_is_not_parquet_is_one_error(
+    lake: dicomlake.Lake, tmp_path: Path
+) -> None:
+    """Never a traceback, and the user's file stays as it was, whatever the disposition."""
+    mine = tmp_path / "out.parquet"
+    mine.write_text("not parquet")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "old.parquet").write_text("not parquet either")
+    for dest in (mine, folder):
+        for kwargs in ({}, {"write_disposition": "WRITE_TRUNCATE"}, {"write_disposition": "WRITE_APPEND"}):
+            with pytest.raises(StoreError, match="exists and is not a Parquet file"):
+                export(lake, "sample", f"parquet:{dest}", **kwargs)
+    p = cli("export", "--lake", str(lake.root), "--store", "sample", "--to", f"parquet:{mine}")
+    assert_error(p, "not a Parquet file", "nothing was exported", "--to")
+    assert mine.read_text() == "not parquet" and (folder / "old.parquet").read_text() == "not parquet either"
+    assert sorted(p.name for p in folder.iterdir()) == ["old.parquet"]
 
 
 def test_parquet_export_is_written_batch_by_batch(

@@ -251,6 +251,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _parquet_rows(path: Path) -> int:
+    """The rows of a Parquet file already at the destination; an error for one that is not Parquet
+    (a file of the user's, never overwritten by an export)."""
+    try:
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise StoreError(
+            f"{path} exists and is not a Parquet file ({str(exc).splitlines()[0]}); nothing was exported: "
+            "move it away or choose another destination with ",
+            Param("to"),
+        ) from None
+
+
 def _to_parquet(
     rel: duckdb.DuckDBPyRelation, dest: Destination, disp: str | None, force: bool | None, summary: ExportSummary
 ) -> None:
@@ -258,7 +271,7 @@ def _to_parquet(
     folder = path.suffix.lower() != ".parquet"
     files = sorted(path.glob("*.parquet")) if folder and path.is_dir() else ([path] if path.is_file() else [])
     exists = path.exists()
-    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    rows = sum(_parquet_rows(f) for f in files)
     summary.action = decide(exists, rows, disp, force, f"Parquet destination {path}")
     old = files if summary.action == "append" else []
     reader = rel.to_arrow_reader(BATCH_ROWS)
