@@ -15,7 +15,7 @@ import hashlib
 import os
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,40 +249,6 @@ def _chunks(paths: Sequence[str], workers: int) -> list[Sequence[str]]:
     return out
 
 
-def _run_tasks(
-    chunks: list[Sequence[str]],
-    stage: Path,
-    ingested_at: dt.datetime,
-    workers: int,
-    keep: Any,
-    progress: Callable[[int], None],
-) -> list[Part]:
-    pool = fork_pool(workers, len(chunks))
-    if pool is None:
-        parts = []
-        for i, c in enumerate(chunks):
-            parts.append(
-                convert_chunk(i, c, stage=str(stage), ingested_at=ingested_at, keep=keep, versions=listed_versions(c))
-            )
-            progress(len(c))
-        return parts
-    # fork: workers inherit the loaded modules, and scripts need no __main__ guard. Arrow's
-    # first Python conversion costs ~0.2 s (it probes for pandas): pay it once, before forking.
-    pa.Table.from_pylist([{"a": "x", "d": dt.date(2000, 1, 1)}])
-    with pool:
-        futures = [
-            pool.submit(
-                convert_chunk, i, c, stage=str(stage), ingested_at=ingested_at, keep=keep, versions=listed_versions(c)
-            )
-            for i, c in enumerate(chunks)
-        ]
-        parts = []
-        for f, c in zip(futures, chunks, strict=False):
-            parts.append(f.result())
-            progress(len(c))
-    return parts
-
-
 def ingest(
     lake: str | os.PathLike[str],
     source: str | os.PathLike[str] | Sequence[str],
@@ -482,46 +448,81 @@ class _Job:
         carried: list[Part] = []  # parts of batches without rows (issues only), until rows come
         keys: list[tuple[str | None, str | None, str | None]] = []
         committed = False
-        for n, some in enumerate(batches):
+        with contextlib.closing(self._converted(batches)) as converted:
+            for n, (stage, new) in enumerate(converted):
+                keys += [k for p in new for k in p.keys]
+                parts, last = carried + new, n + 1 == len(batches)
+                if not committed and not any(p.rows for p in parts):
+                    shutil.rmtree(stage, ignore_errors=True)
+                    if last:
+                        raise _nothing_found(self.source, [p for b in batches for p in b], parts)
+                    carried = parts
+                    continue
+                carried = []
+                if last and self.filter_spec is not None:
+                    summary.unmatched = self.filter_spec.unmatched(keys) if unmatched else []
+                _publish(
+                    self.cat, self.store, parts, stage, disposition, summary, self.strict and last, self.started,
+                    self.source, last,
+                )  # fmt: skip
+                disposition, committed = "WRITE_APPEND", True
+
+    def _converted(self, batches: list[list[str]]) -> Generator[tuple[Path, list[Part]]]:
+        """Each batch's staging folder and parts, in order, from Spark's executors or this
+        machine's processes. Locally one pool of workers converts every batch, and the next
+        batch's tasks are queued before this one's results are awaited: the workers go on
+        converting while the parent commits a batch."""
+        if self.spark is not None:  # the same tasks, on Spark's executors
+            from ..engines.spark import run_tasks
+
+            width = max(1, int(self.spark.sparkContext.defaultParallelism))
+            for some in batches:
+                stage = self.cat.staging()
+                task = functools.partial(
+                    convert_chunk, stage=str(stage), ingested_at=self.started, keep=self.filter_spec,
+                    versions=listed_versions(some),
+                )  # fmt: skip
+                yield stage, run_tasks(self.spark, task, _chunks(some, width), self.advance, "ingest")
+            return
+        chunked = [_chunks(some, self.workers) for some in batches]
+        pool = fork_pool(self.workers, sum(len(c) for c in chunked))
+        if pool is None:
+            for chunks in chunked:
+                stage, parts = self.cat.staging(), []
+                for i, c in enumerate(chunks):
+                    parts.append(self._task(i, c, stage)())
+                    self.advance(len(c))
+                yield stage, parts
+            return
+        # fork: workers inherit the loaded modules, and scripts need no __main__ guard. Arrow's
+        # first Python conversion costs ~0.2 s (it probes for pandas): pay it once, before forking.
+        pa.Table.from_pylist([{"a": "x", "d": dt.date(2000, 1, 1)}])
+
+        def submit(chunks: list[Sequence[str]]) -> tuple[Path, list[Any]]:
             stage = self.cat.staging()
-            new = _run(some, stage, self.started, self.workers, self.filter_spec, self.advance, self.spark)
-            keys += [k for p in new for k in p.keys]
-            parts, last = carried + new, n + 1 == len(batches)
-            if not committed and not any(p.rows for p in parts):
-                shutil.rmtree(stage, ignore_errors=True)
-                if last:
-                    raise _nothing_found(self.source, [p for b in batches for p in b], parts)
-                carried = parts
-                continue
-            carried = []
-            if last and self.filter_spec is not None:
-                summary.unmatched = self.filter_spec.unmatched(keys) if unmatched else []
-            _publish(
-                self.cat, self.store, parts, stage, disposition, summary, self.strict and last, self.started,
-                self.source, last,
-            )  # fmt: skip
-            disposition, committed = "WRITE_APPEND", True
+            return stage, [pool.submit(self._task(i, c, stage)) for i, c in enumerate(chunks)]
 
+        ahead: tuple[Path, list[Any]] | None = None
+        try:
+            ahead = submit(chunked[0])
+            for k, chunks in enumerate(chunked):
+                stage, futures = ahead or submit(chunks)
+                ahead = submit(chunked[k + 1]) if k + 1 < len(chunked) else None
+                parts = []
+                for f, c in zip(futures, chunks, strict=True):
+                    parts.append(f.result())
+                    self.advance(len(c))
+                yield stage, parts
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            if ahead is not None:  # stopped early: the batch queued next is not committed
+                self.cat.finish(ahead[0])
 
-def _run(
-    paths: list[str],
-    stage: Path,
-    started: dt.datetime,
-    workers: int,
-    filter_spec: Any,
-    advance: Callable[[int], None],
-    spark: Any,
-) -> list[Part]:
-    """The tasks of some sources, on this machine's processes or Spark's executors."""
-    if spark is not None:  # the same tasks, on Spark's executors
-        from ..engines.spark import run_tasks
-
-        width = max(1, int(spark.sparkContext.defaultParallelism))
-        task = functools.partial(
-            convert_chunk, stage=str(stage), ingested_at=started, keep=filter_spec, versions=listed_versions(paths)
-        )
-        return run_tasks(spark, task, _chunks(paths, width), advance, "ingest")
-    return _run_tasks(_chunks(paths, workers), stage, started, workers, filter_spec, advance)
+    def _task(self, index: int, chunk: Sequence[str], stage: Path) -> Callable[[], Part]:
+        return functools.partial(
+            convert_chunk, index, chunk, stage=str(stage), ingested_at=self.started, keep=self.filter_spec,
+            versions=listed_versions(chunk),
+        )  # fmt: skip
 
 
 def _publish(
