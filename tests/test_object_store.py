@@ -380,3 +380,58 @@ def test_no_credentials_is_one_error_line(tmp_path: Path) -> None:
     lake = str(tmp_path / "lake")
     r = cli_process("ingest", "s3://no-bucket/x/", "--lake", lake, "--store", "s", env=env)
     assert_error(r, "no credentials for s3://no-bucket/x", "AWS_ACCESS_KEY_ID")
+
+
+def test_the_fast_path_lists_and_reads_as_s3fs_does(cohort: dict[str, Any], s3: str) -> None:
+    """obstore (the fast path) and s3fs find the same objects with the same versions, and read the
+    same bytes; a listing made for this process runs in a child, so its own forks can use obstore."""
+    from dicomlake.sources import s3get
+
+    fs, _ = objects.filesystem(f"s3://{BUCKET}")
+    slow = {f"s3://{p}": objects.version_of(i) for p, i in fs.find(f"{BUCKET}/src", detail=True).items()}
+    fast = s3get.list_prefix(BUCKET, "src", s3)
+    assert fast is not None and {f"s3://{BUCKET}/{k}": v for k, v in fast.items()} == slow
+    assert all(v.startswith('"') for v in slow.values())
+    assert s3get._state["runtime_pid"] != os.getpid()  # listed in a child
+    urls = sorted(slow)[:5] + [f"s3://{BUCKET}/src/no-such-object"]
+    got = subprocess.run(
+        [sys.executable, "-c", "import sys, pickle; from dicomlake.sources import s3get; "
+         "sys.stdout.buffer.write(pickle.dumps(s3get.get_many(sys.argv[2:], sys.argv[1])))", s3, *urls],
+        capture_output=True, check=True, timeout=60,
+    ).stdout  # fmt: skip
+    import pickle
+
+    read = pickle.loads(got)
+    assert read[:5] == [fs.cat_file(u[5:]) for u in urls[:5]]
+    assert isinstance(read[5], FileNotFoundError)
+
+
+def test_keys_the_fast_path_refuses_are_read_by_s3fs(cohort: dict[str, Any], tmp_path: Path) -> None:
+    """object_store refuses keys such as ``a//b`` and ``a/./b``, which S3 allows: listing and
+    reading such objects falls back to s3fs, and every object is ingested."""
+    fs, _ = objects.filesystem(f"s3://{BUCKET}")
+    plain = sorted(p for p in (cohort["files"] / "plain").rglob("*") if p.is_file())[:4]
+    for key, p in zip(["odd/a//b.dcm", "odd/a/./c.dcm", "odd/ok/d.dcm", "odd/ok/e.dcm"], plain, strict=True):
+        fs.put_file(str(p), f"{BUCKET}/{key}")
+    r = cli("ingest", f"s3://{BUCKET}/odd", "--lake", tmp_path / "lake", "--store", "odd", "--workers", "2")
+    assert r.exit_code == 0 and "ingested 4 instances" in r.output, r.output
+    got = dicomlake.open(tmp_path / "lake").sql('SELECT dl_source FROM "odd" ORDER BY 1').fetchall()
+    assert [x for (x,) in got] == [f"s3://{BUCKET}/odd/{k}" for k in ["a/./c.dcm", "a//b.dcm", "ok/d.dcm", "ok/e.dcm"]]
+
+
+def test_a_process_that_used_the_fast_path_still_forks_workers_that_read(
+    cohort: dict[str, Any], tmp_path: Path
+) -> None:
+    """obstore's runtime does not survive fork: once this process has read through it, the workers
+    it forks read through s3fs (and would hang on obstore)."""
+    code = (
+        "import sys, dicomlake; from dicomlake.sources import objects, s3get; "
+        "objects.read_object(sys.argv[1]); assert s3get._state['runtime_pid'] is not None; "
+        "s = dicomlake.ingest(sys.argv[2], sys.argv[3], 'w', workers=2, progress=False); print(s.ingested)"
+    )
+    first = next(u for u in objects.list_objects(f"s3://{BUCKET}/src/plain"))
+    r = subprocess.run(
+        [sys.executable, "-c", code, first, str(tmp_path / "lake"), f"s3://{BUCKET}/src/plain"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0 and r.stdout.strip() == "16", r.stderr

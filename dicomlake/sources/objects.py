@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
 from ..errors import Param, SourceError
+from . import s3get
 
 #: URL scheme → (fsspec protocol, package, dicomlake extra).
 SCHEMES: dict[str, tuple[str, str, str]] = {
@@ -90,9 +91,7 @@ def filesystem(url: str) -> tuple[Any, str]:
         raise SourceError(f"{url}: {scheme}:// needs {package}: pip install 'dicomlake[{extra}]'") from None
     options: dict[str, Any] = {"use_listings_cache": False}  # sources change between commands and in tests
     if protocol == "s3":
-        endpoint = (
-            _settings["endpoint_url"] or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        )
+        endpoint = _endpoint()
         if endpoint:
             options["endpoint_url"] = endpoint
         options["config_kwargs"] = {"connect_timeout": 10, "read_timeout": 60, "retries": {"max_attempts": 3}}
@@ -102,6 +101,14 @@ def filesystem(url: str) -> tuple[Any, str]:
     except ImportError:
         raise SourceError(f"{url}: {scheme}:// needs {package}: pip install 'dicomlake[{extra}]'") from None
     return fs, url[len(scheme) + 3 :]
+
+
+def _endpoint() -> str | None:
+    """The S3-compatible endpoint: ``--endpoint-url``, else the standard environment variables."""
+    url: str | None = (
+        _settings["endpoint_url"] or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    )
+    return url
 
 
 @contextlib.contextmanager
@@ -173,20 +180,26 @@ def list_objects(url: str) -> list[str]:
     path = path.rstrip("/")
     if not path:
         raise SourceError(f"{url} names no bucket: write {scheme}://BUCKET/PREFIX")
-    with translated(url):
-        try:
-            found = fs.find(path, withdirs=False, detail=True)
-        except FileNotFoundError:
-            found = {}
-        if not found:
+    urls: dict[str, str | None] = {}
+    if scheme == "s3":
+        bucket, _, prefix = path.partition("/")
+        fast = s3get.list_prefix(bucket, prefix, _endpoint())
+        urls = {f"s3://{bucket}/{key}": tag or None for key, tag in (fast or {}).items()}
+    if not urls:
+        with translated(url):
             try:
-                info = fs.info(path)
-                found = {path: info} if info.get("type") != "directory" else {}
+                found = fs.find(path, withdirs=False, detail=True)
             except FileNotFoundError:
                 found = {}
-    if not found:
-        raise SourceError(f"{url} does not exist or holds no objects: check the bucket and the prefix")
-    urls = {f"{scheme}://{p}": version_of(info) for p, info in found.items()}
+            if not found:
+                try:
+                    info = fs.info(path)
+                    found = {path: info} if info.get("type") != "directory" else {}
+                except FileNotFoundError:
+                    found = {}
+        if not found:
+            raise SourceError(f"{url} does not exist or holds no objects: check the bucket and the prefix")
+        urls = {f"{scheme}://{p}": version_of(info) for p, info in found.items()}
     _listed_versions.update((u, v) for u, v in urls.items() if v is not None)
     return sorted(urls)
 
@@ -233,6 +246,10 @@ def fetch_many(urls: list[str]) -> Iterator[tuple[str, bytes | Exception]]:
 
 
 def _fetch(batch: list[str]) -> list[tuple[str, bytes | Exception]]:
+    if all(u.startswith("s3://") for u in batch):
+        fast = s3get.get_many(batch, _endpoint())
+        if fast is not None:
+            return list(zip(batch, fast, strict=True))
     fs, _ = filesystem(batch[0])
     scheme = scheme_of(batch[0]) or ""
     paths = [u[len(scheme) + 3 :] for u in batch]
@@ -247,6 +264,12 @@ def _fetch(batch: list[str]) -> list[tuple[str, bytes | Exception]]:
 
 def read_object(url: str) -> bytes:
     """One object's bytes; FileNotFoundError when it is gone."""
+    if url.startswith("s3://"):
+        fast = s3get.get_many([url], _endpoint())
+        if fast is not None:
+            if isinstance(fast[0], Exception):
+                raise fast[0]
+            return fast[0]
     fs, path = filesystem(url)
     with translated(url):
         data: bytes = fs.cat_file(path)
