@@ -106,7 +106,6 @@ def fast_ceiling(fs: object, endpoint: str, n: int, server: int) -> tuple[float,
     without obstore."""
     from concurrent.futures import ProcessPoolExecutor
 
-
     urls = [f"s3://{k}" for k in sorted(fs.find("bench/files"))]  # type: ignore[attr-defined]
     s0 = cpu_seconds(server)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as one:

@@ -384,24 +384,24 @@ def test_no_credentials_is_one_error_line(tmp_path: Path) -> None:
 
 def test_the_fast_path_lists_and_reads_as_s3fs_does(cohort: dict[str, Any], s3: str) -> None:
     """obstore (the fast path) and s3fs find the same objects with the same versions, and read the
-    same bytes; a listing made for this process runs in a child, so its own forks can use obstore."""
-    from dicomlake.sources import s3get
+    same bytes; a listing made for a process runs in a child, so its own forks can use obstore.
+    In a fresh process, as a command runs."""
+    import pickle
 
     fs, _ = objects.filesystem(f"s3://{BUCKET}")
     slow = {f"s3://{p}": objects.version_of(i) for p, i in fs.find(f"{BUCKET}/src", detail=True).items()}
-    fast = s3get.list_prefix(BUCKET, "src", s3)
-    assert fast is not None and {f"s3://{BUCKET}/{k}": v for k, v in fast.items()} == slow
+    urls = [*sorted(slow)[:5], f"s3://{BUCKET}/src/no-such-object"]
+    code = (
+        "import sys, pickle; from dicomlake.sources import s3get; "
+        f"listed = s3get.list_prefix({BUCKET!r}, 'src', sys.argv[1]); "
+        "in_child = s3get._state['runtime_pid'] is None; "
+        "sys.stdout.buffer.write(pickle.dumps((listed, in_child, s3get.get_many(sys.argv[2:], sys.argv[1]))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, s3, *urls], capture_output=True, check=True, timeout=60).stdout
+    listed, in_child, read = pickle.loads(out)
+    assert listed is not None and {f"s3://{BUCKET}/{k}": v for k, v in listed.items()} == slow
     assert all(v.startswith('"') for v in slow.values())
-    assert s3get._state["runtime_pid"] != os.getpid()  # listed in a child
-    urls = sorted(slow)[:5] + [f"s3://{BUCKET}/src/no-such-object"]
-    got = subprocess.run(
-        [sys.executable, "-c", "import sys, pickle; from dicomlake.sources import s3get; "
-         "sys.stdout.buffer.write(pickle.dumps(s3get.get_many(sys.argv[2:], sys.argv[1])))", s3, *urls],
-        capture_output=True, check=True, timeout=60,
-    ).stdout  # fmt: skip
-    import pickle
-
-    read = pickle.loads(got)
+    assert in_child
     assert read[:5] == [fs.cat_file(u[5:]) for u in urls[:5]]
     assert isinstance(read[5], FileNotFoundError)
 

@@ -7,8 +7,8 @@ DICOM instead of on HTTP. HEAD requests, archives and writes stay with s3fs, and
 error: this path answers with a listing, with bytes, or with FileNotFoundError for a missing
 object, and anything else it meets (access denied, a redirect to another region, an endpoint it
 cannot reach, a key ``object_store`` refuses such as ``a//b``, obstore not installed) returns
-None so that the caller asks s3fs, whose errors are the ones users see. After such a failure
-the process stops using this path.
+None so that the caller asks s3fs, whose errors are the ones users see. After a failure other
+than a refused key, the process stops using this path for that bucket and endpoint.
 
 Credentials come from botocore's standard chain, the one s3fs reads: environment, ``AWS_PROFILE``
 and the shared files, SSO, container and instance roles; they are asked for again every few
@@ -34,13 +34,19 @@ from ..engines.local import CHILD_START
 THREADS = 16  # GETs in flight at once per process (the requests release the GIL)
 CREDENTIALS_TTL = dt.timedelta(minutes=5)
 
-#: ``runtime_pid``: the process whose obstore runtime started; ``off``: this path failed here;
+#: ``runtime_pid``: the process whose obstore runtime started; ``failed``: the (bucket, endpoint)
+#: pairs this path failed with (here or in a child that listed for this process);
 #: ``pid``: the process that made ``stores`` and ``pool`` (a forked child makes its own).
-_state: dict[str, Any] = {"runtime_pid": None, "off": False, "pid": None, "stores": {}, "pool": None}
+_state: dict[str, Any] = {"runtime_pid": None, "failed": set(), "pid": None, "stores": {}, "pool": None}
 
 
 class _Failed(Exception):
-    """A GET that failed other than with a missing object: s3fs is asked instead."""
+    """A GET that failed other than with a missing object: s3fs is asked instead (``refused``:
+    a key object_store does not take, the store itself may serve other keys)."""
+
+    def __init__(self, exc: Exception) -> None:
+        super().__init__(exc)
+        self.refused = isinstance(exc, ValueError)
 
 
 class _BotocoreCredentials:
@@ -62,7 +68,7 @@ class _BotocoreCredentials:
 def usable() -> bool:
     """Whether this process may fetch through obstore."""
     pid = os.getpid()
-    if _state["runtime_pid"] not in (None, pid) or _state["off"]:
+    if _state["runtime_pid"] not in (None, pid):
         return False
     if _state["pid"] != pid:
         _state.update(pid=pid, stores={}, pool=None)
@@ -72,6 +78,8 @@ def usable() -> bool:
 def _store(bucket: str, endpoint: str | None) -> Any:
     """The obstore S3Store of ``bucket`` (None when obstore or credentials are missing)."""
     key = (bucket, endpoint)
+    if key in _state["failed"]:
+        return None
     if key in _state["stores"]:
         return _state["stores"][key]
     store = None
@@ -134,8 +142,10 @@ def get_many(urls: Sequence[str], endpoint: str | None) -> list[bytes | Exceptio
         _state["pool"] = ThreadPoolExecutor(THREADS, thread_name_prefix="dicomlake-s3get")
     _state["runtime_pid"] = os.getpid()
     got: list[bytes | Exception] = list(_state["pool"].map(_get, items))
-    if any(isinstance(g, _Failed) for g in got):
-        _state["off"] = True
+    failed = [g for g in got if isinstance(g, _Failed)]
+    if failed:
+        if not all(g.refused for g in failed):
+            _state["failed"].update((url[len("s3://") :].partition("/")[0], endpoint) for url in urls)
         return None
     return got
 
@@ -153,7 +163,9 @@ def list_prefix(bucket: str, prefix: str, endpoint: str | None) -> dict[str, str
         try:
             found: dict[str, str] | None = one.submit(_list, bucket, prefix, endpoint).result()
         except Exception:  # the child could not run (a broken pool): s3fs lists
-            return None
+            found = None
+    if found is None:
+        _state["failed"].add((bucket, endpoint))
     return found
 
 
@@ -170,7 +182,9 @@ def _list(bucket: str, prefix: str, endpoint: str | None) -> dict[str, str] | No
             for meta in page:
                 tag = meta["e_tag"] or ""
                 found[meta["path"]] = tag if tag.startswith('"') or not tag else f'"{tag}"'
+    except ValueError:  # a key object_store refuses: s3fs lists this prefix
+        return None
     except Exception:
-        _state["off"] = True
+        _state["failed"].add((bucket, endpoint))
         return None
     return found
