@@ -23,6 +23,9 @@ from dicomlake.rematerialize.export import export
 from dicomlake.sources.archives import archive_kind, split_member
 from dicomlake.sources.files import Source, list_sources, read_checked
 
+from . import helpers
+from .helpers import assert_error
+
 EXCEPT = "* EXCLUDE (dl_source, dl_ingested_at)"
 
 
@@ -133,9 +136,21 @@ def test_a_damaged_archive_is_an_issue_and_the_rest_goes_on(cohort: dict[str, Pa
     shutil.copytree(cohort["files"] / "a", src)
     (src / "broken.zip").write_bytes(cohort["zip"].read_bytes()[:300])
     (src / "broken.tar.gz").write_bytes(cohort[".tar.gz"].read_bytes()[:300])
+    (src / "truncated.tgz").write_bytes(cohort[".tar.gz"].read_bytes()[:-500])
+    (src / "not-a.tar").write_bytes(b"plain text, named as a tar archive\n" * 30)
     s = dicomlake.ingest(tmp_path / "lake", src, "d", progress=False)
-    assert s.ingested == 14 and s.skipped >= 1
-    assert all(i["path"].startswith(str(src)) for i in s.issues)
+    assert s.ingested == 14 and s.skipped == 4
+    damaged = (
+        "damaged archive: it cannot be opened as a {} archive (truncated, corrupt, or not the archive its name says)"
+    )
+    reasons = {Path(i["path"]).name: i["reason"] for i in s.issues}
+    assert set(reasons) == {"broken.zip", "broken.tar.gz", "truncated.tgz", "not-a.tar"}
+    assert reasons["broken.zip"].startswith(damaged.format("zip"))
+    for name in ("broken.tar.gz", "truncated.tgz", "not-a.tar"):
+        assert reasons[name].startswith(damaged.format("tar")), reasons[name]
+    alone = helpers.cli("ingest", str(src / "truncated.tgz"), "--lake", str(tmp_path / "l2"), "--store", "d")
+    assert_error(alone, "truncated.tgz: damaged archive")
+    assert "gzip-compressed" not in alone.stderr and not (tmp_path / "l2").exists()
 
 
 def test_member_urls_parse_and_read(cohort: dict[str, Path]) -> None:

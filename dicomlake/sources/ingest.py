@@ -31,7 +31,7 @@ from ..progress import progress_bar
 from ..store.catalog import Catalog, check_store_name, quote_ident
 from ..store.publish import Part, assemble, check_disposition, write_parquet
 from ..store.views import LakeView
-from .archives import forget_listed, split_member
+from .archives import archive_kind, forget_listed, split_member
 from .files import is_remote, list_sources, read_many
 from .objects import configure, is_object_url, listed_versions
 from .objects import forget_listed as forget_versions
@@ -105,6 +105,20 @@ def _remote_item(p: str) -> bool:
     return split_member(p) is not None or is_object_url(p)
 
 
+def _damaged_archive(p: str) -> str | None:
+    """Why a source named as an archive is not DICOM: listing did not open it as an archive (a
+    damaged one is kept as a file: :func:`dicomlake.sources.files.list_sources`), so its bytes
+    are not what its name says. None for any other source."""
+    member = split_member(p)
+    kind = archive_kind(member.name if member is not None else p)
+    if kind is None:
+        return None
+    return (
+        f"damaged archive: it cannot be opened as a {kind} archive (truncated, corrupt, or not the archive "
+        "its name says); download or pack it again"
+    )
+
+
 def _from_bytes(data: bytes | Exception) -> tuple[Converted, int, str]:
     if isinstance(data, Exception):
         raise data
@@ -125,7 +139,7 @@ def _convert(
         check_storable(c.row)
     except DicomReadError as exc:
         sev = "info" if str(exc).startswith("DICOMDIR") else "error"
-        issues.append({"path": p, "severity": sev, "element": None, "reason": str(exc)})
+        issues.append({"path": p, "severity": sev, "element": None, "reason": _damaged_archive(p) or str(exc)})
         return
     except OSError as exc:
         issues.append(
