@@ -435,3 +435,29 @@ def test_a_process_that_used_the_fast_path_still_forks_workers_that_read(
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert r.returncode == 0 and r.stdout.strip() == "16", r.stderr
+
+
+def test_spark_tasks_fetch_objects_themselves(cohort: dict[str, Any], s3: str, tmp_path: Path) -> None:
+    """On Spark the driver lists and the executors fetch: each task carries the endpoint given
+    to the driver and its own objects' versions; credentials are the executor's own (given here
+    as ``spark.executorEnv``, as on a cluster)."""
+    pytest.importorskip("pyspark")
+    from dicomlake.engines.spark import session
+
+    spark = session("local[2]")
+    env = spark.sparkContext.environment
+    saved = dict(env)
+    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"})
+    src = f"s3://{BUCKET}/src/plain"
+    try:
+        s = dicomlake.ingest(tmp_path / "lake", src, "sp", spark=spark, progress=False, endpoint_url=s3)
+    finally:
+        env.clear()
+        env.update(saved)
+    assert s.ingested == 16 and not s.issues, s.issues
+    dicomlake.ingest(tmp_path / "lake", src, "local", progress=False)
+    assert rows(tmp_path / "lake", "sp").equals(rows(tmp_path / "lake", "local"))
+    fs, _ = objects.filesystem(src)
+    listed = {f"s3://{p}": objects.version_of(i) for p, i in fs.find(src[5:], detail=True).items()}
+    got = dicomlake.open(tmp_path / "lake").sql('SELECT dl_source, dl_source_version FROM "sp"').fetchall()
+    assert dict(got) == listed

@@ -33,7 +33,7 @@ from ..store.publish import Part, assemble, check_disposition, write_parquet
 from ..store.views import LakeView
 from .archives import archive_kind, forget_listed, split_member
 from .files import is_remote, list_sources, read_many
-from .objects import configure, is_object_url, listed_versions
+from .objects import configure, endpoint_option, is_object_url, listed_versions
 from .objects import forget_listed as forget_versions
 
 
@@ -187,6 +187,26 @@ def convert_chunk(
     executors, by :func:`dicomlake.engines.spark.run_tasks`."""
     with _no_gc():
         return _convert_and_write(paths, stage, index, ingested_at, keep, versions)
+
+
+def _convert_versioned(
+    index: int,
+    items: Sequence[tuple[str, str | None]],
+    *,
+    stage: str,
+    ingested_at: dt.datetime,
+    keep: Any = None,
+    endpoint: str | None = None,
+) -> Part:
+    """:func:`convert_chunk` of ``(source, listed version)`` pairs, run as a Spark task: it carries
+    the versions of its own objects only, and the S3 endpoint the driver was given
+    (``--endpoint-url``); credentials are the executor's own (its environment or role)."""
+    if endpoint is not None:
+        configure(endpoint)
+    versions = {p: v for p, v in items if v is not None}
+    return convert_chunk(
+        index, [p for p, _ in items], stage=stage, ingested_at=ingested_at, keep=keep, versions=versions
+    )
 
 
 @contextlib.contextmanager
@@ -493,10 +513,12 @@ class _Job:
             for some in batches:
                 stage = self.cat.staging()
                 task = functools.partial(
-                    convert_chunk, stage=str(stage), ingested_at=self.started, keep=self.filter_spec,
-                    versions=listed_versions(some),
+                    _convert_versioned, stage=str(stage), ingested_at=self.started, keep=self.filter_spec,
+                    endpoint=endpoint_option(),
                 )  # fmt: skip
-                yield stage, run_tasks(self.spark, task, _chunks(some, width), self.advance, "ingest")
+                versions = listed_versions(some)
+                items = [[(p, versions.get(p)) for p in c] for c in _chunks(some, width)]  # each task its own
+                yield stage, run_tasks(self.spark, task, items, self.advance, "ingest")
             return
         chunked = [_chunks(some, self.workers) for some in batches]
         pool = fork_pool(self.workers, sum(len(c) for c in chunked))

@@ -47,6 +47,12 @@ def configure(endpoint_url: str | None = None) -> None:
     _settings["endpoint_url"] = endpoint_url
 
 
+def endpoint_option() -> str | None:
+    """The endpoint given to :func:`configure` (``--endpoint-url``), for tasks run elsewhere."""
+    url: str | None = _settings["endpoint_url"]
+    return url
+
+
 def scheme_of(text: str | os.PathLike[str]) -> str | None:
     """The URL scheme of ``text`` (lower case), or None for a path."""
     m = _SCHEME.match(str(text))
