@@ -208,9 +208,10 @@ def _exported(lake: Path, store: str, out: Path) -> tuple[list[str], list[str]]:
     read: list[str] = []
     real = objects.read_object
 
-    def spy(url: str) -> bytes:
+    def spy(url: str, version: str | None = None) -> bytes:
+        data = real(url, version)
         read.append(url)
-        return real(url)
+        return data
 
     objects.read_object = spy  # type: ignore[assignment]
     try:
@@ -384,8 +385,9 @@ def test_no_credentials_is_one_error_line(tmp_path: Path) -> None:
 
 def test_the_fast_path_lists_and_reads_as_s3fs_does(cohort: dict[str, Any], s3: str) -> None:
     """obstore (the fast path) and s3fs find the same objects with the same versions, and read the
-    same bytes; a listing made for a process runs in a child, so its own forks can use obstore.
-    In a fresh process, as a command runs."""
+    same bytes, and a read on condition of a version refuses another one; a listing made for a
+    process runs in a child, so its own forks can use obstore. In a fresh process, as a command
+    runs."""
     import pickle
 
     fs, _ = objects.filesystem(f"s3://{BUCKET}")
@@ -395,15 +397,19 @@ def test_the_fast_path_lists_and_reads_as_s3fs_does(cohort: dict[str, Any], s3: 
         "import sys, pickle; from dicomlake.sources import s3get; "
         f"listed = s3get.list_prefix({BUCKET!r}, 'src', sys.argv[1]); "
         "in_child = s3get._state['runtime_pid'] is None; "
-        "sys.stdout.buffer.write(pickle.dumps((listed, in_child, s3get.get_many(sys.argv[2:], sys.argv[1]))))"
+        "read = s3get.get_many(sys.argv[2:], sys.argv[1]); "
+        f"checked = s3get.get_many(sys.argv[2:4], sys.argv[1], [{slow[urls[0]]!r}, '\"0000\"']); "
+        "sys.stdout.buffer.write(pickle.dumps((listed, in_child, read, checked)))"
     )
     out = subprocess.run([sys.executable, "-c", code, s3, *urls], capture_output=True, check=True, timeout=60).stdout
-    listed, in_child, read = pickle.loads(out)
+    listed, in_child, read, checked = pickle.loads(out)
     assert listed is not None and {f"s3://{BUCKET}/{k}": v for k, v in listed.items()} == slow
     assert all(v.startswith('"') for v in slow.values())
     assert in_child
     assert read[:5] == [fs.cat_file(u[5:]) for u in urls[:5]]
     assert isinstance(read[5], FileNotFoundError)
+    # asked for with If-Match: the recorded version is read, another one is refused unread
+    assert checked[0] == read[0] and type(checked[1]).__name__ == "VersionChanged"
 
 
 def test_keys_the_fast_path_refuses_are_read_by_s3fs(cohort: dict[str, Any], tmp_path: Path) -> None:

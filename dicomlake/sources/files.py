@@ -198,17 +198,21 @@ def _kind(path: str) -> str:
 
 def read_checked(source: Source) -> bytes:
     """The source's bytes, checked against the size and SHA-256 ingest recorded (hashed as they are
-    read, never read twice). An object whose version ingest recorded is first asked for its
-    version (one HEAD request): a different one marks it changed without downloading it; the
-    same one still gets the size and SHA-256 check. Raises :class:`SourceChangedError` for a
-    vanished or changed file, archive member or object."""
+    read, never read twice). An object whose version ingest recorded is asked for on condition
+    that it still has that version (:func:`dicomlake.sources.objects.read_object`): another one
+    marks it changed without downloading it; the same one still gets the size and SHA-256
+    check. Raises :class:`SourceChangedError` for a vanished or changed file, archive member or
+    object."""
     what = _kind(source.path)
-    if source.version and objects.is_object_url(source.path):
-        _check_version(source, what)
     try:
-        data = read_source(source.path)
+        if source.version and objects.is_object_url(source.path):
+            data = objects.read_object(source.path, version=source.version)
+        else:
+            data = read_source(source.path)
     except FileNotFoundError:
         raise SourceChangedError(f"source {what} vanished since ingest; restore it or re-ingest the store") from None
+    except objects.VersionChanged as exc:
+        raise _changed_version(source, what, exc.now) from None
     except archives.DAMAGED as exc:
         raise SourceChangedError(
             f"the archive of this source member can no longer be read ({exc}); re-ingest it"
@@ -223,12 +227,14 @@ def read_checked(source: Source) -> bytes:
     return data
 
 
-def _check_version(source: Source, what: str) -> None:
-    try:
-        now = objects.current_version(source.path)
-    except FileNotFoundError:
-        raise SourceChangedError(f"source {what} vanished since ingest; restore it or re-ingest the store") from None
-    if now is not None and now != source.version:
-        raise SourceChangedError(
-            f"source {what} changed since ingest (its version is now {now}, {source.version} recorded); re-ingest it"
-        )
+def _changed_version(source: Source, what: str, now: str | None) -> SourceChangedError:
+    """The error for an object whose version is no longer the recorded one (``now``: its version,
+    or None when the refusal did not say: a HEAD request asks)."""
+    if now is None:
+        try:
+            now = objects.current_version(source.path)
+        except FileNotFoundError:
+            return SourceChangedError(f"source {what} vanished since ingest; restore it or re-ingest the store")
+    return SourceChangedError(
+        f"source {what} changed since ingest (its version is now {now}, {source.version} recorded); re-ingest it"
+    )

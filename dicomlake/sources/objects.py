@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 
 from ..errors import Param, SourceError
 from . import s3get
+from .s3get import VersionChanged
 
 #: URL scheme → (fsspec protocol, package, dicomlake extra).
 SCHEMES: dict[str, tuple[str, str, str]] = {
@@ -268,14 +269,21 @@ def _fetch(batch: list[str]) -> list[tuple[str, bytes | Exception]]:
     return out
 
 
-def read_object(url: str) -> bytes:
-    """One object's bytes; FileNotFoundError when it is gone."""
+def read_object(url: str, version: str | None = None) -> bytes:
+    """One object's bytes; FileNotFoundError when it is gone. With ``version`` (as ingest
+    recorded it), an object with another version raises :class:`VersionChanged` without its
+    bytes being downloaded: one conditional GET (``If-Match``) on the fast path, else a HEAD
+    request first."""
     if url.startswith("s3://"):
-        fast = s3get.get_many([url], _endpoint())
+        fast = s3get.get_many([url], _endpoint(), [version])
         if fast is not None:
             if isinstance(fast[0], Exception):
                 raise fast[0]
             return fast[0]
+    if version is not None:
+        now = current_version(url)
+        if now is not None and now != version:
+            raise VersionChanged(url, now)
     fs, path = filesystem(url)
     with translated(url):
         data: bytes = fs.cat_file(path)

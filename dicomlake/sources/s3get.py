@@ -114,30 +114,56 @@ def _store(bucket: str, endpoint: str | None) -> Any:
     return store
 
 
-def _get(item: tuple[Any, str, str]) -> bytes | Exception:
+class VersionChanged(Exception):
+    """An object whose version is no longer the one asked for (``now``: its version, when the
+    answer gave it)."""
+
+    def __init__(self, url: str, now: str | None) -> None:
+        super().__init__(url, now)
+        self.now = now
+
+
+def quoted(tag: str) -> str:
+    """An ETag in the form S3 sends it (and s3fs gives it): in double quotes."""
+    return tag if tag.startswith('"') or not tag else f'"{tag}"'
+
+
+def _get(item: tuple[Any, str, str, str | None]) -> bytes | Exception:
     import obstore
 
-    store, key, url = item
+    store, key, url, version = item
     try:
-        return bytes(obstore.get(store, key).bytes())
+        if version is None:
+            return bytes(obstore.get(store, key).bytes())
+        got = obstore.get(store, key, options={"if_match": version})
+        now = got.meta["e_tag"]
+        if now is not None and quoted(now) != version:  # a server that ignores If-Match
+            return VersionChanged(url, quoted(now))
+        return bytes(got.bytes())
     except FileNotFoundError:  # obstore's NotFoundError is one
         return FileNotFoundError(url)
     except Exception as exc:
+        if type(exc).__name__ == "PreconditionError":  # If-Match failed: another version, not sent
+            return VersionChanged(url, None)
         return _Failed(exc)
 
 
-def get_many(urls: Sequence[str], endpoint: str | None) -> list[bytes | Exception] | None:
+def get_many(
+    urls: Sequence[str], endpoint: str | None, versions: Sequence[str | None] | None = None
+) -> list[bytes | Exception] | None:
     """Each ``s3://BUCKET/KEY`` object's bytes (FileNotFoundError for one that is missing),
-    fetched concurrently; None when this path cannot serve all of them (ask s3fs)."""
+    fetched concurrently; None when this path cannot serve all of them (ask s3fs). With
+    ``versions`` (an ETag or None for each URL), an object whose ETag is not the one given is
+    :class:`VersionChanged`, asked for with ``If-Match`` so that its bytes are not sent."""
     if not urls or not usable():
         return None
     items = []
-    for url in urls:
+    for url, version in zip(urls, versions or [None] * len(urls), strict=True):
         bucket, _, key = url[len("s3://") :].partition("/")
         store = _store(bucket, endpoint)
         if store is None or not key:
             return None
-        items.append((store, key, url))
+        items.append((store, key, url, version))
     if _state["pool"] is None:
         _state["pool"] = ThreadPoolExecutor(THREADS, thread_name_prefix="dicomlake-s3get")
     _state["runtime_pid"] = os.getpid()
@@ -180,8 +206,7 @@ def _list(bucket: str, prefix: str, endpoint: str | None) -> dict[str, str] | No
     try:
         for page in obstore.list(store, prefix or None, chunk_size=1000):
             for meta in page:
-                tag = meta["e_tag"] or ""
-                found[meta["path"]] = tag if tag.startswith('"') or not tag else f'"{tag}"'
+                found[meta["path"]] = quoted(meta["e_tag"] or "")
     except ValueError:  # a key object_store refuses: s3fs lists this prefix
         return None
     except Exception:
