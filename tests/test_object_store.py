@@ -425,6 +425,21 @@ def test_keys_the_fast_path_refuses_are_read_by_s3fs(cohort: dict[str, Any], tmp
     assert [x for (x,) in got] == [f"s3://{BUCKET}/odd/{k}" for k in ["a/./c.dcm", "a//b.dcm", "ok/d.dcm", "ok/e.dcm"]]
 
 
+def test_folder_markers_are_not_sources(cohort: dict[str, Any], tmp_path: Path) -> None:
+    """A bucket's folder markers (empty objects named ``prefix/``, as consoles create them) are
+    not listed as sources; an empty object is, and is an issue like an empty file."""
+    fs, _ = objects.filesystem(f"s3://{BUCKET}")
+    plain = sorted(p for p in (cohort["files"] / "plain").rglob("*") if p.is_file())[:3]
+    for i, p in enumerate(plain):
+        fs.put_file(str(p), f"{BUCKET}/marked/s{i}/x.dcm")
+    for key in ("marked/", "marked/s0/", "marked/none/"):
+        fs.pipe_file(f"{BUCKET}/{key}", b"")
+    fs.pipe_file(f"{BUCKET}/marked/empty.dcm", b"")
+    s = dicomlake.ingest(tmp_path / "lake", f"s3://{BUCKET}/marked", "m", workers=2, progress=False)
+    assert s.ingested == 3
+    assert [(i["path"], i["reason"]) for i in s.issues] == [(f"s3://{BUCKET}/marked/empty.dcm", "empty file")]
+
+
 def test_a_process_that_used_the_fast_path_still_forks_workers_that_read(
     cohort: dict[str, Any], tmp_path: Path
 ) -> None:

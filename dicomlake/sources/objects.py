@@ -204,6 +204,7 @@ def list_objects(url: str) -> list[str]:
                     found = {path: info} if info.get("type") != "directory" else {}
                 except FileNotFoundError:
                     found = {}
+        found = {p: i for p, i in found.items() if not p.endswith("/")}  # folder markers are not objects to read
         if not found:
             raise SourceError(f"{url} does not exist or holds no objects: check the bucket and the prefix")
         urls = {f"{scheme}://{p}": version_of(info) for p, info in found.items()}

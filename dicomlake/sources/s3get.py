@@ -178,8 +178,8 @@ def get_many(
 
 def list_prefix(bucket: str, prefix: str, endpoint: str | None) -> dict[str, str] | None:
     """Every object of ``bucket`` under the folder ``prefix`` ('' for all), as ``{key: ETag}``
-    with the ETag quoted as S3 sends it (the form s3fs gives); None when this path cannot list
-    them (ask s3fs). The listing runs in a forked child unless this process already started
+    with the ETag quoted as S3 sends it (the form s3fs gives); empty or None when this path
+    cannot list them (ask s3fs; None: it failed, and is not used again for this bucket). The listing runs in a forked child unless this process already started
     obstore's runtime, so that the workers it forks later can still use obstore."""
     if not usable():
         return None
@@ -196,6 +196,10 @@ def list_prefix(bucket: str, prefix: str, endpoint: str | None) -> dict[str, str
 
 
 def _list(bucket: str, prefix: str, endpoint: str | None) -> dict[str, str] | None:
+    """The listing of :func:`list_prefix`, in this process: ``{}`` where s3fs must list instead
+    (it sees what object_store's paths cannot: a key ending in ``/``, a folder marker, comes out
+    of object_store without its slash, as if it were an empty object of that name), None after a
+    failure."""
     import obstore
 
     store = _store(bucket, endpoint)
@@ -206,9 +210,11 @@ def _list(bucket: str, prefix: str, endpoint: str | None) -> dict[str, str] | No
     try:
         for page in obstore.list(store, prefix or None, chunk_size=1000):
             for meta in page:
+                if meta["size"] == 0:  # a folder marker, or an empty object: s3fs tells them apart
+                    return {}
                 found[meta["path"]] = quoted(meta["e_tag"] or "")
-    except ValueError:  # a key object_store refuses: s3fs lists this prefix
-        return None
+    except ValueError:  # a key object_store refuses (``a//b``)
+        return {}
     except Exception:
         _state["failed"].add((bucket, endpoint))
         return None
