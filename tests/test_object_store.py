@@ -391,11 +391,13 @@ def test_the_fast_path_lists_and_reads_as_s3fs_does(cohort: dict[str, Any], s3: 
     import pickle
 
     fs, _ = objects.filesystem(f"s3://{BUCKET}")
-    slow = {f"s3://{p}": objects.version_of(i) for p, i in fs.find(f"{BUCKET}/src", detail=True).items()}
-    urls = [*sorted(slow)[:5], f"s3://{BUCKET}/src/no-such-object"]
+    for name in ("a b.dcm", "pct%20x.dcm", "plus+x&y=z.dcm", "ünï/cödé.dcm", "伪#?.dcm", "back\\slash"):
+        fs.pipe_file(f"{BUCKET}/named/{name}", name.encode())  # keys S3 takes, that need encoding in a URL
+    slow = {f"s3://{p}": objects.version_of(i) for p, i in fs.find(f"{BUCKET}/named", detail=True).items()}
+    urls = [*sorted(slow)[:5], f"s3://{BUCKET}/named/no-such-object"]
     code = (
         "import sys, pickle; from dicomlake.sources import s3get; "
-        f"listed = s3get.list_prefix({BUCKET!r}, 'src', sys.argv[1]); "
+        f"listed = s3get.list_prefix({BUCKET!r}, 'named', sys.argv[1]); "
         "in_child = s3get._state['runtime_pid'] is None; "
         "read = s3get.get_many(sys.argv[2:], sys.argv[1]); "
         f"checked = s3get.get_many(sys.argv[2:4], sys.argv[1], [{slow[urls[0]]!r}, '\"0000\"']); "
@@ -404,7 +406,7 @@ def test_the_fast_path_lists_and_reads_as_s3fs_does(cohort: dict[str, Any], s3: 
     out = subprocess.run([sys.executable, "-c", code, s3, *urls], capture_output=True, check=True, timeout=60).stdout
     listed, in_child, read, checked = pickle.loads(out)
     assert listed is not None and {f"s3://{BUCKET}/{k}": v for k, v in listed.items()} == slow
-    assert all(v.startswith('"') for v in slow.values())
+    assert len(slow) == 6 and all(v.startswith('"') for v in slow.values())
     assert in_child
     assert read[:5] == [fs.cat_file(u[5:]) for u in urls[:5]]
     assert isinstance(read[5], FileNotFoundError)
@@ -413,16 +415,17 @@ def test_the_fast_path_lists_and_reads_as_s3fs_does(cohort: dict[str, Any], s3: 
 
 
 def test_keys_the_fast_path_refuses_are_read_by_s3fs(cohort: dict[str, Any], tmp_path: Path) -> None:
-    """object_store refuses keys such as ``a//b`` and ``a/./b``, which S3 allows: listing and
-    reading such objects falls back to s3fs, and every object is ingested."""
+    """object_store refuses keys such as ``a//b``, ``a/./b`` and control characters, which S3
+    allows: listing and reading such objects falls back to s3fs, and every object is ingested."""
     fs, _ = objects.filesystem(f"s3://{BUCKET}")
-    plain = sorted(p for p in (cohort["files"] / "plain").rglob("*") if p.is_file())[:4]
-    for key, p in zip(["odd/a//b.dcm", "odd/a/./c.dcm", "odd/ok/d.dcm", "odd/ok/e.dcm"], plain, strict=True):
+    plain = sorted(p for p in (cohort["files"] / "plain").rglob("*") if p.is_file())[:5]
+    keys = ["odd/a//b.dcm", "odd/a/./c.dcm", "odd/ok/d.dcm", "odd/ok/e.dcm", "odd/x\x01.dcm"]
+    for key, p in zip(keys, plain, strict=True):
         fs.put_file(str(p), f"{BUCKET}/{key}")
     r = cli("ingest", f"s3://{BUCKET}/odd", "--lake", tmp_path / "lake", "--store", "odd", "--workers", "2")
-    assert r.exit_code == 0 and "ingested 4 instances" in r.output, r.output
+    assert r.exit_code == 0 and "ingested 5 instances" in r.output, r.output
     got = dicomlake.open(tmp_path / "lake").sql('SELECT dl_source FROM "odd" ORDER BY 1').fetchall()
-    assert [x for (x,) in got] == [f"s3://{BUCKET}/odd/{k}" for k in ["a/./c.dcm", "a//b.dcm", "ok/d.dcm", "ok/e.dcm"]]
+    assert [x for (x,) in got] == sorted(f"s3://{BUCKET}/{k}" for k in keys)
 
 
 def test_folder_markers_are_not_sources(cohort: dict[str, Any], tmp_path: Path) -> None:

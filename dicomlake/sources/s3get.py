@@ -46,7 +46,13 @@ class _Failed(Exception):
 
     def __init__(self, exc: Exception) -> None:
         super().__init__(exc)
-        self.refused = isinstance(exc, ValueError)
+        self.refused = _refused(exc)
+
+
+def _refused(exc: BaseException) -> bool:
+    """A key object_store does not take as a path (``a//b``, a control character), where S3
+    takes any UTF-8: Python's ValueError for a key asked for, InvalidPathError for one listed."""
+    return isinstance(exc, ValueError) or type(exc).__name__ == "InvalidPathError"
 
 
 class _BotocoreCredentials:
@@ -213,9 +219,9 @@ def _list(bucket: str, prefix: str, endpoint: str | None) -> dict[str, str] | No
                 if meta["size"] == 0:  # a folder marker, or an empty object: s3fs tells them apart
                     return {}
                 found[meta["path"]] = quoted(meta["e_tag"] or "")
-    except ValueError:  # a key object_store refuses (``a//b``)
-        return {}
-    except Exception:
+    except Exception as exc:
+        if _refused(exc):  # a key object_store refuses (``a//b``)
+            return {}
         _state["failed"].add((bucket, endpoint))
         return None
     return found
