@@ -461,7 +461,7 @@ def test_a_process_that_used_the_fast_path_still_forks_workers_that_read(
     assert r.returncode == 0 and r.stdout.strip() == "16", r.stderr
 
 
-def test_spark_tasks_fetch_objects_themselves(cohort: dict[str, Any], s3: str, tmp_path: Path) -> None:
+def test_spark_tasks_fetch_objects_themselves(s3: str, tmp_path: Path) -> None:
     """On Spark the driver lists and the executors fetch: each task carries the endpoint given
     to the driver and its own objects' versions; credentials are the executor's own (given here
     as ``spark.executorEnv``, as on a cluster)."""
@@ -472,13 +472,17 @@ def test_spark_tasks_fetch_objects_themselves(cohort: dict[str, Any], s3: str, t
     env = spark.sparkContext.environment
     saved = dict(env)
     env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"})
-    src = f"s3://{BUCKET}/src/plain"
+    from dicomlake.demo.sample import make_sample
+
+    make_sample(tmp_path / "files", 8, seed=14)
+    src = f"s3://{BUCKET}/spark"
+    upload(tmp_path / "files", src)
     try:
         s = dicomlake.ingest(tmp_path / "lake", src, "sp", spark=spark, progress=False, endpoint_url=s3)
     finally:
         env.clear()
         env.update(saved)
-    assert s.ingested == 16 and not s.issues, s.issues
+    assert s.ingested == 8 and not s.issues, s.issues
     dicomlake.ingest(tmp_path / "lake", src, "local", progress=False)
     assert rows(tmp_path / "lake", "sp").equals(rows(tmp_path / "lake", "local"))
     fs, _ = objects.filesystem(src)
