@@ -35,7 +35,8 @@ def message() -> str:
     stores = ", ".join(sorted({f"'{s}'" for s in done}))
     return (
         f"Interrupted: {len(done)} commit(s) to store {stores} were published before it, nothing after "
-        "(a DICOMweb harvest resumes when the same command runs again)"
+        "(an ingest from an object store and a DICOMweb harvest resume where they stopped when the same "
+        "command runs again)"
     )
 
 
