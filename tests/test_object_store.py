@@ -350,6 +350,12 @@ def test_gcs_and_azure_urls_share_the_code() -> None:
     assert objects.version_of({"name": "b/k", "etag": "CJC=", "generation": "1712"}) == "1712"
     assert objects.version_of({"name": "c/b", "etag": "0x8DC", "last_modified": "x"}) == "0x8DC"
     assert objects.version_of({"name": "b/k", "size": 3}) is None
+    from dicomlake.sources.s3get import quoted, same_version
+
+    assert (
+        same_version('"0cc1"', "0cc1") and same_version('W/"0cc1"', '"0cc1"') and not same_version('"0cc1"', '"0cc2"')
+    )
+    assert quoted("0cc1") == quoted('"0cc1"') == '"0cc1"'
     with pytest.raises(Exception, match="a lake is a local folder"):
         Destination.parse("lake:s3://bucket/lake/store")
     with pytest.raises(SourceError, match="names no bucket"):

@@ -212,7 +212,10 @@ def read_checked(source: Source) -> bytes:
     except FileNotFoundError:
         raise SourceChangedError(f"source {what} vanished since ingest; restore it or re-ingest the store") from None
     except objects.VersionChanged as exc:
-        raise _changed_version(source, what, exc.now) from None
+        raise SourceChangedError(
+            f"source {what} changed since ingest (its version is now {exc.now}, {source.version} recorded); "
+            "re-ingest it"
+        ) from None
     except archives.DAMAGED as exc:
         raise SourceChangedError(
             f"the archive of this source member can no longer be read ({exc}); re-ingest it"
@@ -225,16 +228,3 @@ def read_checked(source: Source) -> bytes:
     if source.sha256 and hashlib.sha256(data).hexdigest() != source.sha256:
         raise SourceChangedError(f"source {what} changed since ingest (SHA-256 differs); re-ingest it")
     return data
-
-
-def _changed_version(source: Source, what: str, now: str | None) -> SourceChangedError:
-    """The error for an object whose version is no longer the recorded one (``now``: its version,
-    or None when the refusal did not say: a HEAD request asks)."""
-    if now is None:
-        try:
-            now = objects.current_version(source.path)
-        except FileNotFoundError:
-            return SourceChangedError(f"source {what} vanished since ingest; restore it or re-ingest the store")
-    return SourceChangedError(
-        f"source {what} changed since ingest (its version is now {now}, {source.version} recorded); re-ingest it"
-    )

@@ -272,18 +272,22 @@ def _fetch(batch: list[str]) -> list[tuple[str, bytes | Exception]]:
 
 def read_object(url: str, version: str | None = None) -> bytes:
     """One object's bytes; FileNotFoundError when it is gone. With ``version`` (as ingest
-    recorded it), an object with another version raises :class:`VersionChanged` without its
-    bytes being downloaded: one conditional GET (``If-Match``) on the fast path, else a HEAD
-    request first."""
+    recorded it), an object with another version raises :class:`VersionChanged` (naming the
+    version it has) without its bytes being downloaded: one conditional GET (``If-Match``) on
+    the fast path, else a HEAD request first."""
     if url.startswith("s3://"):
         fast = s3get.get_many([url], _endpoint(), [version])
         if fast is not None:
-            if isinstance(fast[0], Exception):
-                raise fast[0]
-            return fast[0]
+            got = fast[0]
+            if not isinstance(got, Exception):
+                return got
+            if not isinstance(got, VersionChanged) or got.now is not None:
+                raise got
+            # If-Match refused: the HEAD below names the version (and a server that compared
+            # the ETag in another form than it sends gets the plain read)
     if version is not None:
         now = current_version(url)
-        if now is not None and now != version:
+        if now is not None and not s3get.same_version(now, version):
             raise VersionChanged(url, now)
     fs, path = filesystem(url)
     with translated(url):

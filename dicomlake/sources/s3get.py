@@ -134,6 +134,12 @@ def quoted(tag: str) -> str:
     return tag if tag.startswith('"') or not tag else f'"{tag}"'
 
 
+def same_version(a: str, b: str) -> bool:
+    """Whether two ETags name the same version, however each was quoted (``"x"``, ``x``,
+    ``W/"x"``)."""
+    return a.removeprefix("W/").strip('"') == b.removeprefix("W/").strip('"')
+
+
 def _get(item: tuple[Any, str, str, str | None]) -> bytes | Exception:
     import obstore
 
@@ -143,13 +149,13 @@ def _get(item: tuple[Any, str, str, str | None]) -> bytes | Exception:
             return bytes(obstore.get(store, key).bytes())
         got = obstore.get(store, key, options={"if_match": version})
         now = got.meta["e_tag"]
-        if now is not None and quoted(now) != version:  # a server that ignores If-Match
+        if now is not None and not same_version(now, version):  # a server that ignores If-Match
             return VersionChanged(url, quoted(now))
         return bytes(got.bytes())
     except FileNotFoundError:  # obstore's NotFoundError is one
         return FileNotFoundError(url)
     except Exception as exc:
-        if type(exc).__name__ == "PreconditionError":  # If-Match failed: another version, not sent
+        if type(exc).__name__ == "PreconditionError":  # If-Match refused: not sent (the version is asked)
             return VersionChanged(url, None)
         return _Failed(exc)
 
@@ -185,8 +191,9 @@ def get_many(
 def list_prefix(bucket: str, prefix: str, endpoint: str | None) -> dict[str, str] | None:
     """Every object of ``bucket`` under the folder ``prefix`` ('' for all), as ``{key: ETag}``
     with the ETag quoted as S3 sends it (the form s3fs gives); empty or None when this path
-    cannot list them (ask s3fs; None: it failed, and is not used again for this bucket). The listing runs in a forked child unless this process already started
-    obstore's runtime, so that the workers it forks later can still use obstore."""
+    cannot list them (ask s3fs; None: it failed, and is not used again for this bucket). The
+    listing runs in a forked child unless this process already started obstore's runtime, so
+    that the workers it forks later can still use obstore."""
     if not usable():
         return None
     if _state["runtime_pid"] == os.getpid():
