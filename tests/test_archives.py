@@ -138,13 +138,21 @@ def test_a_damaged_archive_is_an_issue_and_the_rest_goes_on(cohort: dict[str, Pa
     (src / "broken.tar.gz").write_bytes(cohort[".tar.gz"].read_bytes()[:300])
     (src / "truncated.tgz").write_bytes(cohort[".tar.gz"].read_bytes()[:-500])
     (src / "not-a.tar").write_bytes(b"plain text, named as a tar archive\n" * 30)
+    inner, mid = io.BytesIO(), io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as z:
+        z.writestr("deep.dcm", next((cohort["files"] / "a").rglob("*.dcm")).read_bytes())
+    with zipfile.ZipFile(mid, "w") as z:
+        z.writestr("inner.zip", inner.getvalue())
+    with zipfile.ZipFile(src / "outer.zip", "w") as z:
+        z.writestr("mid.zip", mid.getvalue())
     s = dicomlake.ingest(tmp_path / "lake", src, "d", progress=False)
-    assert s.ingested == 14 and s.skipped == 4
+    assert s.ingested == 14 and s.skipped == 5
     damaged = (
         "damaged archive: it cannot be opened as a {} archive (truncated, corrupt, or not the archive its name says)"
     )
     reasons = {Path(i["path"]).name: i["reason"] for i in s.issues}
-    assert set(reasons) == {"broken.zip", "broken.tar.gz", "truncated.tgz", "not-a.tar"}
+    assert set(reasons) == {"broken.zip", "broken.tar.gz", "truncated.tgz", "not-a.tar", "outer.zip"}
+    assert reasons["outer.zip"].startswith("archive nested too deep: an archive inside an archive inside an archive")
     assert reasons["broken.zip"].startswith(damaged.format("zip"))
     for name in ("broken.tar.gz", "truncated.tgz", "not-a.tar"):
         assert reasons[name].startswith(damaged.format("tar")), reasons[name]

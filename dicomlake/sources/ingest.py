@@ -107,12 +107,18 @@ def _remote_item(p: str) -> bool:
 
 def _damaged_archive(p: str) -> str | None:
     """Why a source named as an archive is not DICOM: listing did not open it as an archive (a
-    damaged one is kept as a file: :func:`dicomlake.sources.files.list_sources`), so its bytes
-    are not what its name says. None for any other source."""
+    damaged one is kept as a file: :func:`dicomlake.sources.files.list_sources`, and so is one
+    nested deeper than one level), so its bytes are not what its name says, or it is too deep.
+    None for any other source."""
     member = split_member(p)
     kind = archive_kind(member.name if member is not None else p)
     if kind is None:
         return None
+    if member is not None and split_member(member.container) is not None:
+        return (
+            "archive nested too deep: an archive inside an archive inside an archive, and ingest opens "
+            "archives one level deep; unpack the outermost archive and ingest what it holds"
+        )
     return (
         f"damaged archive: it cannot be opened as a {kind} archive (truncated, corrupt, or not the archive "
         "its name says); download or pack it again"
