@@ -411,7 +411,7 @@ def test_the_fast_path_lists_and_reads_as_s3fs_does(cohort: dict[str, Any], s3: 
     )
     out = subprocess.run([sys.executable, "-c", code, s3, *urls], capture_output=True, check=True, timeout=60).stdout
     listed, in_child, read, checked = pickle.loads(out)
-    assert listed is not None and {f"s3://{BUCKET}/{k}": v for k, v in listed.items()} == slow
+    assert listed is not None and {f"s3://{BUCKET}/{k}": v for k, (v, _) in listed.items()} == slow
     assert len(slow) == 6 and all(v.startswith('"') for v in slow.values())
     assert in_child
     assert read[:5] == [fs.cat_file(u[5:]) for u in urls[:5]]
@@ -495,3 +495,45 @@ def test_spark_tasks_fetch_objects_themselves(s3: str, tmp_path: Path) -> None:
     listed = {f"s3://{p}": objects.version_of(i) for p, i in fs.find(src[5:], detail=True).items()}
     got = dicomlake.open(tmp_path / "lake").sql('SELECT dl_source, dl_source_version FROM "sp"').fetchall()
     assert dict(got) == listed
+
+
+def test_a_rerun_reads_again_what_changed_and_nothing_else(cohort: dict[str, Any], tmp_path: Path) -> None:
+    """Run again over the same prefix, ingest reads only what it has not read: a finished ingest
+    changes nothing (its duplicates and non-DICOM objects are not read again), and an object
+    changed since (another ETag) is read again and replaces its rows, as the error that lists it
+    as changed advises."""
+    prefix = f"s3://{BUCKET}/rerun"
+    upload(cohort["files"] / "plain", prefix)
+    fs, _ = objects.filesystem(prefix)
+    first = sorted(fs.find(f"{BUCKET}/rerun"))[0]
+    fs.pipe_file(f"{BUCKET}/rerun/zz-copy.dcm", fs.cat_file(first))  # the same instance twice
+    fs.pipe_file(f"{BUCKET}/rerun/notes.txt", b"not DICOM")
+    lake = tmp_path / "lake"
+    args = ["ingest", prefix, "--lake", lake, "--store", "r", "--workers", "2"]
+    r = cli(*args)
+    assert r.exit_code == 0 and "ingested 16 instances from 18 files" in r.output and "duplicates 1" in r.output, r.output
+    lk = dicomlake.open(lake)
+    before = (
+        sorted(lk.sql('SELECT dl_source, dl_source_version FROM "r"').fetchall()),
+        lk.sql("SELECT count(*) FROM dl_issues WHERE store = 'r'").fetchall(),
+    )
+    again = cli(*args)
+    assert again.exit_code == 0, again.output
+    assert "already in the store: ingest resumed 16" in again.output, again.output
+    assert "already in dl_issues: ingest resumed 2" in again.output, again.output
+    lk = dicomlake.open(lake)
+    after = (
+        sorted(lk.sql('SELECT dl_source, dl_source_version FROM "r"').fetchall()),
+        lk.sql("SELECT count(*) FROM dl_issues WHERE store = 'r'").fetchall(),
+    )
+    assert after == before
+    second = sorted(fs.find(f"{BUCKET}/rerun"))[1]
+    data = fs.cat_file(second)
+    fs.pipe_file(second, data[:-1] + bytes([data[-1] ^ 1]))  # the same size, another ETag
+    changed = cli(*args)
+    assert changed.exit_code == 0 and "ingested 1 instances" in changed.output, changed.output
+    assert "replaced 1" in changed.output and "already in the store: ingest resumed 15" in changed.output
+    got = dict(dicomlake.open(lake).sql('SELECT dl_source, dl_source_version FROM "r"').fetchall())
+    assert len(got) == 16 and got[f"s3://{second}"] == fs.info(second)["ETag"]
+    e = cli("export", "--lake", lake, "--store", "r", "--to", f"dicom:{tmp_path / 'out'}")
+    assert e.exit_code == 0, e.output

@@ -33,8 +33,9 @@ from ..store.publish import Part, assemble, check_disposition, write_parquet
 from ..store.views import LakeView
 from .archives import archive_kind, forget_listed, split_member
 from .files import is_remote, list_sources, read_many
-from .objects import configure, endpoint_option, is_object_url, listed_versions
+from .objects import configure, endpoint_option, is_object_url, listed_modified, listed_versions
 from .objects import forget_listed as forget_versions
+from .s3get import same_version
 
 
 @dataclass
@@ -446,11 +447,13 @@ def _ingest_files(
         existing = cat.stores().get(store)
         resumed = False
         if remote and existing is not None and write_disposition != "WRITE_TRUNCATE":
-            have = _already(cat, store, paths)
-            if have:  # an ingest of this source ran before: the same command finishes it
-                paths = [p for p in paths if p not in have]
+            in_store, in_issues = _already(cat, store, paths)
+            if in_store or in_issues:  # an ingest of this source ran before: the same command finishes it
+                paths = [p for p in paths if p not in in_store and p not in in_issues]
                 write_disposition = "WRITE_APPEND"
-                summary.skipped_reasons["already in the store: ingest resumed"] = len(have)
+                for reason, n in (("already in the store", len(in_store)), ("already in dl_issues", len(in_issues))):
+                    if n:
+                        summary.skipped_reasons[f"{reason}: ingest resumed"] = n
                 resumed = True
                 summary.files = len(paths)
         check_disposition(existing, write_disposition, store)
@@ -615,8 +618,36 @@ def _publish(
     cat.commit(store, new_files, keep, [*[i for p in parts for i in p.issues], *tally.issues], operation, stage=stage)
 
 
-def _already(cat: Catalog, store: str, paths: list[str]) -> set[str]:
-    """The sources among ``paths`` the store already holds rows of."""
-    rel = LakeView(cat.root).sql(f"SELECT DISTINCT dl_source FROM {quote_ident(store)}")
+def _already(cat: Catalog, store: str, paths: list[str]) -> tuple[set[str], set[str]]:
+    """The object-store sources among ``paths`` an earlier ingest into ``store`` read: those the
+    store holds rows of at the version now listed (a changed object is read again: it replaces
+    its rows), and those it recorded in ``dl_issues`` as not to be stored (not DICOM, a
+    duplicate, a DICOMDIR) since the store was last created or truncated, unless modified since
+    (a failed read, "cannot read", is tried again)."""
     wanted = set(paths)
-    return {r[0] for r in rel.fetchall() if r[0] in wanted}
+    view = LakeView(cat.root)
+    names = view.sql(f"SELECT * FROM {quote_ident(store)} LIMIT 0").columns
+    version = "dl_source_version" if "dl_source_version" in names else "CAST(NULL AS VARCHAR)"
+    listed = listed_versions(paths)
+    in_store = {
+        src
+        for src, ver in view.sql(f"SELECT DISTINCT dl_source, {version} FROM {quote_ident(store)}").fetchall()
+        if src in wanted and (ver is None or src not in listed or same_version(ver, listed[src]))
+    }
+    since = view.sql(
+        "SELECT greatest((SELECT max(created_at) FROM dl_stores WHERE name = $s), (SELECT max(started_at) "
+        "FROM dl_operations WHERE store = $s AND kind = 'ingest' "
+        "AND json_extract_string(summary, '$.write_disposition') = 'WRITE_TRUNCATE'))",
+        params={"s": store},
+    ).fetchall()[0][0]
+    issues = view.sql(
+        "SELECT path, max(recorded_at) FROM dl_issues WHERE store = $s AND recorded_at >= $since "
+        "AND (severity = 'info' OR (severity = 'error' AND reason NOT LIKE 'cannot read%')) GROUP BY path",
+        params={"s": store, "since": since},
+    ).fetchall()
+    in_issues = set()
+    for src, at in issues:
+        modified = listed_modified(src)
+        if src in wanted and src not in in_store and (modified is None or modified <= at):
+            in_issues.add(src)
+    return in_store, in_issues

@@ -13,6 +13,7 @@ gcloud's application-default login, the metadata server; Azure (adlfs):
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import os
 import re
@@ -188,10 +189,12 @@ def list_objects(url: str) -> list[str]:
     if not path:
         raise SourceError(f"{url} names no bucket: write {scheme}://BUCKET/PREFIX")
     urls: dict[str, str | None] = {}
+    modified: dict[str, dt.datetime | None] = {}
     if scheme == "s3":
         bucket, _, prefix = path.partition("/")
         fast = s3get.list_prefix(bucket, prefix, _endpoint())
-        urls = {f"s3://{bucket}/{key}": tag or None for key, tag in (fast or {}).items()}
+        urls = {f"s3://{bucket}/{key}": tag or None for key, (tag, _) in (fast or {}).items()}
+        modified = {f"s3://{bucket}/{key}": when for key, (_, when) in (fast or {}).items()}
     if not urls:
         with translated(url):
             try:
@@ -208,12 +211,16 @@ def list_objects(url: str) -> list[str]:
         if not found:
             raise SourceError(f"{url} does not exist or holds no objects: check the bucket and the prefix")
         urls = {f"{scheme}://{p}": version_of(info) for p, info in found.items()}
+        modified = {f"{scheme}://{p}": modified_of(info) for p, info in found.items()}
     _listed_versions.update((u, v) for u, v in urls.items() if v is not None)
+    _listed_modified.update((u, _utc(m)) for u, m in modified.items() if m is not None)
     return sorted(urls)
 
 
-#: The version of each object listed by this process (kept for the ingest tasks that read them).
+#: The version of each object listed by this process (kept for the ingest tasks that read them),
+#: and when it was last modified (naive UTC, as the catalog's times; for resuming an ingest).
 _listed_versions: dict[str, str] = {}
+_listed_modified: dict[str, dt.datetime] = {}
 
 
 def version_of(info: dict[str, Any]) -> str | None:
@@ -223,6 +230,28 @@ def version_of(info: dict[str, Any]) -> str | None:
     return str(tag) if tag else None
 
 
+def modified_of(info: dict[str, Any]) -> dt.datetime | None:
+    """When an object was last modified, from its listing: s3fs ``LastModified``, adlfs
+    ``last_modified`` (datetimes), gcsfs ``updated`` (ISO text)."""
+    when = info.get("LastModified") or info.get("last_modified") or info.get("updated")
+    if isinstance(when, str):
+        with contextlib.suppress(ValueError):
+            when = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
+    return when if isinstance(when, dt.datetime) else None
+
+
+def _utc(when: dt.datetime) -> dt.datetime:
+    return when.astimezone(dt.UTC).replace(tzinfo=None) if when.tzinfo is not None else when
+
+
+def listed_modified(url: str) -> dt.datetime | None:
+    """When the object ``url`` (or the object holding the archive member ``url``) was last
+    modified, as this process listed it (naive UTC)."""
+    while "::" in url:
+        url = url.rpartition("::")[2]
+    return _listed_modified.get(url)
+
+
 def listed_versions(urls: Sequence[str]) -> dict[str, str]:
     """The versions the listing found of those of ``urls`` that this process listed."""
     return {u: _listed_versions[u] for u in urls if u in _listed_versions}
@@ -230,6 +259,7 @@ def listed_versions(urls: Sequence[str]) -> dict[str, str]:
 
 def forget_listed() -> None:
     _listed_versions.clear()
+    _listed_modified.clear()
 
 
 def current_version(url: str) -> str | None:

@@ -188,9 +188,9 @@ def get_many(
     return got
 
 
-def list_prefix(bucket: str, prefix: str, endpoint: str | None) -> dict[str, str] | None:
-    """Every object of ``bucket`` under the folder ``prefix`` ('' for all), as ``{key: ETag}``
-    with the ETag quoted as S3 sends it (the form s3fs gives); empty or None when this path
+def list_prefix(bucket: str, prefix: str, endpoint: str | None) -> dict[str, tuple[str, dt.datetime]] | None:
+    """Every object of ``bucket`` under the folder ``prefix`` ('' for all), as ``{key: (ETag,
+    last modified)}`` with the ETag quoted as S3 sends it (the form s3fs gives); empty or None when this path
     cannot list them (ask s3fs; None: it failed, and is not used again for this bucket). The
     listing runs in a forked child unless this process already started obstore's runtime, so
     that the workers it forks later can still use obstore."""
@@ -200,7 +200,7 @@ def list_prefix(bucket: str, prefix: str, endpoint: str | None) -> dict[str, str
         return _list(bucket, prefix, endpoint)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=CHILD_START) as one:
         try:
-            found: dict[str, str] | None = one.submit(_list, bucket, prefix, endpoint).result()
+            found: dict[str, tuple[str, dt.datetime]] | None = one.submit(_list, bucket, prefix, endpoint).result()
         except Exception:  # the child could not run (a broken pool): s3fs lists
             found = None
     if found is None:
@@ -208,7 +208,7 @@ def list_prefix(bucket: str, prefix: str, endpoint: str | None) -> dict[str, str
     return found
 
 
-def _list(bucket: str, prefix: str, endpoint: str | None) -> dict[str, str] | None:
+def _list(bucket: str, prefix: str, endpoint: str | None) -> dict[str, tuple[str, dt.datetime]] | None:
     """The listing of :func:`list_prefix`, in this process: ``{}`` where s3fs must list instead
     (it sees what object_store's paths cannot: a key ending in ``/``, a folder marker, comes out
     of object_store without its slash, as if it were an empty object of that name), None after a
@@ -219,13 +219,13 @@ def _list(bucket: str, prefix: str, endpoint: str | None) -> dict[str, str] | No
     if store is None:
         return None
     _state["runtime_pid"] = os.getpid()
-    found: dict[str, str] = {}
+    found: dict[str, tuple[str, dt.datetime]] = {}
     try:
         for page in obstore.list(store, prefix or None, chunk_size=1000):
             for meta in page:
                 if meta["size"] == 0:  # a folder marker, or an empty object: s3fs tells them apart
                     return {}
-                found[meta["path"]] = quoted(meta["e_tag"] or "")
+                found[meta["path"]] = (quoted(meta["e_tag"] or ""), meta["last_modified"])
     except Exception as exc:
         if _refused(exc):  # a key object_store refuses (``a//b``)
             return {}
