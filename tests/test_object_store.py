@@ -511,7 +511,9 @@ def test_a_rerun_reads_again_what_changed_and_nothing_else(cohort: dict[str, Any
     lake = tmp_path / "lake"
     args = ["ingest", prefix, "--lake", lake, "--store", "r", "--workers", "2"]
     r = cli(*args)
-    assert r.exit_code == 0 and "ingested 16 instances from 18 files" in r.output and "duplicates 1" in r.output, r.output
+    assert r.exit_code == 0 and "ingested 16 instances from 18 files" in r.output and "duplicates 1" in r.output, (
+        r.output
+    )
     lk = dicomlake.open(lake)
     before = (
         sorted(lk.sql('SELECT dl_source, dl_source_version FROM "r"').fetchall()),
@@ -537,3 +539,11 @@ def test_a_rerun_reads_again_what_changed_and_nothing_else(cohort: dict[str, Any
     assert len(got) == 16 and got[f"s3://{second}"] == fs.info(second)["ETag"]
     e = cli("export", "--lake", lake, "--store", "r", "--to", f"dicom:{tmp_path / 'out'}")
     assert e.exit_code == 0, e.output
+
+
+def test_an_invalid_bucket_name_is_one_error_line(s3: str, tmp_path: Path) -> None:
+    for url in ("s3://Bad_Bucket!/x", "s3://bad bucket/x"):
+        r = cli("ingest", url, "--lake", tmp_path / "l", "--store", "x")
+        assert r.exit_code == 1 and r.output.count("\n") == 1, r.output
+        assert r.output.startswith(f"Error: cannot use {url}: Invalid bucket name"), r.output
+        assert not (tmp_path / "l").exists()

@@ -140,6 +140,9 @@ def translated(url: str) -> Iterator[None]:
                 f"no credentials for {url}: set them the way the store's own tools read them "
                 "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance role)"
             ) from None
+        if "ParamValidationError" in {type(e).__name__ for e in _chain(exc)}:  # e.g. an invalid bucket name
+            lines = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.strip()] or [_first_line(exc)]
+            raise SourceError(f"cannot use {url}: {lines[0].split(': Bucket name must')[0]}; check the URL") from None
         if _unreachable(exc):
             raise SourceError(
                 f"cannot reach the object store for {url} ({_first_line(exc)}): check the endpoint (",

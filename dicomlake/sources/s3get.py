@@ -25,12 +25,15 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
+import re
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 from ..engines.local import CHILD_START
 
+#: The bucket names S3 takes (botocore's check); any other is left to s3fs, which refuses it.
+BUCKET = re.compile(r"[a-zA-Z0-9.\-_]{1,255}")
 THREADS = 16  # GETs in flight at once per process (the requests release the GIL)
 CREDENTIALS_TTL = dt.timedelta(minutes=5)
 
@@ -82,9 +85,10 @@ def usable() -> bool:
 
 
 def _store(bucket: str, endpoint: str | None) -> Any:
-    """The obstore S3Store of ``bucket`` (None when obstore or credentials are missing)."""
+    """The obstore S3Store of ``bucket`` (None when obstore or credentials are missing, or the
+    bucket's name is not one S3 takes: s3fs says so, where object_store would panic)."""
     key = (bucket, endpoint)
-    if key in _state["failed"]:
+    if key in _state["failed"] or not BUCKET.fullmatch(bucket):
         return None
     if key in _state["stores"]:
         return _state["stores"][key]
