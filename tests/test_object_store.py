@@ -166,6 +166,7 @@ def test_export_to_s3_is_byte_identical_and_tables_read_back(cohort: dict[str, A
         assert got.equals(want)
         refused = cli("export", "--lake", lake, "--store", "folder", "--to", to)
         assert refused.exit_code == 1 and "WRITE_EMPTY" in refused.output
+        assert refused.output.startswith(f"Error: Parquet destination {to[8:]} already has"), refused.output
     r = cli("export", "--lake", lake, "--store", "folder", "--to", f"ndjson:s3://{BUCKET}/out/t.ndjson")
     assert r.exit_code == 0, r.output
     lines = fs.cat_file(f"{BUCKET}/out/t.ndjson").decode().splitlines()
@@ -173,6 +174,10 @@ def test_export_to_s3_is_byte_identical_and_tables_read_back(cohort: dict[str, A
     r = cli("export", "--lake", lake, "--store", "folder", "--to", f"ndjson:s3://{BUCKET}/out/t.ndjson",
             "--write-disposition", "WRITE_APPEND")  # fmt: skip
     assert r.exit_code == 0 and len(fs.cat_file(f"{BUCKET}/out/t.ndjson").decode().splitlines()) == 2 * len(src)
+    for to in ("parquet:s3://no-such-bucket/t.parquet", "dicom:s3://no-such-bucket/out/"):
+        r = cli("export", "--lake", lake, "--store", "folder", "--to", to)
+        assert r.exit_code == 1 and r.output.count("\n") == 1, r.output
+        assert r.output.startswith("Error: cannot write s3://no-such-bucket/") and "create the bucket" in r.output
 
 
 def test_changed_and_vanished_objects_are_listed_failures(cohort: dict[str, Any], tmp_path: Path) -> None:

@@ -50,6 +50,7 @@ class Destination:
     store: str | None = None
     url: str | None = None
     remote: str | None = None  # an object-store URL (s3://, gs://, az://) written to instead of ``path``
+    shown: str | None = None  # what messages call the destination, when ``path`` is a local copy of it
 
     @classmethod
     def parse(cls, text: str) -> Destination:
@@ -272,7 +273,7 @@ def _to_parquet(
     files = sorted(path.glob("*.parquet")) if folder and path.is_dir() else ([path] if path.is_file() else [])
     exists = path.exists()
     rows = sum(_parquet_rows(f) for f in files)
-    summary.action = decide(exists, rows, disp, force, f"Parquet destination {path}")
+    summary.action = decide(exists, rows, disp, force, f"Parquet destination {dest.shown or path}")
     old = files if summary.action == "append" else []
     reader = rel.to_arrow_reader(BATCH_ROWS)
     schema = unify([pq.read_schema(f) for f in old] + [reader.schema])
@@ -316,7 +317,9 @@ def _to_ndjson(
     """Newline-delimited JSON as BigQuery loads it (DATE 'YYYY-MM-DD', TIME 'HH:MM:SS', nested objects)."""
     path = dest.path
     exists = path.is_file()
-    summary.action = decide(exists, _count_lines(path) if exists else 0, disp, force, f"NDJSON destination {path}")
+    summary.action = decide(
+        exists, _count_lines(path) if exists else 0, disp, force, f"NDJSON destination {dest.shown or path}"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _atomic_path(path)
     con = new_connection()
@@ -352,7 +355,7 @@ def _to_csv(
     path = dest.path
     exists = path.is_file()
     rows = max(0, _count_lines(path) - 1) if exists else 0
-    summary.action = decide(exists, rows, disp, force, f"CSV destination {path}")
+    summary.action = decide(exists, rows, disp, force, f"CSV destination {dest.shown or path}")
     flat = flat_columns(table)
     if summary.action == "append":
         old = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))

@@ -45,7 +45,7 @@ def to_object_store(write: Callable[[Any], None], dest: Any) -> None:
                 local.mkdir()
                 for u in old:
                     objects.download(u, str(local / u.rsplit("/", 1)[-1]))
-            write(replace(dest, path=local, remote=None))
+            write(replace(dest, path=local, remote=None, shown=url))
             target = f"{prefix}/part-0.parquet"
             objects.upload(str(local / "part-0.parquet"), target)
             for u in old:
@@ -54,5 +54,5 @@ def to_object_store(write: Callable[[Any], None], dest: Any) -> None:
             return
         local = Path(tmp) / (url.rstrip("/").rsplit("/", 1)[-1] or "export")
         objects.download(url, str(local))
-        write(replace(dest, path=local, remote=None))
+        write(replace(dest, path=local, remote=None, shown=url))
         objects.upload(str(local), url)

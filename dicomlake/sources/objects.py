@@ -120,12 +120,15 @@ def _endpoint() -> str | None:
 
 
 @contextlib.contextmanager
-def translated(url: str) -> Iterator[None]:
+def translated(url: str, writing: bool = False) -> Iterator[None]:
     """Access denied, an unreachable endpoint and a missing bucket become one clear SourceError;
-    a missing object stays FileNotFoundError (the caller knows whether that is a vanished source)."""
+    a missing object stays FileNotFoundError (the caller knows whether that is a vanished
+    source), unless ``writing`` (then it is the bucket that is missing)."""
     try:
         yield
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
+        if writing:
+            raise SourceError(f"cannot write {url}: {_first_line(exc)}; create the bucket or check the URL") from None
         raise
     except PermissionError as exc:
         raise SourceError(
@@ -338,13 +341,13 @@ def open_object(url: str) -> BinaryIO:
 
 def write_object(url: str, data: bytes) -> None:
     fs, path = filesystem(url)
-    with translated(url):
+    with translated(url, writing=True):
         fs.pipe_file(path, data)
 
 
 def upload(local: str, url: str) -> None:
     fs, path = filesystem(url)
-    with translated(url):
+    with translated(url, writing=True):
         fs.put_file(local, path)
 
 
