@@ -183,6 +183,7 @@ def test_unknown_url_schemes_are_errors(cohort: dict[str, Path], tmp_path: Path)
     for to in ("dicom:ftp://host/x", "parquet:hdfs://nn/x.parquet", "ndjson:webdav://h/x.ndjson"):
         r = runner.invoke(app, ["export", "--lake", str(cohort["lake"]), "--store", "folder", "--to", to])
         assert r.exit_code == 1 and "Error:" in r.output and "not handled" in r.output, r.output
+        assert "write to a local path or an object store" in r.output and "zip://" not in r.output, r.output
     assert not Path("ftp:").exists() and not Path("hdfs:").exists()
     with pytest.raises(SourceError, match="not handled"):
         list_sources("sftp://host/x")

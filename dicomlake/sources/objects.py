@@ -67,14 +67,19 @@ def is_object_url(text: str | os.PathLike[str]) -> bool:
 
 def check_url(text: str | os.PathLike[str], param: str | None = None) -> None:
     """Raise :class:`SourceError` for a URL whose scheme the tool does not handle (``param``: the
-    parameter that gave it, named in the message; else it is a source)."""
+    parameter that gave it, a destination, named in the message; else it is a source)."""
     scheme = scheme_of(text)
     if scheme is None or scheme in SCHEMES or scheme in MEMBER_SCHEMES or scheme in ("http", "https", "file"):
         return
+    if param:
+        raise SourceError(
+            Param(param, str(text)),
+            f": the URL scheme {scheme}:// is not handled; write to a local path or an object store "
+            "(s3://, gs://, az://), or to a DICOMweb server (dicomweb:https://…)",
+        )
     raise SourceError(
-        Param(param, str(text)) if param else f"source {text}",
-        f": the URL scheme {scheme}:// is not handled; use a local path, s3://, gs://, az://, "
-        "an archive member (zip://MEMBER::ARCHIVE, tar://MEMBER::ARCHIVE) or a DICOMweb http(s):// URL",
+        f"source {text}: the URL scheme {scheme}:// is not handled; use a local path, s3://, gs://, az://, "
+        "an archive member (zip://MEMBER::ARCHIVE, tar://MEMBER::ARCHIVE) or a DICOMweb http(s):// URL"
     )
 
 
