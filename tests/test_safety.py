@@ -81,6 +81,10 @@ def test_deidentify_lists_changed_sources_and_writes_the_rest(files: Path, tmp_p
     assert len(list((dest / "files").rglob("*.dcm"))) == 5
     issues = out.issues().filter("severity = 'error'").fetchall()
     assert len(issues) == 3
+    # the de-identified lake names no source path (a folder is often named after the patient)
+    assert out.sql("SELECT count(*) FROM dl_issues WHERE path IS NOT NULL").fetchall() == [(0,)]
+    catalog = (dest / "catalog.duckdb").read_bytes()
+    assert not any(str(Path(p).parent).encode() in catalog for p in paths)
 
 
 def test_ocr_of_burned_in_text_checks_its_sources(files: Path, tmp_path: Path) -> None:

@@ -239,7 +239,7 @@ def _publish(
         disposition,
         stage,
         tally=result,
-        issues=result.failures + result.issues,
+        issues=[{**i, "path": None} for i in result.failures + result.issues],  # a source path may name the patient
         operation=op,
         file_set=files_dir,
     )
