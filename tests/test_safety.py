@@ -87,6 +87,15 @@ def test_deidentify_lists_changed_sources_and_writes_the_rest(files: Path, tmp_p
     assert not any(str(Path(p).parent).encode() in catalog for p in paths)
 
 
+def test_a_destination_issue_names_no_source_even_in_its_reason() -> None:
+    from dicomlake.deid.run import _without_source
+
+    got = _without_source(
+        {"path": "zip://a.dcm::/data/DOE_JANE/x.zip", "reason": "cannot be read (/data/DOE_JANE/x.zip: bad)"}
+    )
+    assert got["path"] is None and "DOE_JANE" not in got["reason"]
+
+
 def test_ocr_of_burned_in_text_checks_its_sources(files: Path, tmp_path: Path) -> None:
     lake, paths = _lake(files, tmp_path)
     changed = _changed(paths)

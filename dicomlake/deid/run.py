@@ -239,10 +239,21 @@ def _publish(
         disposition,
         stage,
         tally=result,
-        issues=[{**i, "path": None} for i in result.failures + result.issues],  # a source path may name the patient
+        issues=[_without_source(i) for i in result.failures + result.issues],
         operation=op,
         file_set=files_dir,
     )
+
+
+def _without_source(issue: dict[str, Any]) -> dict[str, Any]:
+    """An issue as the de-identified destination records it: without the source's path (nor the
+    archive holding it) in ``path`` or ``reason``, since a source folder is often named after the
+    patient. The command lists the paths to whoever runs it."""
+    reason, path = issue.get("reason") or "", issue.get("path")
+    while path:
+        reason = reason.replace(path, "the source")
+        path = path.rpartition("::")[2] if "::" in path else None
+    return {**issue, "path": None, "reason": reason}
 
 
 def deidentify_store(
