@@ -552,3 +552,21 @@ def test_an_invalid_bucket_name_is_one_error_line(s3: str, tmp_path: Path) -> No
         assert r.exit_code == 1 and r.output.count("\n") == 1, r.output
         assert r.output.startswith(f"Error: cannot use {url}: Invalid bucket name"), r.output
         assert not (tmp_path / "l").exists()
+
+
+def test_an_unreachable_store_is_not_asked_again_for_every_object(s3: str) -> None:
+    """Once an endpoint is found unreachable, the next objects a command reads fail at once with
+    the same error (an export of a large store does not pay the connection retries per object):
+    a server listening there by then is never asked."""
+    port = free_port()
+    objects.configure(f"http://127.0.0.1:{port}")
+    with pytest.raises(SourceError, match="cannot reach the object store"):
+        objects.read_object(f"s3://{BUCKET}/far/a.dcm")
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        listener.settimeout(0.5)
+        with pytest.raises(SourceError, match=f"cannot reach the object store for s3://{BUCKET}/far/b.dcm"):
+            objects.read_object(f"s3://{BUCKET}/far/b.dcm")
+        with pytest.raises(TimeoutError):
+            listener.accept()

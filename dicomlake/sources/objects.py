@@ -17,6 +17,7 @@ import datetime as dt
 import gc
 import os
 import re
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
@@ -124,11 +125,36 @@ def _endpoint() -> str | None:
     return url
 
 
+#: Object stores found unreachable (by scheme and endpoint), with when and why: for
+#: :data:`UNREACHABLE_FOR` seconds a request to one fails at once with the same error, instead of
+#: paying the connection retries again for every object a command reads.
+UNREACHABLE_FOR = 30.0
+_unreachable_since: dict[str, tuple[float, str]] = {}
+
+
+def _store_key(url: str) -> str:
+    scheme = scheme_of(url) or ""
+    return f"s3 {_endpoint() or ''}" if scheme == "s3" else scheme
+
+
+def _unreachable_error(url: str, why: str) -> SourceError:
+    return SourceError(
+        f"cannot reach the object store for {url} ({why}): check the endpoint (",
+        Param("endpoint_url"),
+        ", AWS_ENDPOINT_URL) and the network",
+    )
+
+
 @contextlib.contextmanager
 def translated(url: str, writing: bool = False) -> Iterator[None]:
     """Access denied, an unreachable endpoint and a missing bucket become one clear SourceError;
     a missing object stays FileNotFoundError (the caller knows whether that is a vanished
-    source), unless ``writing`` (then it is the bucket that is missing)."""
+    source), unless ``writing`` (then it is the bucket that is missing). A store found
+    unreachable moments ago is not asked again."""
+    key = _store_key(url)
+    seen = _unreachable_since.get(key)
+    if seen is not None and time.monotonic() - seen[0] < UNREACHABLE_FOR:
+        raise _unreachable_error(url, seen[1])
     try:
         yield
     except FileNotFoundError as exc:
@@ -152,11 +178,8 @@ def translated(url: str, writing: bool = False) -> Iterator[None]:
             lines = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.strip()] or [_first_line(exc)]
             raise SourceError(f"cannot use {url}: {lines[0].split(': Bucket name must')[0]}; check the URL") from None
         if _unreachable(exc):
-            raise SourceError(
-                f"cannot reach the object store for {url} ({_first_line(exc)}): check the endpoint (",
-                Param("endpoint_url"),
-                ", AWS_ENDPOINT_URL) and the network",
-            ) from None
+            _unreachable_since[key] = (time.monotonic(), _first_line(exc))
+            raise _unreachable_error(url, _first_line(exc)) from None
         if isinstance(exc, OSError | ValueError):
             raise SourceError(f"cannot use {url}: {_first_line(exc)}") from None
         raise
