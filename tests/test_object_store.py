@@ -363,8 +363,9 @@ def test_gcs_and_azure_urls_share_the_code() -> None:
     assert quoted("0cc1") == quoted('"0cc1"') == '"0cc1"'
     with pytest.raises(Exception, match="a lake is a local folder"):
         Destination.parse("lake:s3://bucket/lake/store")
-    with pytest.raises(SourceError, match="names no bucket"):
-        objects.list_objects("s3://")
+    for url in ("s3://", "s3:///x", "s3:////"):
+        with pytest.raises(SourceError, match="names no bucket"):
+            objects.list_objects(url)
 
 
 def test_member_of_an_object_reads_back(cohort: dict[str, Any]) -> None:

@@ -220,7 +220,7 @@ def list_objects(url: str) -> list[str]:
     scheme = scheme_of(url)
     fs, path = filesystem(url)
     path = path.rstrip("/")
-    if not path:
+    if not path.partition("/")[0]:
         raise SourceError(f"{url} names no bucket: write {scheme}://BUCKET/PREFIX")
     urls: dict[str, str | None] = {}
     modified: dict[str, dt.datetime | None] = {}
