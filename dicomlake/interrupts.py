@@ -121,12 +121,15 @@ def _leave(signum: int, frame: Any) -> None:
     os._exit(EXIT)
 
 
-def quiet_while_loading() -> Callable[[], None]:
+def quiet_while_loading(restore_to: Any = None) -> Callable[[], None]:
     """Until the returned function is called, SIGINT ends the process with the message (no
-    traceback from the middle of an import). Not in an interactive session or another thread."""
+    traceback from the middle of an import). Not in an interactive session or another thread.
+    The handler restored is ``restore_to`` if given (the one before the package's first
+    module), else the one found."""
     if hasattr(sys, "ps1") or sys.flags.interactive or threading.current_thread() is not threading.main_thread():
         return lambda: None
-    previous = signal.signal(signal.SIGINT, _leave)
+    found = signal.signal(signal.SIGINT, _leave)
+    previous = found if restore_to is None else restore_to
 
     def restore() -> None:
         signal.signal(signal.SIGINT, previous)
