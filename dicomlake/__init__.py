@@ -15,11 +15,14 @@ def _leave_early(signum: int, frame: object) -> None:
 
 _original = None
 if not (hasattr(_sys, "ps1") or _sys.flags.interactive):
-    try:  # noqa: SIM105 (contextlib is one more import before the handler)
+    try:
         # before any other import, so that no moment of loading is left to Python's traceback
         _original = _signal.signal(_signal.SIGINT, _leave_early)
     except ValueError:  # not the main thread: the importer's own handling stays
         pass
+    else:
+        if _original is None:  # a handler not set from Python: Python's own is what is left
+            _original = _signal.default_int_handler
 from .interrupts import quiet_while_loading  # noqa: E402
 
 _loaded = quiet_while_loading(restore_to=_original)  # Ctrl-C while the command line loads: one line, no traceback
