@@ -32,7 +32,7 @@ from ..store.catalog import Catalog, check_store_name, quote_ident
 from ..store.publish import Part, assemble, check_disposition, write_parquet
 from ..store.views import LakeView
 from .archives import archive_kind, forget_listed, split_member
-from .files import is_remote, list_sources, read_many
+from .files import is_remote, list_sources, read_many, source_columns
 from .objects import configure, endpoint_option, is_object_url, listed_modified, listed_versions
 from .objects import forget_listed as forget_versions
 from .s3get import same_version
@@ -551,7 +551,8 @@ class _Job:
         try:
             ahead = submit(chunked[0])
             for k, chunks in enumerate(chunked):
-                stage, futures = ahead or submit(chunks)
+                assert ahead is not None  # submitted before the loop, then one batch ahead
+                stage, futures = ahead
                 ahead = submit(chunked[k + 1]) if k + 1 < len(chunked) else None
                 parts = []
                 for f, c in zip(futures, chunks, strict=True):
@@ -626,12 +627,12 @@ def _already(cat: Catalog, store: str, paths: list[str]) -> tuple[set[str], set[
     (a failed read, "cannot read", is tried again)."""
     wanted = set(paths)
     view = LakeView(cat.root)
-    names = view.sql(f"SELECT * FROM {quote_ident(store)} LIMIT 0").columns
-    version = "dl_source_version" if "dl_source_version" in names else "CAST(NULL AS VARCHAR)"
+    table = quote_ident(store)
+    columns = source_columns(view.sql(f"SELECT * FROM {table}").columns)
     listed = listed_versions(paths)
     in_store = {
         src
-        for src, ver in view.sql(f"SELECT DISTINCT dl_source, {version} FROM {quote_ident(store)}").fetchall()
+        for src, _, _, ver in view.sql(f"SELECT DISTINCT {columns} FROM {table}").fetchall()
         if src in wanted and (ver is None or src not in listed or same_version(ver, listed[src]))
     }
     since = view.sql(

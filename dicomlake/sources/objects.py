@@ -281,9 +281,7 @@ def _utc(when: dt.datetime) -> dt.datetime:
 def listed_modified(url: str) -> dt.datetime | None:
     """When the object ``url`` (or the object holding the archive member ``url``) was last
     modified, as this process listed it (naive UTC)."""
-    while "::" in url:
-        url = url.rpartition("::")[2]
-    return _listed_modified.get(url)
+    return _listed_modified.get(url.rpartition("::")[2])
 
 
 def listed_versions(urls: Sequence[str]) -> dict[str, str]:
